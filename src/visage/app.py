@@ -1,0 +1,93 @@
+"""create_app(): settings, lifespan (database, model pre-warm), middleware, routers, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import numpy as np
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from visage import __version__
+from visage.config import Settings, get_settings
+from visage.core.db import Database, is_embedded, set_database
+from visage.core.http import RequestContextMiddleware, install_error_handlers
+from visage.core.logging import configure_logging
+from visage.core.migrations import NOT_UP_TO_DATE, is_at_head, upgrade_to_head
+from visage.faces.inference.base import CHIP_SIZE
+from visage.faces.inference.engine import load_backend
+from visage.health.router import router as health_router
+from visage.identity import service as identity_service
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+class SchemaNotAtHead(RuntimeError):
+    pass
+
+
+def api_routers() -> list[APIRouter]:
+    """Every domain's /api/v1 router."""
+    return []
+
+
+def prepare_database(settings: Settings, database: Database) -> None:
+    """The embedded database migrates itself; an external one must already be at head."""
+    if not is_at_head(database.engine):
+        if not is_embedded(settings):
+            raise SchemaNotAtHead(NOT_UP_TO_DATE)
+        logger.info("Embedded database: applying migrations")
+        upgrade_to_head(database.engine)
+    with database.session() as session:
+        identity_service.ensure_super_admin(session, settings)
+
+
+def prewarm_model(settings: Settings) -> None:
+    backend = load_backend(settings)
+    backend.embed([np.zeros((CHIP_SIZE, CHIP_SIZE, 3), dtype=np.uint8)])
+    logger.info("Face model ready: %s backend", backend.name)
+
+
+def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
+        database = Database(settings)
+        set_database(database)
+        await run_in_threadpool(prepare_database, settings, database)
+        if prewarm:
+            await run_in_threadpool(prewarm_model, settings)
+        yield
+        set_database(None)
+        database.dispose()
+
+    app = FastAPI(
+        title="Visage",
+        version=__version__,
+        description="Face check-in, event photos, tenants and billing, messaging, publishing.",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=f"{API_PREFIX}/redoc",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(RequestContextMiddleware, debug=settings.debug)
+    app.include_router(health_router)
+    for router in api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,142 @@
+"""`visage`: serve, worker, migrate, doctor, and each domain's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from visage.config import ConfigError, Settings, get_settings
+
+app = typer.Typer(
+    help="Visage: face check-in and event photos for gyms, clubs and events.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default API_PORT)")] = None,
+    workers: Annotated[int, typer.Option(help="Background workers to start beside the API")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Run the API and, by default, one background worker."""
+    import uvicorn
+
+    from visage.core.db import get_database
+    from visage.core.logging import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(settings)
+    get_database()  # start (or join) the embedded database before the worker does
+    worker_processes = [
+        subprocess.Popen([sys.executable, "-m", "visage", "worker"], env=os.environ.copy())
+        for _ in range(workers)
+    ]
+    console.print(
+        f"Visage on http://{host or settings.api_host}:{port or settings.api_port} "
+        f"(docs at /api/v1/docs), {workers} worker(s)"
+    )
+    try:
+        uvicorn.run(
+            "visage.app:create_app",
+            factory=True,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            reload=reload,
+            log_config=None,
+        )
+    finally:
+        for process in worker_processes:
+            process.terminate()
+        for process in worker_processes:
+            process.wait(timeout=30)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once by this worker")] = 1,
+    queue: Annotated[list[str] | None, typer.Option(help="Only these queues")] = None,
+) -> None:
+    """Run a background worker; start any number, on any machine sharing the database."""
+    from visage.core.jobs import connected_app
+    from visage.core.logging import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(settings)
+    job_app = connected_app(settings)
+
+    async def run() -> None:
+        async with job_app.open_async():
+            await job_app.run_worker_async(
+                concurrency=concurrency, queues=queue or [], install_signal_handlers=True
+            )
+
+    asyncio.run(run())
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to head."""
+    from visage.core.db import get_database
+    from visage.core.migrations import current_revision, upgrade_to_head
+
+    settings = _settings_or_exit()
+    database = get_database()
+    before = current_revision(database.engine)
+    upgrade_to_head(database.engine)
+    after = current_revision(database.engine)
+    console.print(
+        f"Database at {after}"
+        + (" (was " + str(before) + ")" if before != after else " (already at head)")
+    )
+    del settings
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Check everything the troubleshooting guides check; exit 1 on any failure."""
+    from visage.core.db import get_database
+    from visage.health.checks import CheckResult, doctor_checks
+
+    try:
+        settings = get_settings()
+    except ConfigError as error:
+        results = [CheckResult("settings", False, str(error), "Fix the variable named above")]
+    else:
+        results = doctor_checks(settings, get_database, serving=False)
+    failed = [result for result in results if not result.ok]
+    if as_json:
+        typer.echo(
+            json.dumps({"ok": not failed, "checks": [r.as_dict() for r in results]}, indent=2)
+        )
+    else:
+        for result in results:
+            mark = "[green]PASS[/green]" if result.ok else "[red]FAIL[/red]"
+            console.print(f"{mark} {result.name}: {result.detail}")
+            if not result.ok and result.fix:
+                console.print(f"     fix: {result.fix}")
+    raise typer.Exit(1 if failed else 0)
+
+
+def main() -> None:
+    app()

