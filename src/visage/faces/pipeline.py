@@ -1,0 +1,123 @@
+"""The face pipeline every domain uses: detect -> align -> quality -> one batched embed.
+
+Synchronous and CPU-bound: routes are plain `def` (FastAPI runs them in its thread pool) and
+async callers wrap it in `run_in_threadpool`, so it never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from visage.faces.inference.alignment import align
+from visage.faces.inference.base import DetectedFace, DetectionMode, RGBImage
+from visage.faces.inference.engine import get_backend
+
+# Below this width (in analyzed pixels) the 150x150 chip is mostly upsampling noise and the
+# embedding is not reliable enough to decide who it is.
+MIN_FACE_WIDTH = 50
+# Variance of the Laplacian of the aligned grey chip. Sharp chips score in the hundreds; a
+# Gaussian blur of about 2 px sigma at chip scale (motion, focus) brings it under this.
+MIN_SHARPNESS = 15.0
+
+UnusableReason = Literal["too_small", "too_blurred"]
+
+
+@dataclass(frozen=True)
+class AssessedFace:
+    """A detected face, its aligned chip and whether it is good enough to recognize."""
+
+    face: DetectedFace
+    chip: RGBImage  # 150 x 150 aligned, what the embedder sees
+    sharpness: float
+    reason: UnusableReason | None  # None when usable
+
+    @property
+    def usable(self) -> bool:
+        return self.reason is None
+
+    @property
+    def area(self) -> int:
+        return self.face.width * self.face.height
+
+
+@dataclass(frozen=True)
+class FaceAnalysis(AssessedFace):
+    embedding: npt.NDArray[np.float32]  # (128,) float32
+
+
+def sharpness(chip: RGBImage) -> float:
+    """Variance of the 4-neighbour Laplacian of the grey chip: low means blurred."""
+    grey = chip.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    laplacian = (
+        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
+    )
+    return float(laplacian.var())
+
+
+def unusable_reason(face: DetectedFace, chip_sharpness: float) -> UnusableReason | None:
+    if face.width < MIN_FACE_WIDTH:
+        return "too_small"
+    if chip_sharpness < MIN_SHARPNESS:
+        return "too_blurred"
+    return None
+
+
+class StageTimer:
+    """Milliseconds per pipeline stage, for `visage bench faces`."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+
+_NO_TIMER = StageTimer()
+
+
+def assess(
+    image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
+) -> list[AssessedFace]:
+    """Detect, align and judge every face (no embedding), best detection first."""
+    backend = get_backend()
+    with timer.stage("detect"):
+        faces = backend.detect(image, mode)
+    with timer.stage("align"):
+        chips = align(image, faces)
+    assessed = []
+    for face, chip in zip(faces, chips, strict=True):
+        chip_sharpness = sharpness(chip)
+        assessed.append(
+            AssessedFace(face, chip, chip_sharpness, unusable_reason(face, chip_sharpness))
+        )
+    return assessed
+
+
+def analyze(
+    image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
+) -> list[FaceAnalysis]:
+    """Every face with its 128-d embedding, computed in one batch."""
+    assessed = assess(image, mode, timer=timer)
+    with timer.stage("embed"):
+        embeddings = get_backend().embed([face.chip for face in assessed])
+    return [
+        FaceAnalysis(a.face, a.chip, a.sharpness, a.reason, vector)
+        for a, vector in zip(assessed, embeddings, strict=True)
+    ]
+
+
+def largest(faces: list[FaceAnalysis]) -> FaceAnalysis:
+    """The face nearest the camera: the person at the kiosk, or the subject of a selfie."""
+    return max(faces, key=lambda face: face.area)
