@@ -3,6 +3,7 @@ and users. Nothing of ours is mocked."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from visage.app import create_app  # noqa: E402
 from visage.config import Settings, get_settings  # noqa: E402
 from visage.core.db import Database, set_database  # noqa: E402
+from visage.core.jobs import connected_app  # noqa: E402
 from visage.core.migrations import upgrade_to_head  # noqa: E402
 from visage.identity import service as identity_service  # noqa: E402
 from visage.identity.models import Role, Tenant, User  # noqa: E402
@@ -58,6 +60,23 @@ def client(database: Database, settings: Settings) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
     set_database(database)
+
+
+@pytest.fixture(scope="session")
+def run_jobs(settings: Settings, database: Database) -> Callable[..., None]:
+    """Run a real Procrastinate worker over the test database until no job is left."""
+    job_app = connected_app(settings)
+
+    def run(queues: list[str] | None = None) -> None:
+        async def work() -> None:
+            async with job_app.open_async():
+                await job_app.run_worker_async(
+                    queues=queues, wait=False, install_signal_handlers=False, listen_notify=False
+                )
+
+        asyncio.run(work())
+
+    return run
 
 
 @pytest.fixture
@@ -103,9 +122,25 @@ def make_user(database: Database) -> Callable[..., User]:
 
 
 @pytest.fixture
-def auth_headers(settings: Settings) -> Callable[[User], dict[str, str]]:
+def auth_headers(settings: Settings, database: Database) -> Callable[[User], dict[str, str]]:
     def headers(user: User) -> dict[str, str]:
-        return {"Authorization": f"Bearer {identity_service.issue_access_token(settings, user)}"}
+        with database.session() as db_session:
+            tokens = identity_service.start_session(
+                db_session, settings, user, identity_service.ClientInfo()
+            )
+        return {"Authorization": f"Bearer {tokens.access_token}"}
+
+    return headers
+
+
+@pytest.fixture
+def device_headers(database: Database) -> Callable[[Tenant], dict[str, str]]:
+    """`X-API-Key` headers of a new kiosk device of `tenant`."""
+
+    def headers(tenant: Tenant) -> dict[str, str]:
+        with database.session() as db_session:
+            _, api_key = identity_service.create_device(db_session, tenant.id, "Test kiosk")
+        return {"X-API-Key": api_key}
 
     return headers
 

@@ -21,6 +21,7 @@ from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
+from visage.identity.router import routers as identity_routers
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return []
+    return [*identity_routers]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:

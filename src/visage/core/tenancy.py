@@ -34,7 +34,7 @@ class TenantScope:
     session: Session
     tenant_id: TenantId
 
-    def select(self, model: type[ModelT]) -> Select[tuple[ModelT]]:
+    def select(self, model: type[ModelT]) -> Select[ModelT]:
         return select(model).where(model.tenant_id == self.tenant_id)
 
     def get(self, model: type[ModelT], object_id: uuid.UUID, *, what: str | None = None) -> ModelT:
@@ -49,7 +49,7 @@ class TenantScope:
         return obj
 
     def page(
-        self, statement: Select[tuple[ModelT]], *, page: int, page_size: int
+        self, statement: Select[ModelT], *, page: int, page_size: int
     ) -> tuple[list[ModelT], int]:
         total = (
             self.session.scalar(

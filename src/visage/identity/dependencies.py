@@ -1,4 +1,8 @@
-"""Authentication and authorization as FastAPI dependencies."""
+"""Authentication and authorization as FastAPI dependencies.
+
+A caller is a user (`Authorization: Bearer <access token>`) or a kiosk device
+(`X-API-Key: <key>`); either way it becomes a `Principal` whose tenant scopes every query.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +10,82 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from visage.core.deps import AppSettings, DbSession
-from visage.core.errors import NotAuthenticated
-from visage.identity import service
+from visage.core.errors import NotAuthenticated, PermissionDenied
+from visage.core.logging import tenant_id_var, user_id_var
+from visage.identity import audit, service
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
 
 _bearer = HTTPBearer(auto_error=False)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def client_info(request: Request) -> service.ClientInfo:
+    return service.ClientInfo(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+Client = Annotated[service.ClientInfo, Depends(client_info)]
 
 
 def current_principal(
     request: Request,
     session: DbSession,
     settings: AppSettings,
+    client: Client,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    if credentials is None:
-        raise NotAuthenticated("Sign in first: send `Authorization: Bearer <access_token>`.")
-    principal = service.principal_from_access_token(session, settings, credentials.credentials)
+    if credentials is not None:
+        principal = service.principal_from_access_token(session, settings, credentials.credentials)
+    elif api_key:
+        principal = service.principal_from_api_key(session, api_key, client)
+    else:
+        raise NotAuthenticated(
+            "Sign in first: send `Authorization: Bearer <access_token>` "
+            "(or `X-API-Key` from a kiosk)."
+        )
     request.state.principal = principal
+    tenant_id_var.set(str(principal.tenant_id) if principal.tenant_id else None)
+    user_id_var.set(str(principal.id))
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    """A dependency that lets the call through only with `permission`."""
+def current_user(principal: CurrentPrincipal) -> Principal:
+    """A signed-in person; kiosk keys are refused."""
+    if principal.kind != "user":
+        raise PermissionDenied("Kiosk API keys may only be used on check-in endpoints.")
+    return principal
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that lets the call through only with `permission` (denials are audited)."""
+
+    def dependency(request: Request, principal: CurrentPrincipal, client: Client) -> Principal:
+        if not principal.can(permission):
+            audit.record_now(
+                action="permission.denied",
+                actor=principal,
+                tenant_id=principal.tenant_id,
+                details={
+                    "permission": permission.value,
+                    "method": request.method,
+                    "path": request.url.path,
+                },
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
         principal.require(permission)
         return principal
 

@@ -1,14 +1,26 @@
-"""Tenants and users. (Issue #3 extends this: refresh tokens, devices, audit, login attempts.)"""
+"""Tenants, users, login sessions, one-time tokens, kiosk devices, login attempts, audit."""
 
 from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, func, text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from visage.core.db import Base, IdMixin, TimestampMixin
+from visage.core.db import Base, IdMixin, TimestampMixin, utcnow
 
 
 class Role(enum.StrEnum):
@@ -17,6 +29,10 @@ class Role(enum.StrEnum):
     STAFF = "staff"
     PHOTOGRAPHER = "photographer"
     MEMBER = "member"
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    return Enum(enum_class, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Tenant(IdMixin, TimestampMixin, Base):
@@ -36,9 +52,7 @@ class User(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(320))
     full_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, name="role", values_callable=lambda e: [m.value for m in e])
-    )
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on logout-everywhere, deactivation and password change: older access tokens die.
@@ -61,3 +75,126 @@ for _column in ("username", "email"):
         unique=True,
         postgresql_where=text("tenant_id IS NULL"),
     )
+
+
+class LoginSession(IdMixin, Base):
+    """One sign-in: the family of refresh tokens rotated from it, with an absolute lifetime.
+
+    Access tokens carry its id (`sid`), so revoking it ends the session's access tokens too.
+    """
+
+    __tablename__ = "login_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+
+class RefreshToken(IdMixin, Base):
+    """Single use: rotating marks it used; presenting a used one revokes its session."""
+
+    __tablename__ = "refresh_tokens"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TokenPurpose(enum.StrEnum):
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
+
+
+class OneTimeToken(IdMixin, Base):
+    """Password-reset and email-verification tokens: hashed, single use, short-lived."""
+
+    __tablename__ = "one_time_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Device(IdMixin, TimestampMixin, Base):
+    """A kiosk: signs in with an API key (stored hashed) that may only check members in."""
+
+    __tablename__ = "devices"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the key, so a person can tell keys apart in a list.
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(IdMixin, Base):
+    """Every login attempt, kept for lockout decisions and investigation."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account_time", "account_key", "created_at"),
+        Index("ix_login_attempts_ip_time", "ip", "created_at"),
+    )
+
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    # tenant slug (or "*") + lower-cased identifier: the account being tried, existing or not.
+    account_key: Mapped[str] = mapped_column(String(500))
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    success: Mapped[bool] = mapped_column(Boolean)
+    # Refused before the password was checked (locked out): does not extend the lockout.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(IdMixin, Base):
+    """The security audit log: who did what to which object, from where."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),
+        Index("ix_audit_events_action_time", "action", "created_at"),
+    )
+
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(String(100))
+    actor_type: Mapped[str | None] = mapped_column(String(20))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    target_type: Mapped[str | None] = mapped_column(String(50))
+    target_id: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))

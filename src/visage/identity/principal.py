@@ -20,6 +20,8 @@ class Principal:
     id: uuid.UUID
     tenant_id: TenantId | None
     role: Role | None = None  # None for devices
+    # The login session a user's access token belongs to (logout revokes it).
+    session_id: uuid.UUID | None = None
 
     @property
     def is_super_admin(self) -> bool:

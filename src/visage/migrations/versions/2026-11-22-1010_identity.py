@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0002_identity"
 down_revision: str | None = "0001_core"
@@ -104,11 +105,210 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("tenant_id IS NOT NULL"),
     )
+    op.create_table(
+        "audit_events",
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("tenant_id", sa.Uuid(), nullable=True),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("actor_type", sa.String(length=20), nullable=True),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("target_type", sa.String(length=50), nullable=True),
+        sa.Column("target_id", sa.String(length=100), nullable=True),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=400), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_audit_events_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    op.create_index(
+        "ix_audit_events_action_time", "audit_events", ["action", "created_at"], unique=False
+    )
+    op.create_index(op.f("ix_audit_events_actor_id"), "audit_events", ["actor_id"], unique=False)
+    op.create_index(
+        "ix_audit_events_tenant_time", "audit_events", ["tenant_id", "created_at"], unique=False
+    )
+    op.create_table(
+        "devices",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("key_prefix", sa.String(length=16), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_devices_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_devices_key_hash")),
+    )
+    op.create_index(op.f("ix_devices_tenant_id"), "devices", ["tenant_id"], unique=False)
+    op.create_table(
+        "login_attempts",
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("account_key", sa.String(length=500), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=400), nullable=True),
+        sa.Column("success", sa.Boolean(), nullable=False),
+        sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_login_attempts_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_login_attempts_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
+    )
+    op.create_index(
+        "ix_login_attempts_account_time",
+        "login_attempts",
+        ["account_key", "created_at"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_login_attempts_ip_time", "login_attempts", ["ip", "created_at"], unique=False
+    )
+    op.create_index(
+        op.f("ix_login_attempts_tenant_id"), "login_attempts", ["tenant_id"], unique=False
+    )
+    op.create_table(
+        "login_sessions",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=400), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_login_sessions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_sessions")),
+    )
+    op.create_index(op.f("ix_login_sessions_user_id"), "login_sessions", ["user_id"], unique=False)
+    op.create_table(
+        "one_time_tokens",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "purpose",
+            sa.Enum("password_reset", "email_verification", name="token_purpose"),
+            nullable=False,
+        ),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_one_time_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_one_time_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_one_time_tokens_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_one_time_tokens_user_id"), "one_time_tokens", ["user_id"], unique=False
+    )
+    op.create_table(
+        "refresh_tokens",
+        sa.Column("session_id", sa.Uuid(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["login_sessions.id"],
+            name=op.f("fk_refresh_tokens_session_id_login_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_refresh_tokens_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_refresh_tokens_session_id"), "refresh_tokens", ["session_id"], unique=False
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_index(op.f("ix_refresh_tokens_session_id"), table_name="refresh_tokens")
+    op.drop_table("refresh_tokens")
+    op.drop_index(op.f("ix_one_time_tokens_user_id"), table_name="one_time_tokens")
+    op.drop_table("one_time_tokens")
+    op.drop_index(op.f("ix_login_sessions_user_id"), table_name="login_sessions")
+    op.drop_table("login_sessions")
+    op.drop_index(op.f("ix_login_attempts_tenant_id"), table_name="login_attempts")
+    op.drop_index("ix_login_attempts_ip_time", table_name="login_attempts")
+    op.drop_index("ix_login_attempts_account_time", table_name="login_attempts")
+    op.drop_table("login_attempts")
+    op.drop_index(op.f("ix_devices_tenant_id"), table_name="devices")
+    op.drop_table("devices")
+    op.drop_index("ix_audit_events_tenant_time", table_name="audit_events")
+    op.drop_index(op.f("ix_audit_events_actor_id"), table_name="audit_events")
+    op.drop_index("ix_audit_events_action_time", table_name="audit_events")
+    op.drop_table("audit_events")
     op.drop_index(
         "uq_users_tenant_username",
         table_name="users",
@@ -130,4 +330,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_users_tenant_id"), table_name="users")
     op.drop_table("users")
     op.drop_table("tenants")
+    sa.Enum(name="token_purpose").drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name="role").drop(op.get_bind(), checkfirst=True)
     # ### end Alembic commands ###
