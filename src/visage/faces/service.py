@@ -1,0 +1,385 @@
+"""Enrollment, verification, identification and erasure of members' face templates.
+
+Every stored vector is the tenant's protected form (see protection.py); probes are protected
+with the same key before they are compared, so the database never sees a raw embedding.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from visage.config import get_settings
+from visage.core.db import utcnow
+from visage.core.images import DecodedImage
+from visage.core.tenancy import TenantScope
+from visage.faces.errors import (
+    ConsentRequired,
+    FaceQualityTooLow,
+    NoFaceDetected,
+    NoFaceEnrolled,
+    SeveralFaces,
+    TooManyFaces,
+)
+from visage.faces.inference.base import DetectionMode
+from visage.faces.models import DEFAULT_RETENTION_DAYS, FaceTemplate, TenantFaceSettings
+from visage.faces.pipeline import AssessedFace, FaceAnalysis, analyze, assess, largest
+from visage.faces.protection import TemplateProtector, tenant_protector
+from visage.identity import audit
+from visage.identity.principal import Principal
+from visage.members.models import Consent, Member
+
+MAX_FACES_PER_MEMBER = 5
+# Up to this many templates a tenant's gallery is searched exactly (a few ms); above it the
+# HNSW index with pgvector's iterative scan is used.
+EXACT_SEARCH_MAX_TEMPLATES = 5000
+HNSW_EF_SEARCH = 100
+THUMBNAIL_QUALITY = 85
+
+Outcome = Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    member_id: uuid.UUID
+    distance: float
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Who is in the frame: a member (MATCH), nobody we know, or not sure enough to say."""
+
+    outcome: Outcome
+    member_id: uuid.UUID | None
+    distance: float | None
+    threshold: float
+    candidates: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    match: bool
+    distance: float
+    threshold: float
+
+
+# --- tenant settings -------------------------------------------------------------------
+
+
+def face_settings(session: Session, tenant_id: uuid.UUID) -> TenantFaceSettings:
+    """The tenant's settings row (defaults when it never changed them; not added)."""
+    row = session.get(TenantFaceSettings, tenant_id)
+    return row or TenantFaceSettings(
+        tenant_id=tenant_id, recognition_tolerance=None, retention_days=DEFAULT_RETENTION_DAYS
+    )
+
+
+def update_face_settings(
+    session: Session,
+    actor: Principal,
+    *,
+    recognition_tolerance: float | None,
+    retention_days: int,
+) -> TenantFaceSettings:
+    tenant_id = actor.tenant()
+    row = session.get(TenantFaceSettings, tenant_id)
+    if row is None:
+        row = TenantFaceSettings(tenant_id=tenant_id)
+        session.add(row)
+    row.recognition_tolerance = recognition_tolerance
+    row.retention_days = retention_days
+    audit.record(
+        session,
+        action="faces.settings_updated",
+        actor=actor,
+        tenant_id=tenant_id,
+        details={"recognition_tolerance": recognition_tolerance, "retention_days": retention_days},
+    )
+    session.flush()
+    return row
+
+
+def recognition_threshold(session: Session, tenant_id: uuid.UUID) -> float:
+    """The tenant's override, else FACE_RECOGNITION_TOLERANCE."""
+    tolerance = face_settings(session, tenant_id).recognition_tolerance
+    return tolerance if tolerance is not None else get_settings().face_recognition_tolerance
+
+
+# --- single faces out of an image -------------------------------------------------------
+
+
+def single_face(image: DecodedImage, *, index: int | None = None) -> FaceAnalysis:
+    """The one usable face of an enrollment or verification photo, or the error saying why not."""
+    details = {"image": index} if index is not None else None
+    faces = analyze(image.rgb, "kiosk")
+    if not faces:
+        raise NoFaceDetected(details=details)
+    if len(faces) > 1:
+        raise SeveralFaces(details={**(details or {}), "faces": len(faces)})
+    face = faces[0]
+    if face.reason is not None:
+        raise FaceQualityTooLow(
+            details={
+                **(details or {}),
+                "reason": face.reason,
+                "face_width": face.face.width,
+                "sharpness": round(face.sharpness, 1),
+            }
+        )
+    return face
+
+
+def detect_faces(image: DecodedImage, mode: DetectionMode) -> list[AssessedFace]:
+    return assess(image.rgb, mode)
+
+
+# --- enrollment -------------------------------------------------------------------------
+
+
+def has_consent(session: Session, member: Member) -> bool:
+    return (
+        session.scalar(
+            select(Consent.id).where(
+                Consent.tenant_id == member.tenant_id,
+                Consent.member_id == member.id,
+                Consent.withdrawn_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def _thumbnail(protector: TemplateProtector, face: AssessedFace) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(face.chip).save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY)
+    return protector.encrypt(buffer.getvalue())
+
+
+def count_templates(session: Session, member: Member) -> int:
+    statement = select(func.count()).where(
+        FaceTemplate.tenant_id == member.tenant_id, FaceTemplate.member_id == member.id
+    )
+    return session.scalar(statement) or 0
+
+
+def enroll(
+    session: Session, actor: Principal, member_id: uuid.UUID, images: list[DecodedImage]
+) -> list[FaceTemplate]:
+    """Store one protected template per image; all images must pass or none is stored."""
+    scope = actor.scope(session)
+    member = scope.get(Member, member_id, what="Member")
+    if not has_consent(session, member):
+        raise ConsentRequired()
+    existing = count_templates(session, member)
+    if existing + len(images) > MAX_FACES_PER_MEMBER:
+        raise TooManyFaces(details={"enrolled": existing, "sent": len(images)})
+    faces = [single_face(image, index=index) for index, image in enumerate(images)]
+    protector = tenant_protector(session, member.tenant_id)
+    templates = [
+        scope.add(
+            FaceTemplate(
+                member_id=member.id,
+                embedding=protector.protect(face.embedding),
+                sharpness=face.sharpness,
+                face_width=face.face.width,
+                detection_score=face.face.score,
+                thumbnail=_thumbnail(protector, face),
+            )
+        )
+        for face in faces
+    ]
+    # Enrolling is an interaction: the retention clock starts again.
+    member.last_seen_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="faces.enrolled",
+        actor=actor,
+        tenant_id=member.tenant_id,
+        target_type="member",
+        target_id=str(member.id),
+        details={"templates": [str(t.id) for t in templates]},
+    )
+    return templates
+
+
+def list_templates(scope: TenantScope, member_id: uuid.UUID) -> list[FaceTemplate]:
+    member = scope.get(Member, member_id, what="Member")
+    statement = (
+        scope.select(FaceTemplate)
+        .where(FaceTemplate.member_id == member.id)
+        .order_by(FaceTemplate.created_at)
+    )
+    return list(scope.session.scalars(statement))
+
+
+def thumbnail_jpeg(scope: TenantScope, member_id: uuid.UUID, template_id: uuid.UUID) -> bytes:
+    template = scope.get(FaceTemplate, template_id, what="Face")
+    if template.member_id != member_id or template.thumbnail is None:
+        raise NoFaceEnrolled("This face has no thumbnail.")
+    return tenant_protector(scope.session, scope.tenant_id).decrypt(template.thumbnail)
+
+
+def erase_member_templates(
+    session: Session, member: Member, *, actor: Principal | None, reason: str
+) -> int:
+    """Delete every template of the member (audited); returns how many."""
+    result = session.execute(
+        delete(FaceTemplate)
+        .where(FaceTemplate.tenant_id == member.tenant_id, FaceTemplate.member_id == member.id)
+        .returning(FaceTemplate.id)
+    )
+    erased = len(result.all())
+    audit.record(
+        session,
+        action="faces.erased",
+        actor=actor,
+        tenant_id=member.tenant_id,
+        target_type="member",
+        target_id=str(member.id),
+        details={"templates": erased, "reason": reason},
+    )
+    return erased
+
+
+def erase_templates(session: Session, actor: Principal, member_id: uuid.UUID) -> int:
+    member = actor.scope(session).get(Member, member_id, what="Member")
+    return erase_member_templates(session, member, actor=actor, reason="request")
+
+
+def erase_expired_templates(session: Session, now: datetime) -> dict[uuid.UUID, int]:
+    """Retention: erase templates of members inactive longer than their tenant's period.
+
+    A system job over all tenants; each tenant's period comes from its settings row.
+    """
+    activity = func.coalesce(Member.last_seen_at, Member.created_at)
+    retention_days = func.coalesce(TenantFaceSettings.retention_days, DEFAULT_RETENTION_DAYS)
+    expired_members = (
+        select(Member.id)
+        .outerjoin(TenantFaceSettings, TenantFaceSettings.tenant_id == Member.tenant_id)
+        .where(activity < now - func.make_interval(0, 0, 0, retention_days))
+    )
+    rows = session.execute(
+        delete(FaceTemplate)
+        .where(FaceTemplate.member_id.in_(expired_members))
+        .returning(FaceTemplate.tenant_id, FaceTemplate.member_id)
+    ).all()
+    members_by_tenant: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for tenant_id, member_id in rows:
+        members_by_tenant.setdefault(tenant_id, set()).add(member_id)
+    for tenant_id, members in members_by_tenant.items():
+        audit.record(
+            session,
+            action="faces.retention_erased",
+            actor=None,
+            tenant_id=tenant_id,
+            details={"members": sorted(str(m) for m in members)},
+        )
+    return {tenant_id: len(members) for tenant_id, members in members_by_tenant.items()}
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+def _gallery_size_up_to(session: Session, tenant_id: uuid.UUID, limit: int) -> int:
+    capped = select(FaceTemplate.id).where(FaceTemplate.tenant_id == tenant_id).limit(limit + 1)
+    return session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+
+
+def nearest_members(
+    session: Session, tenant_id: uuid.UUID, probe: npt.NDArray[np.float32], *, members: int
+) -> list[Candidate]:
+    """The `members` nearest members to a protected probe, nearest first.
+
+    The tenant filter is in the same statement as the vector order. Small galleries are
+    scanned exactly; larger ones use HNSW with pgvector's iterative scan, which keeps
+    walking the graph until enough rows of this tenant were found.
+    """
+    templates = members * MAX_FACES_PER_MEMBER  # enough to hold `members` distinct members
+    distance = FaceTemplate.embedding.l2_distance(probe)
+    size = _gallery_size_up_to(session, tenant_id, EXACT_SEARCH_MAX_TEMPLATES)
+    if size <= EXACT_SEARCH_MAX_TEMPLATES:
+        # `+ 0` keeps the planner off the HNSW index: an exact, tenant-filtered scan.
+        order = distance + 0
+    else:
+        session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        session.execute(text(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, templates)}"))
+        order = distance
+    nearest = (
+        select(FaceTemplate.member_id, distance.label("distance"))
+        .where(FaceTemplate.tenant_id == tenant_id)
+        .order_by(order)
+        .limit(templates)
+        .subquery()
+    )
+    # relaxed_order may return rows slightly out of order: sort them again.
+    rows = session.execute(select(nearest).order_by(nearest.c.distance)).all()
+    best: dict[uuid.UUID, float] = {}
+    for member_id, member_distance in rows:
+        best.setdefault(member_id, float(member_distance))
+    return [Candidate(m, d) for m, d in list(best.items())[:members]]
+
+
+def identify_face(
+    session: Session, tenant_id: uuid.UUID, face: FaceAnalysis, *, top_k: int = 1
+) -> Identification:
+    """Identify one analyzed face among the tenant's members."""
+    threshold = recognition_threshold(session, tenant_id)
+    if not face.usable:
+        return Identification("LOW_CONFIDENCE", None, None, threshold)
+    probe = tenant_protector(session, tenant_id).protect(face.embedding)
+    candidates = tuple(nearest_members(session, tenant_id, probe, members=max(top_k, 2)))
+    best = candidates[0] if candidates else None
+    shown = candidates[:top_k]
+    if best is None or best.distance > threshold:
+        distance = best.distance if best else None
+        return Identification("UNKNOWN_FACE", None, distance, threshold, shown)
+    if len(candidates) > 1 and candidates[1].distance <= threshold:
+        # Two different members both look like this face: better to ask than to guess.
+        return Identification("LOW_CONFIDENCE", None, best.distance, threshold, shown)
+    member = session.get(Member, best.member_id)
+    if member is not None:
+        member.last_seen_at = utcnow()
+    return Identification("MATCH", best.member_id, best.distance, threshold, shown)
+
+
+def identify_image(
+    session: Session, tenant_id: uuid.UUID, image: DecodedImage, *, top_k: int = 1
+) -> Identification:
+    """The kiosk's question: who is the person in this frame (the largest face)?"""
+    faces = analyze(image.rgb, "kiosk")
+    if not faces:
+        raise NoFaceDetected()
+    return identify_face(session, tenant_id, largest(faces), top_k=top_k)
+
+
+def verify_image(
+    session: Session, scope: TenantScope, member_id: uuid.UUID, image: DecodedImage
+) -> Verification:
+    """Is the one face in this image the given member?"""
+    member = scope.get(Member, member_id, what="Member")
+    if count_templates(session, member) == 0:
+        raise NoFaceEnrolled()
+    face = single_face(image)
+    probe = tenant_protector(session, member.tenant_id).protect(face.embedding)
+    distance = session.scalar(
+        select(func.min(FaceTemplate.embedding.l2_distance(probe))).where(
+            FaceTemplate.tenant_id == member.tenant_id, FaceTemplate.member_id == member.id
+        )
+    )
+    threshold = recognition_threshold(session, member.tenant_id)
+    if distance is None:
+        raise NoFaceEnrolled()
+    matched = float(distance) <= threshold
+    if matched:
+        member.last_seen_at = utcnow()
+    return Verification(matched, float(distance), threshold)
