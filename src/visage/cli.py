@@ -19,7 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _settings_or_exit() -> Settings:
@@ -116,12 +116,15 @@ def doctor(
 ) -> None:
     """Check everything the troubleshooting guides check; exit 1 on any failure."""
     from visage.core.db import get_database
-    from visage.health.checks import CheckResult, doctor_checks
+    from visage.health.checks import CheckResult, check_python, doctor_checks
 
     try:
         settings = get_settings()
     except ConfigError as error:
-        results = [CheckResult("settings", False, str(error), "Fix the variable named above")]
+        results = [
+            check_python(),
+            CheckResult("settings", False, str(error), "Fix the variable named above"),
+        ]
     else:
         results = doctor_checks(settings, get_database, serving=False)
     failed = [result for result in results if not result.ok]

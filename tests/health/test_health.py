@@ -1,6 +1,7 @@
 from fastapi.testclient import TestClient
 
 from visage import __version__
+from visage.config import Settings
 
 
 def test_root_says_running_with_version(client: TestClient) -> None:
@@ -23,3 +24,8 @@ def test_every_response_has_request_id_and_nosniff(client: TestClient) -> None:
     body = response.json()
     assert body["error"]["code"] == "NOT_FOUND"
     assert body["error"]["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_logs_go_to_the_data_dir(client: TestClient, settings: Settings) -> None:
+    client.get("/")
+    assert (settings.log_dir / "app.log").stat().st_size > 0

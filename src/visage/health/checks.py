@@ -98,6 +98,11 @@ def check_database(database: Database) -> CheckResult:
                     text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
                 ).scalar()
             )
+            vector_available = bool(
+                connection.execute(
+                    text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+                ).scalar()
+            )
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         auth = "authentication failed" in reason or "password" in reason
@@ -123,8 +128,16 @@ def check_database(database: Database) -> CheckResult:
         revision = None
     head = head_revision()
     data.update({"revision": revision, "head": head, "at_head": revision == head})
-    if not has_vector:
+    if not vector_available:
         return CheckResult("database", False, "Extension vector does not exist", VECTOR_FIX, data)
+    if not has_vector:
+        return CheckResult(
+            "database",
+            False,
+            f"Extension vector is not enabled in this database. {NOT_UP_TO_DATE}",
+            "visage migrate  (it runs CREATE EXTENSION vector)",
+            data,
+        )
     if revision != head:
         return CheckResult("database", False, NOT_UP_TO_DATE, "visage migrate", data)
     return CheckResult(

@@ -1,0 +1,166 @@
+"""/health/db and doctor against a database that goes away, lacks pgvector, or is behind."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from visage.app import SchemaNotAtHead, prepare_database
+from visage.config import Settings
+from visage.core.db import Database, embedded_server, set_database
+
+DEBIAN_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def _debian_postgres_up() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(DEBIAN_POSTGRES, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture
+def second_database(settings: Settings, tmp_path: Path) -> Iterator[tuple[Database, Any]]:
+    """A separate embedded PostgreSQL we may stop without disturbing the other tests."""
+    own = settings.model_copy(update={"visage_data_dir": tmp_path})
+    server = embedded_server(tmp_path)
+    database = Database(own)
+    yield database, server
+    database.dispose()
+    server.stop()
+
+
+@pytest.fixture
+def use_database(database: Database) -> Iterator[Any]:
+    def install(other: Database) -> None:
+        set_database(other)
+
+    yield install
+    set_database(database)
+
+
+def test_stopped_database_answers_503_fast_then_recovers(
+    client: TestClient, second_database: tuple[Database, Any], use_database: Any
+) -> None:
+    other, server = second_database
+    use_database(other)
+    assert client.get("/health/db").json()["components"]["database"]["data"]["connected"]
+
+    server.stop()
+    started = time.perf_counter()
+    response = client.get("/health/db")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["database"]
+    assert elapsed < 2.5
+
+    server.start()
+    response = client.get("/health/db")
+    assert response.json()["components"]["database"]["data"]["connected"] is True
+
+
+def test_schema_behind_head_is_reported(
+    client: TestClient, second_database: tuple[Database, Any], use_database: Any
+) -> None:
+    other, _ = second_database
+    with other.engine.begin() as connection:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    use_database(other)
+    response = client.get("/health/db")
+    assert response.status_code == 503
+    component = response.json()["components"]["database"]
+    assert component["detail"] == "Target database is not up to date — run `visage migrate`"
+    assert component["data"]["at_head"] is False
+
+
+def test_healthy_database_reports_latency_revision_and_vector(client: TestClient) -> None:
+    data = client.get("/health/db").json()["components"]["database"]["data"]
+    assert data["connected"] is True
+    assert data["at_head"] is True
+    assert data["vector_extension"] is True
+    assert data["latency_ms"] >= 0
+
+
+@pytest.mark.skipif(not _debian_postgres_up(), reason="needs the machine's PostgreSQL on :5432")
+def test_doctor_reports_missing_vector_extension_with_the_fix(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "visage", "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "VISAGE_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": DEBIAN_POSTGRES,
+            "API_PORT": _free_port(),
+        },
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["database"]["detail"] == "Extension vector does not exist"
+    assert "CREATE EXTENSION" in checks["database"]["fix"]
+    assert checks["python"]["ok"]
+
+
+def test_doctor_passes_on_the_embedded_database(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "visage", "doctor"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "VISAGE_DATA_DIR": str(tmp_path), "API_PORT": _free_port()},
+        timeout=120,
+        check=False,
+    )
+    # A fresh data dir has no schema yet: doctor says so and how to fix it.
+    assert "Target database is not up to date" in result.stdout
+    assert "fix: visage migrate" in result.stdout
+    migrate = subprocess.run(
+        [sys.executable, "-m", "visage", "migrate"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "VISAGE_DATA_DIR": str(tmp_path)},
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "visage", "doctor"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "VISAGE_DATA_DIR": str(tmp_path), "API_PORT": _free_port()},
+    )
+    assert result.returncode == 0, result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_service_refuses_an_external_database_behind_head(
+    settings: Settings, second_database: tuple[Database, Any]
+) -> None:
+    other, server = second_database
+    external = settings.model_copy(update={"database_url": str(server.get_uri())})
+    with pytest.raises(SchemaNotAtHead, match="Target database is not up to date"):
+        prepare_database(external, other)
