@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field
 from visage.app import create_app
 from visage.config import Settings
 from visage.core.errors import Conflict
-from visage.core.logging import ContextFilter, JsonFormatter, request_id_var
+from visage.core.logging import (
+    ContextFilter,
+    JsonFormatter,
+    bind_log_context,
+    end_log_context,
+    start_log_context,
+)
 
 
 class Payload(BaseModel):
@@ -96,15 +102,17 @@ def test_method_not_allowed_uses_the_error_shape(probe: TestClient) -> None:
 
 
 def test_production_logs_are_json_with_request_id() -> None:
-    token = request_id_var.set("req-42")
+    token = start_log_context("req-42")
+    bind_log_context(tenant_id="t-1", user_id="u-1")
     try:
         record = logging.LogRecord("visage", logging.INFO, __file__, 1, "hello %s", ("x",), None)
         ContextFilter().filter(record)
         entry = json.loads(JsonFormatter().format(record))
     finally:
-        request_id_var.reset(token)
+        end_log_context(token)
     assert entry["message"] == "hello x"
     assert entry["request_id"] == "req-42"
+    assert (entry["tenant_id"], entry["user_id"]) == ("t-1", "u-1")
     assert entry["level"] == "INFO"
 
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from visage.core.errors import AppError, error_body
-from visage.core.logging import request_id_var, tenant_id_var, user_id_var
+from visage.core.logging import end_log_context, start_log_context
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class RequestContextMiddleware:
             incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
-        tokens = (request_id_var.set(request_id), tenant_id_var.set(None), user_id_var.set(None))
+        log_context = start_log_context(request_id)
         started = time.perf_counter()
         status = 500
         started_response = False
@@ -100,9 +100,7 @@ class RequestContextMiddleware:
             labels = (scope["method"], route, str(status))
             REQUESTS.labels(*labels).inc()
             LATENCY.labels(*labels).observe(time.perf_counter() - started)
-            request_id_var.reset(tokens[0])
-            tenant_id_var.reset(tokens[1])
-            user_id_var.reset(tokens[2])
+            end_log_context(log_context)
 
 
 def _request_id(request: Request) -> str | None:

@@ -9,22 +9,37 @@ import json
 import logging
 import logging.handlers
 import sys
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 from visage.config import Settings
 
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-tenant_id_var: ContextVar[str | None] = ContextVar("tenant_id", default=None)
-user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
+# One mutable holder per request: values bound in a dependency (which runs in a worker thread
+# with a copy of the context) stay visible to the route's and the access log's records.
+_log_context: ContextVar[dict[str, str | None] | None] = ContextVar("log_context", default=None)
+_FIELDS = ("request_id", "tenant_id", "user_id")
 
-_CONTEXT = {"request_id": request_id_var, "tenant_id": tenant_id_var, "user_id": user_id_var}
+
+def start_log_context(request_id: str) -> Token[dict[str, str | None] | None]:
+    return _log_context.set({"request_id": request_id, "tenant_id": None, "user_id": None})
+
+
+def end_log_context(token: Token[dict[str, str | None] | None]) -> None:
+    _log_context.reset(token)
+
+
+def bind_log_context(**values: str | None) -> None:
+    """Add tenant_id / user_id to every later log line of the current request or job."""
+    context = _log_context.get()
+    if context is not None:
+        context.update(values)
 
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for name, var in _CONTEXT.items():
-            setattr(record, name, var.get())
+        context = _log_context.get() or {}
+        for name in _FIELDS:
+            setattr(record, name, context.get(name))
         return True
 
 
@@ -36,7 +51,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name in _CONTEXT:
+        for name in _FIELDS:
             entry[name] = getattr(record, name, None)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -46,7 +61,7 @@ class JsonFormatter(logging.Formatter):
 class ReadableFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         context = " ".join(
-            f"{name}={value}" for name in _CONTEXT if (value := getattr(record, name, None))
+            f"{name}={value}" for name in _FIELDS if (value := getattr(record, name, None))
         )
         line = super().format(record)
         return f"{line} [{context}]" if context else line
