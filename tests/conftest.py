@@ -36,6 +36,7 @@ from visage.core.jobs import connected_app  # noqa: E402
 from visage.core.migrations import upgrade_to_head  # noqa: E402
 from visage.identity import service as identity_service  # noqa: E402
 from visage.identity.models import Role, Tenant, User  # noqa: E402
+from visage.identity.principal import ClientInfo  # noqa: E402
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -86,7 +87,7 @@ def session(database: Database) -> Iterator[Session]:
         yield db_session
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_tenant(database: Database) -> Callable[..., Tenant]:
     def factory(name: str | None = None) -> Tenant:
         slug = f"t-{uuid.uuid4().hex[:10]}"
@@ -96,7 +97,7 @@ def make_tenant(database: Database) -> Callable[..., Tenant]:
     return factory
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_user(database: Database) -> Callable[..., User]:
     def factory(
         tenant: Tenant | None,
@@ -121,13 +122,11 @@ def make_user(database: Database) -> Callable[..., User]:
     return factory
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def auth_headers(settings: Settings, database: Database) -> Callable[[User], dict[str, str]]:
     def headers(user: User) -> dict[str, str]:
         with database.session() as db_session:
-            tokens = identity_service.start_session(
-                db_session, settings, user, identity_service.ClientInfo()
-            )
+            tokens = identity_service.start_session(db_session, settings, user, ClientInfo())
         return {"Authorization": f"Bearer {tokens.access_token}"}
 
     return headers

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     allowed_origins_str: str = "http://localhost:8000,http://127.0.0.1:8000"
     rate_limit_per_minute: int = Field(default=120, ge=1)
+    # Wrong passwords from one address within 15 minutes before its logins get 429.
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
     access_token_expire_minutes: int = Field(default=15, ge=1)
     refresh_token_expire_days: int = Field(default=30, ge=1)
 
@@ -58,6 +60,22 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
     max_upload_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)
     storage_url: str = ""
+
+    # Event photos (FindMe)
+    photo_link_ttl_minutes: int = Field(default=60, ge=1)
+    attendee_token_expire_minutes: int = Field(default=7 * 24 * 60, ge=1)
+    event_retention_days: int = Field(default=90, ge=1)
+    preview_max_side: int = Field(default=1600, ge=200)
+    thumbnail_max_side: int = Field(default=400, ge=64)
+
+    # A worker whose heartbeat is older than this is dead: its running jobs are retried.
+    worker_heartbeat_seconds: float = Field(default=10, gt=0)
+    worker_stalled_seconds: float = Field(default=60, gt=0)
+
+    # Check-in (PowerGym): a second entry within the window is not a second visit; a granted
+    # entry counts as "inside" for the visit duration.
+    checkin_repeat_window_minutes: int = Field(default=60, ge=0)
+    checkin_visit_minutes: int = Field(default=90, ge=1)
 
     smtp_host: str = ""
     smtp_port: int = Field(default=25, ge=1, le=65535)

@@ -51,11 +51,13 @@ class TenantScope:
     def page(
         self, statement: Select[ModelT], *, page: int, page_size: int
     ) -> tuple[list[ModelT], int]:
-        total = (
-            self.session.scalar(
-                select(func.count()).select_from(statement.order_by(None).subquery())
-            )
-            or 0
-        )
-        rows = self.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
-        return list(rows), total
+        return paginate(self.session, statement, page=page, page_size=page_size)
+
+
+def paginate(
+    session: Session, statement: Select[ModelT], *, page: int, page_size: int
+) -> tuple[list[ModelT], int]:
+    """One page of `statement`'s rows and the total count. Tenant data: use TenantScope.page."""
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
+    return list(rows), total or 0

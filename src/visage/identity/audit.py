@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from visage.core.db import get_database
@@ -99,18 +99,16 @@ def record_now(
         )
 
 
-def search(
+def filtered(
+    events: Select[AuditEvent],
     *,
-    tenant_id: uuid.UUID | None,
     action: str | None = None,
     actor_id: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Select[AuditEvent]:
-    """Events newest first; `tenant_id=None` means every tenant (super admins only)."""
-    statement = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id)
-    if tenant_id is not None:
-        statement = statement.where(AuditEvent.tenant_id == tenant_id)
+    """`events` narrowed by the filters, newest first."""
+    statement = events.order_by(AuditEvent.created_at.desc(), AuditEvent.id)
     if action:
         statement = statement.where(AuditEvent.action == action)
     if actor_id:

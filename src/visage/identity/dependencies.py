@@ -14,23 +14,23 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import NotAuthenticated, PermissionDenied
-from visage.core.logging import tenant_id_var, user_id_var
+from visage.core.logging import bind_log_context
 from visage.identity import audit, service
 from visage.identity.permissions import Permission
-from visage.identity.principal import Principal
+from visage.identity.principal import ClientInfo, Principal
 
 _bearer = HTTPBearer(auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def client_info(request: Request) -> service.ClientInfo:
-    return service.ClientInfo(
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
     )
 
 
-Client = Annotated[service.ClientInfo, Depends(client_info)]
+Client = Annotated[ClientInfo, Depends(client_info)]
 
 
 def current_principal(
@@ -51,8 +51,10 @@ def current_principal(
             "(or `X-API-Key` from a kiosk)."
         )
     request.state.principal = principal
-    tenant_id_var.set(str(principal.tenant_id) if principal.tenant_id else None)
-    user_id_var.set(str(principal.id))
+    bind_log_context(
+        tenant_id=str(principal.tenant_id) if principal.tenant_id else None,
+        user_id=str(principal.id),
+    )
     return principal
 
 

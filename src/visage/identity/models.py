@@ -150,6 +150,15 @@ class Device(IdMixin, TimestampMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LoginOutcome(enum.StrEnum):
+    SUCCESS = "success"
+    WRONG_PASSWORD = "wrong_password"
+    LOCKED_OUT = "locked_out"
+    INACTIVE = "inactive"
+    UNVERIFIED = "unverified"
+    AMBIGUOUS = "ambiguous"
+
+
 class LoginAttempt(IdMixin, Base):
     """Every login attempt, kept for lockout decisions and investigation."""
 
@@ -162,7 +171,7 @@ class LoginAttempt(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
-    # tenant slug (or "*") + lower-cased identifier: the account being tried, existing or not.
+    # The lower-cased username or email tried, whether or not such an account exists.
     account_key: Mapped[str] = mapped_column(String(500))
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True
@@ -171,8 +180,9 @@ class LoginAttempt(IdMixin, Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(400))
     success: Mapped[bool] = mapped_column(Boolean)
-    # Refused before the password was checked (locked out): does not extend the lockout.
-    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it failed; only wrong passwords count toward a lockout, so attempts refused while
+    # locked out do not extend it.
+    outcome: Mapped[LoginOutcome] = mapped_column(_enum(LoginOutcome, "login_outcome"))
 
 
 class AuditEvent(IdMixin, Base):

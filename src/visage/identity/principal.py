@@ -15,6 +15,14 @@ from visage.identity.permissions import DEVICE_PERMISSIONS, Permission, role_has
 
 
 @dataclass(frozen=True)
+class ClientInfo:
+    """Where a request comes from, for login attempts and the audit log."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
 class Principal:
     kind: Literal["user", "device"]
     id: uuid.UUID

@@ -1,22 +1,316 @@
-"""The identity API: auth, tenants, users, devices, audit."""
+"""The identity API: auth, tenants, users, kiosk devices, audit log."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
-from visage.core.deps import DbSession
-from visage.identity import service
-from visage.identity.dependencies import Client, require
-from visage.identity.permissions import Permission
+from visage.core.deps import AppSettings, DbSession
+from visage.core.paging import Page, Paging
+from visage.identity import auth, management, service
+from visage.identity.dependencies import Client, CurrentUser, require
+from visage.identity.models import Role
+from visage.identity.permissions import ROLE_PERMISSIONS, Permission
 from visage.identity.principal import Principal
-from visage.identity.schemas import DeviceCreate, DeviceCreated, DeviceOut
+from visage.identity.schemas import (
+    Accepted,
+    AuditEventOut,
+    DeviceCreate,
+    DeviceCreated,
+    DeviceOut,
+    EmailRequest,
+    LoginRequest,
+    MeOut,
+    PasswordResetConfirm,
+    RefreshRequest,
+    TenantCreate,
+    TenantOut,
+    TenantUpdate,
+    TokenPair,
+    TokenRequest,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+
+TenantAdmin = Annotated[Principal, Depends(require(Permission.TENANTS_MANAGE))]
+TenantReader = Annotated[Principal, Depends(require(Permission.TENANT_READ))]
+TenantEditor = Annotated[Principal, Depends(require(Permission.TENANT_UPDATE))]
+UserReader = Annotated[Principal, Depends(require(Permission.USERS_READ))]
+UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
+DeviceManager = Annotated[Principal, Depends(require(Permission.DEVICES_MANAGE))]
+AuditReader = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
+
+
+def _tokens(issued: service.IssuedTokens) -> TokenPair:
+    return TokenPair(
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+def _page(items: list[Any], total: int, paging: Paging, schema: type[Any]) -> Any:
+    return {
+        "items": [schema.model_validate(item) for item in items],
+        "total": total,
+        "page": paging.page,
+        "page_size": paging.page_size,
+    }
+
+
+# --- auth ----------------------------------------------------------------------------------
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@auth_router.post("/login")
+def login(
+    body: LoginRequest, session: DbSession, settings: AppSettings, client: Client
+) -> TokenPair:
+    return _tokens(
+        auth.login(
+            session,
+            settings,
+            username=body.username,
+            email=body.email,
+            password=body.password,
+            tenant_slug=body.tenant,
+            client=client,
+        )
+    )
+
+
+@auth_router.post("/refresh")
+def refresh(
+    body: RefreshRequest, session: DbSession, settings: AppSettings, client: Client
+) -> TokenPair:
+    return _tokens(auth.refresh(session, settings, body.refresh_token, client))
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(session: DbSession, principal: CurrentUser, client: Client) -> None:
+    auth.logout(session, principal, client)
+
+
+@auth_router.get("/me")
+def me(session: DbSession, principal: CurrentUser) -> MeOut:
+    user = management.get_user(session, principal, principal.id)
+    tenant = management.my_tenant(session, principal) if user.tenant_id else None
+    assert principal.role is not None  # users always have one
+    return MeOut.model_validate(
+        {
+            **UserOut.model_validate(user).model_dump(),
+            "tenant": TenantOut.model_validate(tenant) if tenant else None,
+            "permissions": sorted(p.value for p in ROLE_PERMISSIONS[principal.role]),
+        }
+    )
+
+
+_ACCEPTED = Accepted(detail="If an account matches, an email is on its way.")
+
+
+@auth_router.post("/password/reset", status_code=status.HTTP_202_ACCEPTED)
+def request_password_reset(
+    body: EmailRequest, session: DbSession, settings: AppSettings, client: Client
+) -> Accepted:
+    auth.request_password_reset(session, settings, body.email, body.tenant, client)
+    return _ACCEPTED
+
+
+@auth_router.post("/password/reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+def confirm_password_reset(body: PasswordResetConfirm, session: DbSession, client: Client) -> None:
+    auth.confirm_password_reset(session, body.token, body.new_password, client)
+
+
+@auth_router.post("/verify-email", status_code=status.HTTP_204_NO_CONTENT)
+def verify_email(body: TokenRequest, session: DbSession, client: Client) -> None:
+    auth.verify_email(session, body.token, client)
+
+
+@auth_router.post("/resend-verification", status_code=status.HTTP_202_ACCEPTED)
+def resend_verification(body: EmailRequest, session: DbSession, settings: AppSettings) -> Accepted:
+    auth.resend_verification(session, settings, body.email, body.tenant)
+    return _ACCEPTED
+
+
+# --- tenants -------------------------------------------------------------------------------
+
+tenants_router = APIRouter(prefix="/tenants", tags=["tenants"])
+
+
+@tenants_router.post("", status_code=status.HTTP_201_CREATED)
+def create_tenant(
+    body: TenantCreate, session: DbSession, principal: TenantAdmin, client: Client
+) -> TenantOut:
+    tenant = management.add_tenant(
+        session, principal, name=body.name, slug=body.slug, client=client
+    )
+    return TenantOut.model_validate(tenant)
+
+
+@tenants_router.get("")
+def list_tenants(
+    session: DbSession,
+    principal: TenantAdmin,
+    paging: Paging,
+    search: Annotated[str | None, Query(max_length=100)] = None,
+    active: bool | None = None,
+) -> Page[TenantOut]:
+    tenants, total = management.list_tenants(session, search=search, active=active, paging=paging)
+    return Page[TenantOut].model_validate(_page(tenants, total, paging, TenantOut))
+
+
+@tenants_router.get("/me")
+def my_tenant(session: DbSession, principal: TenantReader) -> TenantOut:
+    return TenantOut.model_validate(management.my_tenant(session, principal))
+
+
+@tenants_router.patch("/me")
+def update_my_tenant(
+    body: TenantUpdate, session: DbSession, principal: TenantEditor, client: Client
+) -> TenantOut:
+    tenant = management.my_tenant(session, principal)
+    changes = body.model_dump(exclude_unset=True)
+    return TenantOut.model_validate(
+        management.update_tenant(session, principal, tenant, changes, client)
+    )
+
+
+@tenants_router.get("/{tenant_id}")
+def get_tenant(tenant_id: uuid.UUID, session: DbSession, principal: TenantAdmin) -> TenantOut:
+    return TenantOut.model_validate(management.get_tenant(session, tenant_id))
+
+
+@tenants_router.patch("/{tenant_id}")
+def update_tenant(
+    tenant_id: uuid.UUID,
+    body: TenantUpdate,
+    session: DbSession,
+    principal: TenantAdmin,
+    client: Client,
+) -> TenantOut:
+    tenant = management.get_tenant(session, tenant_id)
+    changes = body.model_dump(exclude_unset=True)
+    return TenantOut.model_validate(
+        management.update_tenant(session, principal, tenant, changes, client)
+    )
+
+
+def _set_tenant_active(
+    session: DbSession, principal: Principal, tenant_id: uuid.UUID, client: Client, active: bool
+) -> TenantOut:
+    tenant = management.get_tenant(session, tenant_id)
+    return TenantOut.model_validate(
+        management.update_tenant(session, principal, tenant, {"is_active": active}, client)
+    )
+
+
+@tenants_router.post("/{tenant_id}/suspend")
+def suspend_tenant(
+    tenant_id: uuid.UUID, session: DbSession, principal: TenantAdmin, client: Client
+) -> TenantOut:
+    return _set_tenant_active(session, principal, tenant_id, client, active=False)
+
+
+@tenants_router.post("/{tenant_id}/activate")
+def activate_tenant(
+    tenant_id: uuid.UUID, session: DbSession, principal: TenantAdmin, client: Client
+) -> TenantOut:
+    return _set_tenant_active(session, principal, tenant_id, client, active=True)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+users_router = APIRouter(prefix="/users", tags=["users"])
+
+
+@users_router.post("", status_code=status.HTTP_201_CREATED)
+def create_user(
+    body: UserCreate,
+    session: DbSession,
+    settings: AppSettings,
+    principal: UserManager,
+    client: Client,
+) -> UserOut:
+    fields = body.model_dump(exclude_unset=True)
+    fields.setdefault("role", body.role)
+    user = management.add_user(session, settings, principal, fields, client)
+    return UserOut.model_validate(user)
+
+
+@users_router.get("")
+def list_users(
+    session: DbSession,
+    principal: UserReader,
+    paging: Paging,
+    role: Role | None = None,
+    active: bool | None = None,
+    search: Annotated[str | None, Query(max_length=100)] = None,
+    tenant_id: uuid.UUID | None = None,
+) -> Page[UserOut]:
+    users, total = management.list_users(
+        session,
+        principal,
+        role=role,
+        active=active,
+        search=search,
+        tenant_id=tenant_id,
+        paging=paging,
+    )
+    return Page[UserOut].model_validate(_page(users, total, paging, UserOut))
+
+
+@users_router.get("/{user_id}")
+def get_user(user_id: uuid.UUID, session: DbSession, principal: UserReader) -> UserOut:
+    return UserOut.model_validate(management.get_user(session, principal, user_id))
+
+
+@users_router.patch("/{user_id}")
+def update_user(
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    session: DbSession,
+    settings: AppSettings,
+    principal: CurrentUser,
+    client: Client,
+) -> UserOut:
+    changes = body.model_dump(exclude_unset=True)
+    user = management.update_user(session, settings, principal, user_id, changes, client)
+    return UserOut.model_validate(user)
+
+
+@users_router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_user(
+    user_id: uuid.UUID, session: DbSession, principal: UserManager, client: Client
+) -> None:
+    management.delete_user(session, principal, user_id, client)
+
+
+@users_router.post("/{user_id}/activate")
+def activate_user(
+    user_id: uuid.UUID, session: DbSession, principal: UserManager, client: Client
+) -> UserOut:
+    return UserOut.model_validate(
+        management.set_user_active(session, principal, user_id, True, client)
+    )
+
+
+@users_router.post("/{user_id}/deactivate")
+def deactivate_user(
+    user_id: uuid.UUID, session: DbSession, principal: UserManager, client: Client
+) -> UserOut:
+    return UserOut.model_validate(
+        management.set_user_active(session, principal, user_id, False, client)
+    )
+
+
+# --- kiosk devices -------------------------------------------------------------------------
 
 devices_router = APIRouter(prefix="/devices", tags=["devices"])
-
-DeviceManager = Annotated[Principal, Depends(require(Permission.DEVICES_MANAGE))]
 
 
 @devices_router.post("", status_code=status.HTTP_201_CREATED)
@@ -41,4 +335,33 @@ def revoke_device(
     service.revoke_device(session, principal, device_id, client)
 
 
-routers = [devices_router]
+# --- audit log -----------------------------------------------------------------------------
+
+audit_router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@audit_router.get("")
+def list_audit_events(
+    session: DbSession,
+    principal: AuditReader,
+    paging: Paging,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    actor_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tenant_id: uuid.UUID | None = None,
+) -> Page[AuditEventOut]:
+    events, total = management.list_audit_events(
+        session,
+        principal,
+        action=action,
+        actor_id=actor_id,
+        since=since,
+        until=until,
+        tenant_id=tenant_id,
+        paging=paging,
+    )
+    return Page[AuditEventOut].model_validate(_page(events, total, paging, AuditEventOut))
+
+
+routers = [auth_router, tenants_router, users_router, devices_router, audit_router]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -14,15 +14,6 @@ from visage.identity.models import Role
 PASSWORD_MAX_LENGTH = 128
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 USERNAME_PATTERN = r"^[A-Za-z0-9._@+-]{1,150}$"
-
-ItemT = TypeVar("ItemT")
-
-
-class Page(BaseModel, Generic[ItemT]):
-    items: list[ItemT]
-    total: int
-    page: int
-    page_size: int
 
 
 class Strict(BaseModel):

@@ -22,21 +22,13 @@ from visage.core.security import (
 from visage.core.tenancy import TenantId
 from visage.identity import audit
 from visage.identity.models import Device, LoginSession, RefreshToken, Role, Tenant, User
-from visage.identity.principal import Principal
+from visage.identity.principal import ClientInfo, Principal
 
 API_KEY_PREFIX = "vsk_"
 # A kiosk calls many times a minute: its last-used time is written at most this often
 # (so concurrent calls of one device do not queue on its row), its use audited hourly.
 DEVICE_LAST_USED_PRECISION = timedelta(minutes=1)
 DEVICE_USE_AUDIT_INTERVAL = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Where a request comes from, for login attempts and the audit log."""
-
-    ip: str | None = None
-    user_agent: str | None = None
 
 
 def create_tenant(session: Session, *, name: str, slug: str) -> Tenant:
@@ -101,7 +93,7 @@ def _new_refresh_token(session: Session, login_session: LoginSession) -> str:
     return token
 
 
-def _issue(
+def issue_tokens(
     session: Session, settings: Settings, user: User, login_session: LoginSession
 ) -> IssuedTokens:
     return IssuedTokens(
@@ -123,10 +115,10 @@ def start_session(
     )
     session.add(login_session)
     session.flush()
-    return _issue(session, settings, user, login_session)
+    return issue_tokens(session, settings, user, login_session)
 
 
-def _tenant_is_active(session: Session, tenant_id: uuid.UUID | None) -> bool:
+def tenant_is_active(session: Session, tenant_id: uuid.UUID | None) -> bool:
     if tenant_id is None:
         return True
     tenant = session.get(Tenant, tenant_id)
@@ -149,16 +141,21 @@ def principal_from_access_token(session: Session, settings: Settings, token: str
         login_session is None
         or login_session.user_id != user.id
         or login_session.revoked_at is not None
+        or login_session.expires_at <= utcnow()
     ):
         raise NotAuthenticated("This session has ended: sign in again.")
-    if not user.is_active or not _tenant_is_active(session, user.tenant_id):
+    if not user.is_active or not tenant_is_active(session, user.tenant_id):
         raise AccountInactive()
+    return user_principal(user, session_id=login_session.id)
+
+
+def user_principal(user: User, *, session_id: uuid.UUID | None = None) -> Principal:
     return Principal(
         kind="user",
         id=user.id,
         tenant_id=TenantId(user.tenant_id) if user.tenant_id else None,
         role=user.role,
-        session_id=login_session.id,
+        session_id=session_id,
     )
 
 
@@ -227,7 +224,7 @@ def principal_from_api_key(session: Session, api_key: str, client: ClientInfo) -
     device = session.scalar(select(Device).where(Device.key_hash == hash_token(api_key)))
     if device is None or device.revoked_at is not None:
         raise NotAuthenticated("This API key is invalid or has been revoked.")
-    if not _tenant_is_active(session, device.tenant_id):
+    if not tenant_is_active(session, device.tenant_id):
         raise AccountInactive()
     principal = Principal(kind="device", id=device.id, tenant_id=TenantId(device.tenant_id))
     now = utcnow()

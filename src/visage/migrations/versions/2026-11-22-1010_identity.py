@@ -183,7 +183,19 @@ def upgrade() -> None:
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=400), nullable=True),
         sa.Column("success", sa.Boolean(), nullable=False),
-        sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column(
+            "outcome",
+            sa.Enum(
+                "success",
+                "wrong_password",
+                "locked_out",
+                "inactive",
+                "unverified",
+                "ambiguous",
+                name="login_outcome",
+            ),
+            nullable=False,
+        ),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
@@ -330,6 +342,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_users_tenant_id"), table_name="users")
     op.drop_table("users")
     op.drop_table("tenants")
+    sa.Enum(name="login_outcome").drop(op.get_bind(), checkfirst=True)
     sa.Enum(name="token_purpose").drop(op.get_bind(), checkfirst=True)
     sa.Enum(name="role").drop(op.get_bind(), checkfirst=True)
     # ### end Alembic commands ###
