@@ -16,6 +16,7 @@ from visage.config import Settings, get_settings
 from visage.core.db import Database, is_embedded, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
 from visage.core.logging import configure_logging
+from visage.events.router import routers as events_routers
 from visage.core.migrations import NOT_UP_TO_DATE, is_at_head, upgrade_to_head
 from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
@@ -34,7 +35,7 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return [*identity_routers]
+    return [*identity_routers, *events_routers]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:

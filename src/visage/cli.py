@@ -76,7 +76,7 @@ def worker(
     queue: Annotated[list[str] | None, typer.Option(help="Only these queues")] = None,
 ) -> None:
     """Run a background worker; start any number, on any machine sharing the database."""
-    from visage.core.jobs import connected_app
+    from visage.core.jobs import connected_app, run_worker
     from visage.core.logging import configure_logging
 
     settings = _settings_or_exit()
@@ -85,9 +85,7 @@ def worker(
 
     async def run() -> None:
         async with job_app.open_async():
-            await job_app.run_worker_async(
-                concurrency=concurrency, queues=queue or [], install_signal_handlers=True
-            )
+            await run_worker(job_app, settings, concurrency=concurrency, queues=queue)
 
     asyncio.run(run())
 
@@ -139,6 +137,18 @@ def doctor(
             if not result.ok and result.fix:
                 console.print(f"     fix: {result.fix}")
     raise typer.Exit(1 if failed else 0)
+
+
+def _register_domain_commands() -> None:
+    from visage.events.cli import bench_photos, events_app
+
+    app.add_typer(events_app, name="events")
+    bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
+    bench_app.command("photos")(bench_photos)
+    app.add_typer(bench_app, name="bench")
+
+
+_register_domain_commands()
 
 
 def main() -> None:

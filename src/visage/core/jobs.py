@@ -7,6 +7,7 @@ connection, so the job commits or rolls back with the data it acts on.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from typing import Any
@@ -19,7 +20,7 @@ from visage.config import Settings
 logger = logging.getLogger(__name__)
 
 # Import paths of every module that declares tasks, so a worker knows them all.
-TASK_MODULES: list[str] = ["visage.identity.email"]
+TASK_MODULES: list[str] = ["visage.identity.email", "visage.events.tasks"]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)
 
@@ -46,3 +47,43 @@ def queue_depth_by_status(session: Session) -> dict[str, int]:
         text("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status")
     ).all()
     return {status: count for status, count in rows}
+
+
+async def retry_stalled_jobs(app: procrastinate.App, *, stalled_seconds: float) -> int:
+    """Jobs left `doing` by a worker that stopped sending heartbeats (killed, machine lost)
+    go back to `todo`, so another worker runs them again; returns how many."""
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds)
+    count = 0
+    for job in stalled:
+        await app.job_manager.retry_job(job)
+        logger.warning("Retrying job %s (%s) of a stalled worker", job.id, job.task_name)
+        count += 1
+    return count
+
+
+async def run_worker(
+    app: procrastinate.App,
+    settings: Settings,
+    *,
+    concurrency: int = 1,
+    queues: list[str] | None = None,
+    install_signal_handlers: bool = True,
+) -> None:
+    """A worker that also recovers stalled jobs, at startup and then periodically."""
+
+    async def recover_forever() -> None:
+        while True:
+            await retry_stalled_jobs(app, stalled_seconds=settings.worker_stalled_seconds)
+            await asyncio.sleep(settings.worker_stalled_seconds / 2)
+
+    recovery = asyncio.create_task(recover_forever(), name="stalled job recovery")
+    try:
+        await app.run_worker_async(
+            concurrency=concurrency,
+            queues=queues or [],
+            install_signal_handlers=install_signal_handlers,
+            update_heartbeat_interval=settings.worker_heartbeat_seconds,
+            stalled_worker_timeout=settings.worker_stalled_seconds,
+        )
+    finally:
+        recovery.cancel()

@@ -72,7 +72,10 @@ def create_access_token(
     return jwt.encode(payload, secret_key, algorithm=JWT_ALGORITHM)
 
 
-def decode_access_token(secret_key: str, token: str) -> dict[str, Any]:
+def decode_access_token(
+    secret_key: str, token: str, *, token_type: str = ACCESS_TOKEN_TYPE
+) -> dict[str, Any]:
+    """The verified claims; tokens of any other `type` (attendee passes, photo links) fail."""
     try:
         payload: dict[str, Any] = jwt.decode(
             token,
@@ -83,6 +86,6 @@ def decode_access_token(secret_key: str, token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as error:
         raise NotAuthenticated(details={"reason": type(error).__name__}) from error
-    if payload.get("type") != ACCESS_TOKEN_TYPE:
+    if payload.get("type") != token_type:
         raise NotAuthenticated(details={"reason": "wrong token type"})
     return payload

@@ -1,0 +1,71 @@
+"""Derived images: thumbnails, web-size previews (optionally watermarked) and share QR codes."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+from visage.faces.inference.base import RGBImage
+
+JPEG_QUALITY = 85
+WATERMARK_OPACITY = 140  # of 255: legible, does not hide the picture
+THUMBNAIL = "thumbnail"
+PREVIEW = "preview"
+ORIGINAL = "original"
+
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heif": "image/heic",
+}
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
+
+
+@dataclass(frozen=True)
+class Renditions:
+    thumbnail: bytes
+    preview: bytes
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _watermarked(image: Image.Image, text: str) -> Image.Image:
+    base = image.convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    font = ImageFont.load_default(size=max(12, base.width // 30))
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    margin = max(8, base.width // 80)
+    position = (base.width - (right - left) - margin, base.height - (bottom - top) - 2 * margin)
+    draw.text(position, text, font=font, fill=(255, 255, 255, WATERMARK_OPACITY))
+    return Image.alpha_composite(base, overlay).convert("RGB")
+
+
+def render(
+    rgb: RGBImage, *, preview_max_side: int, thumbnail_max_side: int, watermark: str | None
+) -> Renditions:
+    """JPEG preview and thumbnail of an upright RGB image (already at most preview size)."""
+    preview = Image.fromarray(rgb)
+    preview.thumbnail((preview_max_side, preview_max_side), Image.Resampling.LANCZOS)
+    thumbnail = preview.copy()
+    thumbnail.thumbnail((thumbnail_max_side, thumbnail_max_side), Image.Resampling.LANCZOS)
+    if watermark:
+        preview = _watermarked(preview, watermark)
+    return Renditions(thumbnail=_jpeg(thumbnail), preview=_jpeg(preview))
+
+
+def qr_png(url: str) -> bytes:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,98 @@
+"""FindMe background jobs: index one photo, announce a new photo of a subscriber, delete an
+event's or a photo's stored files, purge expired selfie templates."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import procrastinate
+
+from visage.config import get_settings
+from visage.core.db import get_database
+from visage.core.images import ImageTooLarge, ImageUnsupported
+from visage.core.jobs import enqueue, jobs
+from visage.core.storage import get_storage
+from visage.events import service
+from visage.events.indexing import find_faces
+from visage.identity.email import send_email
+
+logger = logging.getLogger(__name__)
+
+PHOTO_QUEUE = "photos"
+# Retries after the first run, waiting 2, 4, 8, 16, 32 s: a storage or database hiccup passes.
+INDEX_RETRIES = 5
+
+
+@jobs.task(
+    name="events.index_photo",
+    queue=PHOTO_QUEUE,
+    pass_context=True,
+    retry=procrastinate.RetryStrategy(max_attempts=INDEX_RETRIES, exponential_wait=2),
+)
+def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
+    """Idempotent: the photo's faces are replaced in one transaction, so a retry or a second
+    run (a worker killed mid-job) never duplicates them."""
+    database, settings = get_database(), get_settings()
+    with database.session() as session:
+        target = service.start_indexing(session, uuid.UUID(photo_id))
+    if target is None:
+        return
+    started = time.monotonic()
+    try:
+        faces = find_faces(get_storage().get(target.original_key), settings)
+        with database.session() as session:
+            notifications = service.store_faces(
+                session,
+                target,
+                faces,
+                started=started,
+                tolerance=settings.face_recognition_tolerance,
+            )
+            for notification_id in notifications:
+                enqueue(session, notify_new_photo, notification_id=str(notification_id))
+    except (ImageUnsupported, ImageTooLarge) as error:
+        # The stored file itself cannot be read: another attempt cannot help.
+        with database.session() as session:
+            service.record_index_failure(session, target.photo_id, error.message, final=True)
+    except Exception as error:
+        final = context.job.attempts >= INDEX_RETRIES
+        logger.warning("Indexing photo %s failed (final=%s): %r", photo_id, final, error)
+        with database.session() as session:
+            service.record_index_failure(
+                session, target.photo_id, f"{type(error).__name__}: {error}", final=final
+            )
+        raise
+
+
+@jobs.task(
+    name="events.notify_new_photo",
+    queue=PHOTO_QUEUE,
+    retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2),
+)
+def notify_new_photo(notification_id: str) -> None:
+    settings = get_settings()
+    with get_database().session() as session:
+        message = service.new_photo_message(session, uuid.UUID(notification_id), settings)
+        if message is not None:
+            send_email(session, to=message.to, subject=message.subject, body=message.body)
+
+
+@jobs.task(
+    name="events.delete_stored_files",
+    queue=PHOTO_QUEUE,
+    retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2),
+)
+def delete_stored_files(prefix: str) -> None:
+    deleted = get_storage().delete_prefix(prefix)
+    logger.info("Deleted %d stored files under %s", deleted, prefix)
+
+
+@jobs.periodic(cron="17 * * * *", periodic_id="events.purge_expired_templates")
+@jobs.task(name="events.purge_expired_templates", queue=PHOTO_QUEUE)
+def purge_expired_templates(timestamp: int) -> None:
+    del timestamp  # the schedule tick; the purge looks at the clock itself
+    with get_database().session() as session:
+        purged = service.purge_expired_templates(session)
+    logger.info("Purged %d expired selfie templates", purged)
