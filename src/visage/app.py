@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from visage import __version__
+from visage.access.router import router as access_router
 from visage.config import Settings, get_settings
 from visage.core.db import Database, is_embedded, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
@@ -35,7 +36,7 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return [*identity_routers, *events_routers]
+    return [*identity_routers, access_router, *events_routers]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:

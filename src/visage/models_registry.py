@@ -1,9 +1,17 @@
 """Imports every domain's models so Alembic and the tests see the whole schema."""
 
+from visage.access import models as access_models
 from visage.core.db import Base
 from visage.events import models as events_models
 from visage.faces import models as faces_models
 from visage.identity import models as identity_models
 from visage.members import models as members_models
 
-__all__ = ["Base", "events_models", "faces_models", "identity_models", "members_models"]
+__all__ = [
+    "Base",
+    "access_models",
+    "events_models",
+    "faces_models",
+    "identity_models",
+    "members_models",
+]

@@ -1,0 +1,419 @@
+"""Plans, memberships, opening hours and check-ins under /api/v1 (thin: parse, authorize, call)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import ValidationError
+
+from visage.access import service
+from visage.access.decision import Reason
+from visage.access.models import Checkin, CheckinSource, Plan
+from visage.access.schemas import (
+    CheckinImage,
+    CheckinOut,
+    CheckinPage,
+    CheckinResult,
+    CheckinStats,
+    FreezeCreate,
+    FreezeOut,
+    HoldCreate,
+    ManualCheckin,
+    MemberBrief,
+    MembershipCreate,
+    MembershipOut,
+    MembershipUpdate,
+    OpeningHoursIn,
+    OpeningHoursOut,
+    PlanCreate,
+    PlanOut,
+    PlanUpdate,
+)
+from visage.core.deps import AppSettings, DbSession
+from visage.core.errors import ValidationFailed
+from visage.core.images import ImageLimits, decode_base64_image, decode_image
+from visage.identity.dependencies import Client, require
+from visage.identity.permissions import Permission
+from visage.identity.principal import Principal
+
+router = APIRouter(tags=["access"])
+
+
+PlanReader = Annotated[Principal, Depends(require(Permission.MEMBERS_READ))]
+PlanManager = Annotated[Principal, Depends(require(Permission.TENANT_UPDATE))]
+MembershipReader = Annotated[Principal, Depends(require(Permission.MEMBERS_READ))]
+MembershipManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_MANAGE))]
+HoursReader = Annotated[Principal, Depends(require(Permission.TENANT_READ))]
+HoursManager = Annotated[Principal, Depends(require(Permission.TENANT_UPDATE))]
+Kiosk = Annotated[Principal, Depends(require(Permission.CHECKINS_CREATE))]
+FrontDesk = Annotated[Principal, Depends(require(Permission.CHECKINS_MANUAL))]
+CheckinReader = Annotated[Principal, Depends(require(Permission.CHECKINS_READ))]
+
+
+# ---------------------------------------------------------------- plans
+
+
+@router.post("/plans", status_code=status.HTTP_201_CREATED, response_model=PlanOut)
+def create_plan(body: PlanCreate, session: DbSession, principal: PlanManager) -> Plan:
+    return service.create_plan(session, principal, body)
+
+
+@router.get("/plans", response_model=list[PlanOut])
+def list_plans(
+    session: DbSession, principal: PlanReader, include_retired: bool = False
+) -> list[Plan]:
+    return service.list_plans(session, principal, include_retired=include_retired)
+
+
+@router.get("/plans/{plan_id}", response_model=PlanOut)
+def get_plan(plan_id: uuid.UUID, session: DbSession, principal: PlanReader) -> Plan:
+    return service.get_plan(session, principal, plan_id)
+
+
+@router.patch("/plans/{plan_id}", response_model=PlanOut)
+def update_plan(
+    plan_id: uuid.UUID, body: PlanUpdate, session: DbSession, principal: PlanManager
+) -> Plan:
+    return service.update_plan(session, principal, plan_id, body)
+
+
+@router.delete("/plans/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_plan(plan_id: uuid.UUID, session: DbSession, principal: PlanManager) -> None:
+    service.delete_plan(session, principal, plan_id)
+
+
+# ---------------------------------------------------------------- memberships
+
+
+def _membership_out(view: service.MembershipView) -> MembershipOut:
+    membership = view.membership
+    return MembershipOut(
+        id=membership.id,
+        member_id=membership.member_id,
+        plan=PlanOut.model_validate(membership.plan),
+        starts_on=membership.starts_on,
+        ends_on=membership.ends_on,
+        visits_remaining=membership.visits_remaining,
+        payment_status=membership.payment_status,
+        on_hold=membership.on_hold,
+        hold_reason=membership.hold_reason,
+        held_at=membership.held_at,
+        freezes=[FreezeOut.model_validate(f) for f in membership.freezes],
+        status_today=view.status_today,
+    )
+
+
+MEMBERSHIP = "/members/{member_id}/memberships/{membership_id}"
+
+
+@router.post(
+    "/members/{member_id}/memberships",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MembershipOut,
+)
+def create_membership(
+    member_id: uuid.UUID, body: MembershipCreate, session: DbSession, principal: MembershipManager
+) -> MembershipOut:
+    return _membership_out(service.create_membership(session, principal, member_id, body))
+
+
+@router.get("/members/{member_id}/memberships", response_model=list[MembershipOut])
+def list_memberships(
+    member_id: uuid.UUID, session: DbSession, principal: MembershipReader
+) -> list[MembershipOut]:
+    return [
+        _membership_out(view) for view in service.list_memberships(session, principal, member_id)
+    ]
+
+
+@router.get(MEMBERSHIP, response_model=MembershipOut)
+def get_membership(
+    member_id: uuid.UUID, membership_id: uuid.UUID, session: DbSession, principal: MembershipReader
+) -> MembershipOut:
+    return _membership_out(service.get_membership(session, principal, member_id, membership_id))
+
+
+@router.patch(MEMBERSHIP, response_model=MembershipOut)
+def update_membership(
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    body: MembershipUpdate,
+    session: DbSession,
+    principal: MembershipManager,
+) -> MembershipOut:
+    view = service.update_membership(session, principal, member_id, membership_id, body)
+    return _membership_out(view)
+
+
+@router.delete(MEMBERSHIP, status_code=status.HTTP_204_NO_CONTENT)
+def delete_membership(
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    session: DbSession,
+    principal: MembershipManager,
+    client: Client,
+) -> None:
+    service.delete_membership(session, principal, member_id, membership_id, client)
+
+
+@router.post(MEMBERSHIP + "/freeze", response_model=MembershipOut)
+def freeze_membership(
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    body: FreezeCreate,
+    session: DbSession,
+    principal: MembershipManager,
+    client: Client,
+) -> MembershipOut:
+    view = service.freeze_membership(session, principal, member_id, membership_id, body, client)
+    return _membership_out(view)
+
+
+@router.post(MEMBERSHIP + "/unfreeze", response_model=MembershipOut)
+def unfreeze_membership(
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    session: DbSession,
+    principal: MembershipManager,
+    client: Client,
+) -> MembershipOut:
+    view = service.unfreeze_membership(session, principal, member_id, membership_id, client)
+    return _membership_out(view)
+
+
+@router.post(MEMBERSHIP + "/hold", response_model=MembershipOut)
+def hold_membership(
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    body: HoldCreate,
+    session: DbSession,
+    principal: MembershipManager,
+    client: Client,
+) -> MembershipOut:
+    view = service.hold_membership(
+        session, principal, member_id, membership_id, body.reason, client
+    )
+    return _membership_out(view)
+
+
+@router.post(MEMBERSHIP + "/release", response_model=MembershipOut)
+def release_membership(
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    session: DbSession,
+    principal: MembershipManager,
+    client: Client,
+) -> MembershipOut:
+    view = service.release_membership(session, principal, member_id, membership_id, client)
+    return _membership_out(view)
+
+
+# ---------------------------------------------------------------- opening hours
+
+
+@router.get("/tenant/opening-hours", response_model=OpeningHoursOut)
+def get_opening_hours(session: DbSession, principal: HoursReader) -> OpeningHoursOut:
+    return service.get_opening_hours(session, principal)
+
+
+@router.put("/tenant/opening-hours", response_model=OpeningHoursOut)
+def set_opening_hours(
+    body: OpeningHoursIn, session: DbSession, principal: HoursManager, client: Client
+) -> OpeningHoursOut:
+    return service.set_opening_hours(session, principal, body, client)
+
+
+@router.delete("/tenant/opening-hours", status_code=status.HTTP_204_NO_CONTENT)
+def clear_opening_hours(session: DbSession, principal: HoursManager, client: Client) -> None:
+    service.clear_opening_hours(session, principal, client)
+
+
+# ---------------------------------------------------------------- check-ins
+
+_FRAME_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {"image": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/json": {"schema": CheckinImage.model_json_schema()},
+        },
+    }
+}
+
+
+async def _frame_bytes(request: Request) -> bytes:
+    """One frame, as the multipart file `image` or as JSON `{"image": base64}`."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("image")
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed(
+                "Send the frame as the multipart file field `image`.",
+                details=[{"field": "image", "message": "a file is required"}],
+            )
+        return await upload.read()
+    try:
+        body = CheckinImage.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise ValidationFailed(
+            'Send the frame as JSON {"image": "<base64>"} or as the multipart file `image`.',
+            details=[{"field": "image", "message": "a base64 image is required"}],
+        ) from error
+    return decode_base64_image(body.image)
+
+
+FrameBytes = Annotated[bytes, Depends(_frame_bytes)]
+
+
+def _result(outcome: service.CheckinOutcome) -> CheckinResult:
+    member = outcome.member
+    return CheckinResult(
+        allowed=outcome.decision.allowed,
+        reason=outcome.decision.reason,
+        member=MemberBrief.model_validate(member) if member is not None else None,
+        distance=outcome.checkin.distance,
+        checkin_id=outcome.checkin.id,
+        message=outcome.message,
+        visits_remaining=outcome.visits_remaining,
+        repeat=outcome.repeat,
+    )
+
+
+@router.post("/checkins", response_model=CheckinResult, openapi_extra=_FRAME_BODY)
+def kiosk_checkin(
+    frame: FrameBytes, session: DbSession, settings: AppSettings, principal: Kiosk
+) -> CheckinResult:
+    """A kiosk (`X-API-Key`) sends one camera frame; the answer says whether to open."""
+    image = decode_image(frame, ImageLimits.from_settings(settings))
+    return _result(service.kiosk_checkin(session, settings, principal, image))
+
+
+@router.post("/checkins/manual", response_model=CheckinResult)
+def manual_checkin(
+    body: ManualCheckin,
+    session: DbSession,
+    settings: AppSettings,
+    principal: FrontDesk,
+    client: Client,
+) -> CheckinResult:
+    """Staff check a member in by hand (same rules; audited)."""
+    outcome = service.manual_checkin(session, settings, principal, body.member_id, client)
+    return _result(outcome)
+
+
+def _filters(
+    member_id: uuid.UUID | None = None,
+    since: Annotated[date | None, Query(description="First day (tenant time)")] = None,
+    until: Annotated[date | None, Query(description="Last day, inclusive")] = None,
+    allowed: bool | None = None,
+    reason: Reason | None = None,
+    source: CheckinSource | None = None,
+) -> service.CheckinFilters:
+    return service.CheckinFilters(member_id, since, until, allowed, reason, source)
+
+
+Filters = Annotated[service.CheckinFilters, Depends(_filters)]
+
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "source",
+    "allowed",
+    "reason",
+    "member_id",
+    "member_name",
+    "membership_id",
+    "distance",
+    "counted",
+    "device_id",
+    "user_id",
+)
+
+
+def _checkin_out(checkin: Checkin, member_name: str | None) -> CheckinOut:
+    return CheckinOut(
+        id=checkin.id,
+        created_at=checkin.created_at,
+        source=checkin.source,
+        device_id=checkin.device_id,
+        user_id=checkin.user_id,
+        member_id=checkin.member_id,
+        member_name=member_name,
+        membership_id=checkin.membership_id,
+        allowed=checkin.allowed,
+        reason=checkin.reason,
+        distance=checkin.distance,
+        counted=checkin.counted,
+    )
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A name like "=HYPERLINK(...)" must stay text when the file is opened in a spreadsheet.
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+def _csv_response(rows: list[tuple[Checkin, str | None]]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for checkin, name in rows:
+        record = _checkin_out(checkin, name).model_dump(mode="json")
+        writer.writerow([_csv_cell(record[column]) for column in CSV_COLUMNS])
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="checkins.csv"'},
+    )
+
+
+@router.get(
+    "/checkins",
+    response_model=CheckinPage,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV"}},
+)
+def list_checkins(
+    session: DbSession,
+    principal: CheckinReader,
+    filters: Filters,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> CheckinPage | Response:
+    if format == "csv":
+        return _csv_response(service.export_checkins(session, principal, filters))
+    rows, total = service.list_checkins(session, principal, filters, page=page, page_size=page_size)
+    return CheckinPage(
+        items=[_checkin_out(checkin, name) for checkin, name in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/checkins/export.csv", response_class=Response)
+def export_checkins(session: DbSession, principal: CheckinReader, filters: Filters) -> Response:
+    """Every check-in matching the filters, as CSV."""
+    return _csv_response(service.export_checkins(session, principal, filters))
+
+
+@router.get("/checkins/stats", response_model=CheckinStats)
+def checkin_stats(
+    session: DbSession,
+    settings: AppSettings,
+    principal: CheckinReader,
+    since: Annotated[date | None, Query(description="Default: 30 days before `until`")] = None,
+    until: Annotated[date | None, Query(description="Default: today (tenant time)")] = None,
+) -> CheckinStats:
+    return service.checkin_stats(session, settings, principal, since=since, until=until)

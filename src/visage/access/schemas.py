@@ -1,0 +1,214 @@
+"""Request and response bodies of plans, memberships, opening hours and check-ins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from visage.access.decision import PaymentStatus, PlanKind, Reason
+from visage.access.models import CheckinSource
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class PlanCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: PlanKind
+    visits: int | None = Field(default=None, ge=1, le=10_000, description="Visit packs only")
+    duration_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3660,
+        description="Fixed terms (required) and visit packs (optional validity)",
+    )
+
+    @model_validator(mode="after")
+    def _terms_fit_kind(self) -> PlanCreate:
+        if self.kind is PlanKind.VISIT_PACK and self.visits is None:
+            raise ValueError("a visit pack needs `visits`")
+        if self.kind is not PlanKind.VISIT_PACK and self.visits is not None:
+            raise ValueError("only visit packs have `visits`")
+        if self.kind is PlanKind.FIXED_TERM and self.duration_days is None:
+            raise ValueError("a fixed term needs `duration_days`")
+        if self.kind is PlanKind.UNLIMITED and self.duration_days is not None:
+            raise ValueError("an unlimited plan runs until ended: no `duration_days`")
+        return self
+
+
+class PlanUpdate(BaseModel):
+    """Terms (kind, visits, days) are fixed once sold: create a new plan to change them."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    is_active: bool | None = None
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    kind: PlanKind
+    visits: int | None
+    duration_days: int | None
+    is_active: bool
+    created_at: datetime
+
+
+class MembershipCreate(BaseModel):
+    plan_id: uuid.UUID
+    starts_on: date | None = Field(default=None, description="Default: today (tenant time)")
+    ends_on: date | None = Field(default=None, description="Default: from the plan's days")
+    visits_remaining: int | None = Field(
+        default=None, ge=0, description="Visit packs; default: the plan's visits"
+    )
+    payment_status: PaymentStatus = PaymentStatus.CURRENT
+
+
+class MembershipUpdate(BaseModel):
+    """Only the fields sent change; `ends_on: null` makes the membership open-ended."""
+
+    ends_on: date | None = None
+    visits_remaining: int | None = Field(default=None, ge=0)
+    payment_status: PaymentStatus | None = None
+
+
+class FreezeCreate(BaseModel):
+    starts_on: date | None = Field(default=None, description="Default: today (tenant time)")
+    ends_on: date | None = Field(default=None, description="Default: until unfrozen")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class HoldCreate(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class FreezeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    starts_on: date
+    ends_on: date | None
+    reason: str | None
+
+
+class MembershipOut(BaseModel):
+    id: uuid.UUID
+    member_id: uuid.UUID
+    plan: PlanOut
+    starts_on: date
+    ends_on: date | None
+    visits_remaining: int | None
+    payment_status: PaymentStatus
+    on_hold: bool
+    hold_reason: str | None
+    held_at: datetime | None
+    freezes: list[FreezeOut]
+    status_today: Reason = Field(description="What the door would say today on this membership")
+
+
+class IntervalIn(BaseModel):
+    opens: time
+    closes: time = Field(description="Not after `opens`: closes the next day (00:00-00:00 = 24h)")
+
+
+class OpeningHoursIn(BaseModel):
+    timezone: str = Field(examples=["Europe/Amsterdam"])
+    weekly: dict[Weekday, list[IntervalIn]] = Field(
+        description="Intervals per weekday; a missing day is closed",
+        examples=[{"monday": [{"opens": "06:00", "closes": "22:00"}]}],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("unknown IANA time zone (e.g. Europe/Amsterdam)") from error
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def _few_intervals(cls, value: dict[str, list[IntervalIn]]) -> dict[str, list[IntervalIn]]:
+        if any(len(intervals) > 8 for intervals in value.values()):
+            raise ValueError("at most 8 intervals per day")
+        return value
+
+
+class OpeningHoursOut(BaseModel):
+    timezone: str
+    weekly: dict[Weekday, list[IntervalIn]]
+    always_open: bool = Field(description="True while no opening hours are set")
+    open_now: bool
+
+
+class CheckinImage(BaseModel):
+    image: str = Field(description="Base64, with or without a data: prefix")
+
+
+class ManualCheckin(BaseModel):
+    member_id: uuid.UUID
+
+
+class MemberBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    full_name: str
+
+
+class CheckinResult(BaseModel):
+    allowed: bool
+    reason: Reason
+    member: MemberBrief | None
+    distance: float | None
+    checkin_id: uuid.UUID
+    message: str = Field(description="What the kiosk shows")
+    visits_remaining: int | None = Field(description="Left on the visit pack used, if any")
+    repeat: bool = Field(description="A repeat within the window: not counted as a new visit")
+
+
+class CheckinOut(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    source: CheckinSource
+    device_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    member_id: uuid.UUID | None
+    member_name: str | None
+    membership_id: uuid.UUID | None
+    allowed: bool
+    reason: Reason
+    distance: float | None
+    counted: bool
+
+
+class CheckinPage(BaseModel):
+    items: list[CheckinOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class DayVisits(BaseModel):
+    date: date
+    visits: int
+
+
+class HourVisits(BaseModel):
+    hour: int
+    visits: int
+
+
+class CheckinStats(BaseModel):
+    timezone: str
+    since: date
+    until: date
+    attempts: int
+    visits: int = Field(description="Granted entries that counted (repeats excluded)")
+    visits_per_day: list[DayVisits]
+    visits_per_hour: list[HourVisits] = Field(description="Hours 0-23, tenant time")
+    peak_hours: list[HourVisits] = Field(description="Busiest hours, busiest first")
+    currently_inside: int = Field(description="Members let in today within the visit duration")
+    denied_by_reason: dict[Reason, int]

@@ -1,0 +1,90 @@
+"""A gym to test against: a fresh tenant with its owner, and shortcuts over the real API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from visage.core.db import Database
+from visage.core.tenancy import TenantId
+from visage.identity import service as identity_service
+from visage.identity.models import Role, Tenant, User
+from visage.identity.principal import Principal
+from visage.members.models import Member
+
+
+def principal_of(user: User) -> Principal:
+    assert user.tenant_id is not None
+    return Principal(kind="user", id=user.id, tenant_id=TenantId(user.tenant_id), role=user.role)
+
+
+@dataclass
+class Gym:
+    client: TestClient
+    database: Database
+    tenant: Tenant
+    owner: User
+    headers: dict[str, str]
+
+    def add_member(self, full_name: str = "Ada Member") -> uuid.UUID:
+        with self.database.session() as session:
+            member = Member(tenant_id=self.tenant.id, full_name=full_name, is_active=True)
+            session.add(member)
+            session.flush()
+            return member.id
+
+    def add_device(self, name: str = "Front door") -> dict[str, str]:
+        with self.database.session() as session:
+            _, api_key = identity_service.create_device(session, self.tenant.id, name)
+        return {"X-API-Key": api_key}
+
+    def post(self, path: str, json: Any = None, expect: int = 200) -> Any:
+        response = self.client.post(f"/api/v1{path}", json=json, headers=self.headers)
+        assert response.status_code == expect, response.text
+        return response.json() if response.content else None
+
+    def get(self, path: str, expect: int = 200, **params: Any) -> Any:
+        response = self.client.get(f"/api/v1{path}", params=params, headers=self.headers)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def add_plan(self, kind: str = "unlimited", **terms: Any) -> dict[str, Any]:
+        body = {"name": f"{kind} {uuid.uuid4().hex[:6]}", "kind": kind, **terms}
+        plan: dict[str, Any] = self.post("/plans", body, expect=201)
+        return plan
+
+    def sell(self, member_id: uuid.UUID, plan: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        body = {"plan_id": plan["id"], **fields}
+        membership: dict[str, Any] = self.post(
+            f"/members/{member_id}/memberships", body, expect=201
+        )
+        return membership
+
+    def check_in(self, member_id: uuid.UUID, expect: int = 200) -> Any:
+        return self.post("/checkins/manual", {"member_id": str(member_id)}, expect=expect)
+
+
+@pytest.fixture
+def make_gym(
+    client: TestClient,
+    database: Database,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> Callable[[], Gym]:
+    def factory() -> Gym:
+        tenant = make_tenant()
+        owner = make_user(tenant, Role.TENANT_OWNER)
+        return Gym(client, database, tenant, owner, auth_headers(owner))
+
+    return factory
+
+
+@pytest.fixture
+def gym(make_gym: Callable[[], Gym]) -> Gym:
+    return make_gym()
