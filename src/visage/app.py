@@ -21,9 +21,11 @@ from visage.events.router import routers as events_routers
 from visage.core.migrations import NOT_UP_TO_DATE, is_at_head, upgrade_to_head
 from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
+from visage.faces.router import routers as faces_routers
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.router import routers as identity_routers
+from visage.members.router import router as members_router
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return [*identity_routers, access_router, *events_routers]
+    return [*identity_routers, members_router, *faces_routers, access_router, *events_routers]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:

@@ -1,0 +1,163 @@
+"""Request and response bodies of the faces API (images travel as multipart or base64)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from visage.core.images import DecodedImage
+from visage.faces.inference.base import DetectionMode
+from visage.faces.models import DEFAULT_RETENTION_DAYS
+from visage.faces.pipeline import AssessedFace
+from visage.faces.service import Candidate, Identification
+from visage.identity.schemas import Strict
+
+
+class EnrollFields(Strict):
+    """Nothing besides `images` (1..5)."""
+
+
+class VerifyFields(Strict):
+    member_id: uuid.UUID
+
+
+class IdentifyFields(Strict):
+    top_k: int = Field(default=3, ge=1, le=20, description="Candidates to return")
+
+
+class DetectFields(Strict):
+    mode: DetectionMode = Field(
+        default="kiosk", description="kiosk: fast, large faces; photo: also small faces"
+    )
+
+
+class FaceTemplateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    created_at: datetime
+    sharpness: float
+    face_width: int
+    detection_score: float
+
+
+class TemplatesErased(BaseModel):
+    templates_erased: int
+
+
+class VerifyResult(BaseModel):
+    match: bool
+    distance: float
+    threshold: float
+
+
+class CandidateOut(BaseModel):
+    member_id: uuid.UUID
+    distance: float
+
+    @classmethod
+    def of(cls, candidate: Candidate) -> CandidateOut:
+        return cls(member_id=candidate.member_id, distance=candidate.distance)
+
+
+class IdentifyResult(BaseModel):
+    outcome: Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE"]
+    match: CandidateOut | None = Field(description="The best candidate, only within threshold")
+    candidates: list[CandidateOut]
+    threshold: float
+
+    @classmethod
+    def of(cls, identification: Identification) -> IdentifyResult:
+        candidates = [CandidateOut.of(c) for c in identification.candidates]
+        matched = identification.outcome == "MATCH"
+        return cls(
+            outcome=identification.outcome,
+            match=candidates[0] if matched else None,
+            candidates=candidates,
+            threshold=identification.threshold,
+        )
+
+
+class Box(BaseModel):
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+class Quality(BaseModel):
+    usable: bool
+    reason: Literal["too_small", "too_blurred"] | None
+    sharpness: float
+    face_width: int
+
+
+class DetectedFaceOut(BaseModel):
+    box: Box
+    landmarks: list[tuple[float, float]] = Field(
+        description="5 points: outer and inner eye corners of each eye, nose base"
+    )
+    score: float
+    quality: Quality
+
+
+class DetectResult(BaseModel):
+    """Coordinates are in the pixels of the image as sent (EXIF orientation applied)."""
+
+    width: int
+    height: int
+    faces: list[DetectedFaceOut]
+
+    @classmethod
+    def of(cls, image: DecodedImage, faces: list[AssessedFace]) -> DetectResult:
+        to_original = 1.0 / image.scale
+        return cls(
+            width=image.original_width,
+            height=image.original_height,
+            faces=[
+                DetectedFaceOut(
+                    box=Box(**{k: round(v * to_original) for k, v in f.face.box().items()}),
+                    landmarks=[
+                        (round(float(x) * to_original, 1), round(float(y) * to_original, 1))
+                        for x, y in f.face.landmarks
+                    ],
+                    score=round(f.face.score, 3),
+                    quality=Quality(
+                        usable=f.usable,
+                        reason=f.reason,
+                        sharpness=round(f.sharpness, 1),
+                        face_width=f.face.width,
+                    ),
+                )
+                for f in faces
+            ],
+        )
+
+
+class FaceSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    recognition_tolerance: float | None = Field(
+        description="Max distance for a match; null = FACE_RECOGNITION_TOLERANCE"
+    )
+    retention_days: int
+    effective_tolerance: float
+
+
+class FaceSettingsUpdate(Strict):
+    recognition_tolerance: float | None = Field(
+        default=None,
+        gt=0,
+        lt=2,
+        description="Lower: fewer false accepts, more false rejects. null: the server default",
+    )
+    retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS,
+        ge=1,
+        le=DEFAULT_RETENTION_DAYS,
+        description="Templates of members inactive this long are erased (BIPA: 3 years at most)",
+    )
