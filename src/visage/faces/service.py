@@ -35,7 +35,8 @@ from visage.faces.models import DEFAULT_RETENTION_DAYS, FaceTemplate, TenantFace
 from visage.faces.pipeline import AssessedFace, FaceAnalysis, analyze, assess, largest
 from visage.faces.protection import TemplateProtector, tenant_protector
 from visage.identity import audit
-from visage.identity.principal import Principal
+from visage.identity.principal import ClientInfo, Principal
+from visage.members.audit import record_member_event
 from visage.members.models import Consent, Member
 
 MAX_FACES_PER_MEMBER = 5
@@ -145,16 +146,14 @@ def detect_faces(image: DecodedImage, mode: DetectionMode) -> list[AssessedFace]
 # --- enrollment -------------------------------------------------------------------------
 
 
-def has_consent(session: Session, member: Member) -> bool:
-    return (
-        session.scalar(
-            select(Consent.id).where(
-                Consent.tenant_id == member.tenant_id,
-                Consent.member_id == member.id,
-                Consent.withdrawn_at.is_(None),
-            )
+def active_consent(session: Session, member: Member) -> Consent | None:
+    """The member's consent to biometric processing, if given and not withdrawn."""
+    return session.scalar(
+        select(Consent).where(
+            Consent.tenant_id == member.tenant_id,
+            Consent.member_id == member.id,
+            Consent.withdrawn_at.is_(None),
         )
-        is not None
     )
 
 
@@ -172,12 +171,16 @@ def count_templates(session: Session, member: Member) -> int:
 
 
 def enroll(
-    session: Session, actor: Principal, member_id: uuid.UUID, images: list[DecodedImage]
+    session: Session,
+    actor: Principal,
+    member_id: uuid.UUID,
+    images: list[DecodedImage],
+    client: ClientInfo | None = None,
 ) -> list[FaceTemplate]:
     """Store one protected template per image; all images must pass or none is stored."""
     scope = actor.scope(session)
     member = scope.get(Member, member_id, what="Member")
-    if not has_consent(session, member):
+    if active_consent(session, member) is None:
         raise ConsentRequired()
     existing = count_templates(session, member)
     if existing + len(images) > MAX_FACES_PER_MEMBER:
@@ -200,14 +203,13 @@ def enroll(
     # Enrolling is an interaction: the retention clock starts again.
     member.last_seen_at = utcnow()
     session.flush()
-    audit.record(
+    record_member_event(
         session,
-        action="faces.enrolled",
-        actor=actor,
-        tenant_id=member.tenant_id,
-        target_type="member",
-        target_id=str(member.id),
-        details={"templates": [str(t.id) for t in templates]},
+        actor,
+        "faces.enrolled",
+        member,
+        client,
+        {"templates": [str(template.id) for template in templates]},
     )
     return templates
 
@@ -230,7 +232,12 @@ def thumbnail_jpeg(scope: TenantScope, member_id: uuid.UUID, template_id: uuid.U
 
 
 def erase_member_templates(
-    session: Session, member: Member, *, actor: Principal | None, reason: str
+    session: Session,
+    member: Member,
+    *,
+    actor: Principal | None,
+    reason: str,
+    client: ClientInfo | None = None,
 ) -> int:
     """Delete every template of the member (audited); returns how many."""
     result = session.execute(
@@ -239,21 +246,17 @@ def erase_member_templates(
         .returning(FaceTemplate.id)
     )
     erased = len(result.all())
-    audit.record(
-        session,
-        action="faces.erased",
-        actor=actor,
-        tenant_id=member.tenant_id,
-        target_type="member",
-        target_id=str(member.id),
-        details={"templates": erased, "reason": reason},
+    record_member_event(
+        session, actor, "faces.erased", member, client, {"templates": erased, "reason": reason}
     )
     return erased
 
 
-def erase_templates(session: Session, actor: Principal, member_id: uuid.UUID) -> int:
+def erase_templates(
+    session: Session, actor: Principal, member_id: uuid.UUID, client: ClientInfo | None = None
+) -> int:
     member = actor.scope(session).get(Member, member_id, what="Member")
-    return erase_member_templates(session, member, actor=actor, reason="request")
+    return erase_member_templates(session, member, actor=actor, reason="request", client=client)
 
 
 def erase_expired_templates(session: Session, now: datetime) -> dict[uuid.UUID, int]:
