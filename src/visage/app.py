@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 
 import numpy as np
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from visage import __version__
 from visage.access.router import router as access_router
 from visage.config import Settings, get_settings
+from visage.core.cors import ListedOriginsCORSMiddleware
 from visage.core.db import Database, is_embedded, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
 from visage.core.logging import configure_logging
-from visage.events.router import routers as events_routers
 from visage.core.migrations import NOT_UP_TO_DATE, is_at_head, upgrade_to_head
+from visage.core.ratelimit import RateLimitMiddleware
+from visage.core.ratelimit import store_for as rate_limit_store
+from visage.events.router import routers as events_routers
 from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
 from visage.faces.router import routers as faces_routers
@@ -83,13 +85,23 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Innermost of the three: 429s still get CORS headers and a request id.
     app.add_middleware(
-        CORSMiddleware,
+        RateLimitMiddleware, limit=settings.rate_limit_per_minute, store=rate_limit_store(settings)
+    )
+    app.add_middleware(
+        ListedOriginsCORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
     )
     app.add_middleware(RequestContextMiddleware, debug=settings.debug)
     app.include_router(health_router)
