@@ -141,8 +141,11 @@ def doctor(
 
 def _register_domain_commands() -> None:
     from visage.events.cli import bench_photos, events_app
+    from visage.faces.cli import evaluate, keys_app
 
     app.add_typer(events_app, name="events")
+    app.add_typer(keys_app, name="keys")
+    app.command("eval")(evaluate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
     bench_app.command("photos")(bench_photos)
     app.add_typer(bench_app, name="bench")
