@@ -952,6 +952,8 @@ def _record_new_matches(session: Session, photo: Photo, tolerance: float) -> lis
             SelfieSubscription.tenant_id == photo.tenant_id,
             SelfieSubscription.event_id == photo.event_id,
             SelfieSubscription.expires_at > func.now(),
+            # Only photos published after the opt-in are news (re-indexing old ones is not).
+            SelfieSubscription.created_at < photo.created_at,
             PhotoFace.photo_id == photo.id,
             PhotoFace.usable,
         )
