@@ -11,16 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from visage.core.db import Database
-from visage.core.tenancy import TenantId
-from visage.identity import service as identity_service
 from visage.identity.models import Role, Tenant, User
-from visage.identity.principal import Principal
 from visage.members.models import Member
-
-
-def principal_of(user: User) -> Principal:
-    assert user.tenant_id is not None
-    return Principal(kind="user", id=user.id, tenant_id=TenantId(user.tenant_id), role=user.role)
 
 
 @dataclass
@@ -39,12 +31,11 @@ class Gym:
             return member.id
 
     def add_device(self, name: str = "Front door") -> dict[str, str]:
-        with self.database.session() as session:
-            _, api_key = identity_service.create_device(session, self.tenant.id, name)
-        return {"X-API-Key": api_key}
+        """A kiosk registered by the owner; its `X-API-Key` headers."""
+        return {"X-API-Key": self.post("/devices", {"name": name}, expect=201)["api_key"]}
 
-    def post(self, path: str, json: Any = None, expect: int = 200) -> Any:
-        response = self.client.post(f"/api/v1{path}", json=json, headers=self.headers)
+    def post(self, path: str, json: Any = None, expect: int = 200, **kwargs: Any) -> Any:
+        response = self.client.post(f"/api/v1{path}", json=json, headers=self.headers, **kwargs)
         assert response.status_code == expect, response.text
         return response.json() if response.content else None
 
@@ -69,7 +60,7 @@ class Gym:
         return self.post("/checkins/manual", {"member_id": str(member_id)}, expect=expect)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_gym(
     client: TestClient,
     database: Database,

@@ -8,14 +8,12 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from visage.access import service
 from visage.access.decision import Reason
 from visage.access.models import Checkin, CheckinSource, Plan
 from visage.access.schemas import (
-    CheckinImage,
     CheckinOut,
     CheckinPage,
     CheckinResult,
@@ -23,6 +21,7 @@ from visage.access.schemas import (
     FreezeCreate,
     FreezeOut,
     HoldCreate,
+    KioskFrame,
     ManualCheckin,
     MemberBrief,
     MembershipCreate,
@@ -35,8 +34,7 @@ from visage.access.schemas import (
     PlanUpdate,
 )
 from visage.core.deps import AppSettings, DbSession
-from visage.core.errors import ValidationFailed
-from visage.core.images import ImageLimits, decode_base64_image, decode_image
+from visage.faces.intake import ImageBody, image_body, openapi_body
 from visage.identity.dependencies import Client, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -235,45 +233,7 @@ def clear_opening_hours(session: DbSession, principal: HoursManager, client: Cli
 
 # ---------------------------------------------------------------- check-ins
 
-_FRAME_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {"image": {"type": "string", "format": "binary"}},
-                }
-            },
-            "application/json": {"schema": CheckinImage.model_json_schema()},
-        },
-    }
-}
-
-
-async def _frame_bytes(request: Request) -> bytes:
-    """One frame, as the multipart file `image` or as JSON `{"image": base64}`."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=4)
-        upload = form.get("image")
-        if upload is None or isinstance(upload, str):
-            raise ValidationFailed(
-                "Send the frame as the multipart file field `image`.",
-                details=[{"field": "image", "message": "a file is required"}],
-            )
-        return await upload.read()
-    try:
-        body = CheckinImage.model_validate_json(await request.body())
-    except ValidationError as error:
-        raise ValidationFailed(
-            'Send the frame as JSON {"image": "<base64>"} or as the multipart file `image`.',
-            details=[{"field": "image", "message": "a base64 image is required"}],
-        ) from error
-    return decode_base64_image(body.image)
-
-
-FrameBytes = Annotated[bytes, Depends(_frame_bytes)]
+FrameBody = Annotated[ImageBody[KioskFrame], Depends(image_body(KioskFrame, "image"))]
 
 
 def _result(outcome: service.CheckinOutcome) -> CheckinResult:
@@ -290,12 +250,15 @@ def _result(outcome: service.CheckinOutcome) -> CheckinResult:
     )
 
 
-@router.post("/checkins", response_model=CheckinResult, openapi_extra=_FRAME_BODY)
+@router.post(
+    "/checkins", response_model=CheckinResult, openapi_extra=openapi_body(KioskFrame, "image")
+)
 def kiosk_checkin(
-    frame: FrameBytes, session: DbSession, settings: AppSettings, principal: Kiosk
+    body: FrameBody, session: DbSession, settings: AppSettings, principal: Kiosk
 ) -> CheckinResult:
-    """A kiosk (`X-API-Key`) sends one camera frame; the answer says whether to open."""
-    image = decode_image(frame, ImageLimits.from_settings(settings))
+    """A kiosk (`X-API-Key`) sends one camera frame (multipart `image` or JSON base64);
+    the answer says whether to open the door, and why not."""
+    (image,) = body.decoded(settings)
     return _result(service.kiosk_checkin(session, settings, principal, image))
 
 

@@ -144,8 +144,10 @@ class OpeningHoursOut(BaseModel):
     open_now: bool
 
 
-class CheckinImage(BaseModel):
-    image: str = Field(description="Base64, with or without a data: prefix")
+class KioskFrame(BaseModel):
+    """Nothing besides the frame `image`."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ManualCheckin(BaseModel):
