@@ -126,7 +126,8 @@ def make_user(database: Database) -> Callable[..., User]:
 def auth_headers(settings: Settings, database: Database) -> Callable[[User], dict[str, str]]:
     def headers(user: User) -> dict[str, str]:
         with database.session() as db_session:
-            tokens = identity_service.start_session(db_session, settings, user, ClientInfo())
+            current = db_session.get_one(User, user.id)  # its token version may have moved on
+            tokens = identity_service.start_session(db_session, settings, current, ClientInfo())
         return {"Authorization": f"Bearer {tokens.access_token}"}
 
     return headers

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -26,31 +25,12 @@ from visage.identity.models import AuditEvent, Role, Tenant, User
 from visage.identity.passwords import check_password_policy
 from visage.identity.permissions import Permission
 from visage.identity.principal import ClientInfo, Principal
-from visage.identity.service import create_tenant, create_user
+from visage.identity.service import create_tenant, create_user, flush_unique
 
 # What a person may change on their own account, and what user managers may change.
 SELF_FIELDS = frozenset({"full_name", "password", "current_password"})
 MANAGER_FIELDS = frozenset({"username", "email", "full_name", "role", "is_active", "password"})
 SUPER_ADMIN_FIELDS = MANAGER_FIELDS | {"tenant_id"}
-_UNIQUE_FIELDS = {
-    "uq_users_tenant_username": "username",
-    "uq_users_global_username": "username",
-    "uq_users_tenant_email": "email",
-    "uq_users_global_email": "email",
-    "uq_tenants_slug": "slug",
-}
-
-
-def _flush_unique(session: Session) -> None:
-    """Flush, answering a duplicate username, email or slug with 409."""
-    try:
-        session.flush()
-    except IntegrityError as error:
-        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
-        field = _UNIQUE_FIELDS.get(constraint or "")
-        if field is None:
-            raise
-        raise Conflict(f"This {field} is already taken.", details={"field": field}) from error
 
 
 def _audit(
@@ -225,7 +205,6 @@ def add_user(
         full_name=fields.get("full_name") or "",
         email_verified=bool(fields.get("email_verified")),
     )
-    _flush_unique(session)
     _audit(
         session,
         actor,
@@ -316,7 +295,7 @@ def update_user(
         )
     if changes.get("is_active") is not None:
         _set_active(session, actor, user, changes["is_active"], client)
-    _flush_unique(session)
+    flush_unique(session)
     _audit(
         session,
         actor,

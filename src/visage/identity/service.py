@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -31,12 +32,33 @@ DEVICE_LAST_USED_PRECISION = timedelta(minutes=1)
 DEVICE_USE_AUDIT_INTERVAL = timedelta(hours=1)
 
 
+_UNIQUE_FIELDS = {
+    "uq_users_tenant_username": "username",
+    "uq_users_global_username": "username",
+    "uq_users_tenant_email": "email",
+    "uq_users_global_email": "email",
+    "uq_tenants_slug": "slug",
+}
+
+
+def flush_unique(session: Session) -> None:
+    """Flush, answering a duplicate username, email or slug with 409."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+        field = _UNIQUE_FIELDS.get(constraint or "")
+        if field is None:
+            raise
+        raise Conflict(f"This {field} is already taken.", details={"field": field}) from error
+
+
 def create_tenant(session: Session, *, name: str, slug: str) -> Tenant:
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise Conflict(f"A tenant with slug '{slug}' already exists.", details={"field": "slug"})
     tenant = Tenant(name=name, slug=slug, is_active=True)
     session.add(tenant)
-    session.flush()
+    flush_unique(session)
     return tenant
 
 
@@ -62,7 +84,7 @@ def create_user(
         email_verified=email_verified,
     )
     session.add(user)
-    session.flush()
+    flush_unique(session)
     return user
 
 
