@@ -13,6 +13,7 @@ leaves stored vectors and blobs that nothing can use (crypto-shredding). See doc
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -187,9 +188,8 @@ def register_encrypted_blobs(model: Any, column_name: str) -> None:
 
 
 def _registered() -> list[_ProtectedColumn]:
-    import visage.models_registry  # every domain's models (and their registrations) loaded
-
-    del visage.models_registry
+    # Every domain's models, and so their registrations, are loaded.
+    importlib.import_module("visage.models_registry")
     return list(_protected_columns)
 
 
