@@ -28,6 +28,7 @@ from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.router import routers as identity_routers
 from visage.members.router import router as members_router
+from visage.web.pages import mount_web
 
 logger = logging.getLogger(__name__)
 
@@ -107,4 +108,5 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     app.include_router(health_router)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    mount_web(app)
     return app

@@ -1,0 +1,352 @@
+// Visage web app: the signed-in session, calls to the JSON API, and the generic behaviour of
+// forms and buttons marked with data-api. Page-specific scripts use window.Visage.
+"use strict";
+
+(function () {
+  const ACCESS = "visage.access_token";
+  const REFRESH = "visage.refresh_token";
+  const NETWORK_ERROR = "Cannot reach Visage — check the connection and try again.";
+
+  // The access token lives in sessionStorage: gone when the tab closes, never sent
+  // automatically (so no CSRF), and the pages' CSP allows no script but ours.
+  const session = {
+    get access() { return sessionStorage.getItem(ACCESS); },
+    save(tokens) {
+      sessionStorage.setItem(ACCESS, tokens.access_token);
+      if (tokens.refresh_token) sessionStorage.setItem(REFRESH, tokens.refresh_token);
+    },
+    clear() { sessionStorage.removeItem(ACCESS); sessionStorage.removeItem(REFRESH); },
+  };
+
+  function labelFor(form, field) {
+    const input = form && form.querySelector(`[name="${CSS.escape(field)}"]`);
+    const label = input && input.id && form.querySelector(`label[for="${CSS.escape(input.id)}"]`);
+    return label ? label.textContent.trim() : field.replaceAll("_", " ");
+  }
+
+  // The API's error body in words: its message, then what is wrong with each field.
+  function describeError(result, form) {
+    if (!result.status) return NETWORK_ERROR;
+    const error = result.data && result.data.error;
+    if (!error) return `Something went wrong (HTTP ${result.status}). Please try again.`;
+    const fields = Array.isArray(error.details) ? error.details.filter((d) => d && d.field) : [];
+    const parts = fields.map((d) => {
+      const field = String(d.field).replace(/^(body|query|path)\.?/, "") || "request";
+      return `${labelFor(form, field)}: ${d.message}`;
+    });
+    return [error.message, ...parts].join(" ");
+  }
+
+  let refreshing = null;
+  async function refreshTokens() {
+    const refreshToken = sessionStorage.getItem(REFRESH);
+    if (!refreshToken) return false;
+    refreshing = refreshing || fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    }).then(async (response) => {
+      if (!response.ok) return false;
+      session.save(await response.json());
+      return true;
+    }).catch(() => false).finally(() => { refreshing = null; });
+    return refreshing;
+  }
+
+  function toLogin() {
+    session.clear();
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.assign(`/app/login?next=${next}`);
+  }
+
+  // One call to the JSON API. Resolves to {ok, status, data}; status 0 means no connection.
+  async function api(path, options = {}) {
+    const { method = "GET", json, form, token, headers = {}, retry = true } = options;
+    const request = { method, headers: { Accept: "application/json", ...headers } };
+    const bearer = token === undefined ? session.access : token;
+    if (bearer) request.headers.Authorization = `Bearer ${bearer}`;
+    if (json !== undefined) {
+      request.headers["Content-Type"] = "application/json";
+      request.body = JSON.stringify(json);
+    } else if (form) {
+      request.body = form;
+    }
+    let response;
+    try {
+      response = await fetch(path, request);
+    } catch {
+      return { ok: false, status: 0, data: null };
+    }
+    if (response.status === 401 && token === undefined && retry && session.access) {
+      if (await refreshTokens()) return api(path, { ...options, retry: false });
+      toLogin();
+    }
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json().catch(() => null) : null;
+    return { ok: response.ok, status: response.status, data, response };
+  }
+
+  function outcomeOf(element) {
+    const holder = element.closest("form, td, section, .card, li") || document;
+    return holder.querySelector("[data-outcome]");
+  }
+
+  function say(target, text, kind) {
+    if (!target) return;
+    target.textContent = text;
+    target.dataset.kind = kind;
+  }
+
+  function fill(template, data) {
+    return template.replace(/\{(\w+)\}/g, (_, key) => encodeURIComponent(data && data[key] != null ? data[key] : ""));
+  }
+
+  function formBody(form) {
+    const body = {};
+    for (const element of form.elements) {
+      if (!element.name || element.disabled || element.hasAttribute("data-skip")) continue;
+      const type = element.dataset.type;
+      if (element.type === "checkbox") {
+        if (type === "bool") body[element.name] = element.checked;
+        continue;
+      }
+      const value = element.value.trim();
+      if (value === "") continue;
+      if (type === "int") body[element.name] = Number.parseInt(value, 10);
+      else if (type === "bool") body[element.name] = value === "true";
+      else body[element.name] = value;
+    }
+    return body;
+  }
+
+  function checkForm(form) {
+    for (const element of form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
+    for (const element of form.elements) {
+      if (element.willValidate && !element.checkValidity()) {
+        element.setAttribute("aria-invalid", "true");
+        element.focus();
+        return `${labelFor(form, element.name)}: ${element.validationMessage}`;
+      }
+      const same = element.dataset.sameAs;
+      if (same && element.value !== form.elements[same].value) {
+        element.setAttribute("aria-invalid", "true");
+        element.focus();
+        return "The two passwords are not the same.";
+      }
+    }
+    return null;
+  }
+
+  function markInvalidFields(form, result) {
+    const details = result.data && result.data.error && result.data.error.details;
+    if (!form || !Array.isArray(details)) return;
+    for (const detail of details) {
+      const name = String(detail.field || "").replace(/^(body|query|path)\.?/, "");
+      const input = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (input) input.setAttribute("aria-invalid", "true");
+    }
+  }
+
+  // What a successful data-api call does next: messages, refreshed fragments, redirects.
+  function afterSuccess(element, result, outcome) {
+    const data = result.data;
+    if (element.dataset.successMessage) say(outcome, element.dataset.successMessage, "ok");
+    if (element.hasAttribute("data-result-message") && data) {
+      say(outcome, data.message || "Done.", data.allowed === false ? "error" : "ok");
+    }
+    if (element.dataset.fill) {
+      const box = document.querySelector(element.dataset.fill);
+      for (const slot of box.querySelectorAll("[data-field]")) slot.textContent = data[slot.dataset.field];
+      box.hidden = false;
+      box.focus && box.focus();
+    }
+    if (element.dataset.refresh) {
+      for (const target of document.querySelectorAll(element.dataset.refresh)) htmx.trigger(target, "refresh");
+    }
+    if (element.tagName === "FORM" && element.hasAttribute("data-reset")) element.reset();
+    const then = element.dataset.then || "";
+    if (then.startsWith("redirect:")) location.assign(fill(then.slice(9), data));
+    if (then.startsWith("event:")) document.dispatchEvent(new CustomEvent(then.slice(6)));
+  }
+
+  async function submitForm(form) {
+    const outcome = outcomeOf(form);
+    const problem = checkForm(form);
+    if (problem) { say(outcome, problem, "error"); return; }
+    const button = form.querySelector("[type=submit]");
+    if (button) button.disabled = true;
+    say(outcome, "Working…", "busy");
+    try {
+      const result = await api(form.dataset.api, { method: form.dataset.method || "POST", json: formBody(form) });
+      if (!result.ok) {
+        markInvalidFields(form, result);
+        say(outcome, describeError(result, form), "error");
+        return;
+      }
+      say(outcome, "", "ok");
+      afterSuccess(form, result, outcome);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  async function pressButton(button, json) {
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    const outcome = outcomeOf(button);
+    button.disabled = true;
+    try {
+      const result = await api(button.dataset.api, { method: button.dataset.method || "POST", json });
+      if (!result.ok) { say(outcome, describeError(result), "error"); return; }
+      say(outcome, "", "ok");
+      afterSuccess(button, result, outcome);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.matches("form[data-api]")) { event.preventDefault(); submitForm(form); }
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-api]");
+    if (!button) return;
+    event.preventDefault();
+    pressButton(button, button.dataset.body ? JSON.parse(button.dataset.body) : undefined);
+  });
+  document.addEventListener("change", (event) => {
+    const select = event.target;
+    if (select.matches("select[data-api]")) pressButton(select, { [select.dataset.fieldName]: select.value });
+  });
+
+  // htmx fragments carry the bearer token; a failed one says why in words.
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (session.access) event.detail.headers.Authorization = `Bearer ${session.access}`;
+  });
+  document.addEventListener("htmx:responseError", async (event) => {
+    const xhr = event.detail.xhr;
+    const target = event.detail.target;
+    if (xhr.status === 401) {
+      if (await refreshTokens()) htmx.trigger(event.detail.elt, "refresh");
+      else toLogin();
+      return;
+    }
+    let data = null;
+    try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+    const message = describeError({ status: xhr.status, data });
+    const line = document.createElement("p");
+    line.className = "outcome";
+    line.dataset.kind = "error";
+    line.setAttribute("role", "alert");
+    line.textContent = `Could not load this part: ${message}`;
+    target.replaceChildren(line);
+  });
+  document.addEventListener("htmx:sendError", (event) => {
+    const line = document.createElement("p");
+    line.className = "outcome";
+    line.dataset.kind = "error";
+    line.textContent = NETWORK_ERROR;
+    event.detail.target.replaceChildren(line);
+  });
+
+  let me = null;
+  const readyCallbacks = [];
+  function onReady(callback) { if (me) callback(me); else readyCallbacks.push(callback); }
+
+  function showUser(user) {
+    const values = {
+      display_name: user.full_name || user.username,
+      tenant_name: user.tenant ? user.tenant.name : "Platform administration",
+    };
+    for (const slot of document.querySelectorAll("[data-me]")) slot.textContent = values[slot.dataset.me] || "";
+    const permissions = new Set(user.permissions);
+    for (const element of document.querySelectorAll("[data-permission]")) {
+      if (!permissions.has(element.dataset.permission)) element.remove();
+    }
+  }
+
+  async function startSignedIn() {
+    if (!session.access) { toLogin(); return; }
+    const result = await api("/api/v1/auth/me");
+    if (!result.ok) {
+      if (result.status !== 401) {
+        const main = document.getElementById("main");
+        const line = document.createElement("p");
+        line.className = "outcome";
+        line.dataset.kind = "error";
+        line.setAttribute("role", "alert");
+        line.textContent = describeError(result);
+        main.prepend(line);
+      }
+      return;
+    }
+    me = result.data;
+    showUser(me);
+    document.body.dispatchEvent(new CustomEvent("visage:ready"));
+    for (const callback of readyCallbacks.splice(0)) callback(me);
+  }
+
+  // ------------------------------------------------------------------ sign-in pages
+
+  function safeNext() {
+    const next = new URLSearchParams(location.search).get("next") || "/app/";
+    return next.startsWith("/") && !next.startsWith("//") ? next : "/app/";
+  }
+
+  const FLASHES = {
+    "password-changed": "Your password is changed. Sign in with the new one.",
+    "signed-out": "You are signed out.",
+  };
+
+  function startLogin(form) {
+    const flash = FLASHES[new URLSearchParams(location.search).get("flash")];
+    const flashLine = document.querySelector("[data-flash]");
+    if (flash && flashLine) { flashLine.textContent = flash; flashLine.hidden = false; }
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const outcome = outcomeOf(form);
+      const problem = checkForm(form);
+      if (problem) { say(outcome, problem, "error"); return; }
+      const login = form.elements.login.value.trim();
+      const body = { password: form.elements.password.value };
+      body[/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(login) ? "email" : "username"] = login;
+      const tenant = form.elements.tenant.value.trim();
+      if (tenant) body.tenant = tenant;
+      say(outcome, "Signing in…", "busy");
+      const result = await api("/api/v1/auth/login", { method: "POST", json: body, token: null });
+      if (!result.ok) { say(outcome, describeError(result, form), "error"); return; }
+      session.save(result.data);
+      location.assign(safeNext());
+    });
+  }
+
+  async function startLogout(line) {
+    if (session.access) await api("/api/v1/auth/logout", { method: "POST", retry: false });
+    session.clear();
+    location.replace("/app/login?flash=signed-out");
+    line.textContent = "You are signed out.";
+  }
+
+  async function startVerifyEmail(line) {
+    const token = new URLSearchParams(location.search).get("token");
+    if (!token) { say(line, "This page needs the link from the email. Ask for a new link below.", "error"); return; }
+    const result = await api("/api/v1/auth/verify-email", { method: "POST", json: { token }, token: null });
+    if (result.ok) say(line, "Thank you — your email address is confirmed. You can sign in.", "ok");
+    else say(line, describeError(result), "error");
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const tokenForm = document.querySelector("[data-token-from-url]");
+    if (tokenForm) tokenForm.elements.token.value = new URLSearchParams(location.search).get("token") || "";
+    const loginForm = document.querySelector("form[data-login]");
+    if (loginForm) startLogin(loginForm);
+    const logoutLine = document.querySelector("[data-logout]");
+    if (logoutLine) startLogout(logoutLine);
+    const verifyLine = document.querySelector("[data-verify-email]");
+    if (verifyLine) startVerifyEmail(verifyLine);
+    for (const button of document.querySelectorAll("[data-print]")) button.addEventListener("click", () => window.print());
+    if (document.body.hasAttribute("data-requires-session")) startSignedIn();
+  });
+
+  window.Visage = { api, session, describeError, say, onReady, NETWORK_ERROR };
+})();

@@ -1,0 +1,151 @@
+// The attendee page (from the event's link or QR code, phone first): join with the access
+// code, agree, take or pick a selfie, see and download "your photos", manage your data.
+"use strict";
+
+(function () {
+  const root = document.querySelector("[data-attendee]");
+  const accessCode = root.dataset.attendee;
+  const PASS = `visage.attendee.${accessCode}`;
+  const step = (name) => root.querySelector(`[data-step="${name}"]`);
+  const errorLine = root.querySelector("[data-attendee-error]");
+  const selfieOutcome = root.querySelector("[data-selfie-outcome]");
+  const agree = root.querySelector("[data-agree]");
+  const notify = root.querySelector("[data-notify]");
+  const video = root.querySelector("[data-camera-video]");
+  const preview = root.querySelector("[data-selfie-preview]");
+  const captureButton = root.querySelector("[data-selfie-capture]");
+  const results = root.querySelector("[data-results]");
+  const privacyOutcome = root.querySelector("[data-privacy-outcome]");
+  let pass = sessionStorage.getItem(PASS);
+  let event = null;
+
+  const call = (path, options = {}) => Visage.api(path, { ...options, token: pass });
+
+  async function join() {
+    if (pass) {
+      const me = await call("/api/v1/attendees/me");
+      if (me.ok) return me.data.event;
+      pass = null;
+    }
+    const joined = await Visage.api("/api/v1/attendees/anonymous", {
+      method: "POST", json: { access_code: accessCode }, token: null,
+    });
+    if (!joined.ok) throw new Error(Visage.describeError(joined));
+    pass = joined.data.access_token;
+    sessionStorage.setItem(PASS, pass);
+    return joined.data.event;
+  }
+
+  function showNotifyState(enabled) {
+    root.querySelector("[data-notify-state]").textContent = enabled
+      ? "You get an email when new photos of you arrive. Your encrypted face template is kept until then."
+      : "No face template of you is kept: notifications are off.";
+  }
+
+  // Photo links carry their own short-lived token: the same one opens the full-size download.
+  function downloadUrl(thumbnailUrl) {
+    return thumbnailUrl.replace(/\/thumbnail(\?|$)/, "/original$1");
+  }
+
+  function showResults(found) {
+    results.replaceChildren();
+    step("results").hidden = false;
+    root.querySelector("[data-results-count]").textContent = found.photos.length
+      ? `We found you in ${found.photos.length} photo${found.photos.length === 1 ? "" : "s"}.`
+      : "No photos of you yet. Photos are still being added? Try again later, or turn on notifications.";
+    found.photos.forEach((match, index) => {
+      const item = document.createElement("li");
+      const figure = document.createElement("figure");
+      const image = document.createElement("img");
+      image.src = match.thumbnail_url;
+      image.alt = `Photo ${index + 1} with you in it`;
+      image.loading = "lazy";
+      const link = document.createElement("a");
+      link.href = downloadUrl(match.thumbnail_url);
+      link.download = "";
+      link.className = "button";
+      link.textContent = "Download";
+      link.setAttribute("aria-label", `Download photo ${index + 1}`);
+      figure.append(image, link);
+      item.append(figure);
+      results.append(item);
+    });
+    showNotifyState(found.notifications_enabled);
+    step("privacy").hidden = false;
+  }
+
+  async function search(blob) {
+    if (!agree.checked) {
+      Visage.say(selfieOutcome, "Please tick “I agree” first: we need your consent to use the selfie.", "error");
+      agree.focus();
+      return;
+    }
+    preview.src = URL.createObjectURL(blob);
+    preview.hidden = false;
+    Visage.say(selfieOutcome, "Looking for you in the photos…", "busy");
+    const form = new FormData();
+    form.append("image", blob, "selfie.jpg");
+    form.append("notify", notify.checked ? "true" : "false");
+    const found = await call(`/api/v1/events/${event.id}/search`, { method: "POST", form });
+    if (!found.ok) { Visage.say(selfieOutcome, Visage.describeError(found), "error"); return; }
+    Visage.say(selfieOutcome, "", "ok");
+    showResults(found.data);
+  }
+
+  root.querySelector("[data-selfie-file]").addEventListener("change", (change) => {
+    const file = change.target.files[0];
+    if (file) search(file);
+    change.target.value = "";
+  });
+  root.querySelector("[data-camera-start]").addEventListener("click", async () => {
+    try {
+      await VisageCamera.start(video);
+      preview.hidden = true;
+      captureButton.hidden = false;
+    } catch (error) {
+      Visage.say(selfieOutcome, `${error.message} You can pick a photo instead.`, "error");
+    }
+  });
+  captureButton.addEventListener("click", async () => {
+    if (!VisageCamera.ready(video)) return;
+    const frame = await VisageCamera.capture(video);
+    VisageCamera.stop(video);
+    video.hidden = true;
+    captureButton.hidden = true;
+    search(frame);
+  });
+  root.querySelector("[data-stop-notify]").addEventListener("click", async () => {
+    const result = await call("/api/v1/attendees/me/selfie", { method: "DELETE" });
+    if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
+    notify.checked = false;
+    showNotifyState(false);
+    Visage.say(privacyOutcome, "Done: notifications are off and your face template is deleted.", "ok");
+  });
+  root.querySelector("[data-delete-me]").addEventListener("click", async () => {
+    if (!window.confirm("Delete everything we keep about you for this event?")) return;
+    const result = await call("/api/v1/attendees/me", { method: "DELETE" });
+    if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
+    sessionStorage.removeItem(PASS);
+    pass = null;
+    results.replaceChildren();
+    step("results").hidden = true;
+    step("selfie").hidden = true;
+    Visage.say(privacyOutcome, "Your data for this event is deleted. You can close this page.", "ok");
+  });
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    try {
+      event = await join();
+    } catch (error) {
+      Visage.say(errorLine, error.message, "error");
+      return;
+    }
+    root.querySelector("[data-event-name]").textContent = event.name;
+    root.querySelector("[data-event-date]").textContent = new Date(`${event.event_date}T12:00:00`).toLocaleDateString();
+    document.title = `${event.name} · Visage`;
+    if (event.face_search_enabled) step("selfie").hidden = false;
+    else Visage.say(errorLine, "The organiser has not turned on selfie search for this event.", "error");
+    step("privacy").hidden = false;
+    showNotifyState(false);
+  });
+})();

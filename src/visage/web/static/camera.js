@@ -1,0 +1,48 @@
+// The webcam: start a preview in a <video>, grab the current frame as a JPEG blob.
+"use strict";
+
+(function () {
+  const CAMERA_ERRORS = {
+    NotAllowedError: "The camera is blocked. Allow camera access for this site, then try again.",
+    NotFoundError: "No camera found on this device.",
+    NotReadableError: "The camera is in use by another application.",
+  };
+
+  async function start(video) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw new Error("This browser cannot use the camera here (it needs https or localhost).");
+    }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
+        audio: false,
+      });
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      return stream;
+    } catch (error) {
+      throw new Error(CAMERA_ERRORS[error.name] || `The camera could not start (${error.message}).`);
+    }
+  }
+
+  function stop(video) {
+    const stream = video.srcObject;
+    if (stream) for (const track of stream.getTracks()) track.stop();
+    video.srcObject = null;
+  }
+
+  function ready(video) {
+    return video.readyState >= 2 && video.videoWidth > 0;
+  }
+
+  function capture(video, quality = 0.85) {
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+  }
+
+  window.VisageCamera = { start, stop, ready, capture };
+})();

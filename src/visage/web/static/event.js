@@ -1,0 +1,274 @@
+// An event's page: settings, share link and QR code, photo uploads with per-file and overall
+// progress, live indexing progress, and the gallery with face boxes on hover or focus.
+"use strict";
+
+(function () {
+  const root = document.querySelector("[data-event]");
+  if (!root) return;
+  const eventId = root.dataset.event;
+  const eventUrl = `/api/v1/events/${eventId}`;
+  const PARALLEL_UPLOADS = 4;
+  const GALLERY_PAGE_SIZE = 24;
+  const POLL_BUSY_MS = 2000;
+  const POLL_IDLE_MS = 10000;
+  const IMAGE_NAME = /\.(jpe?g|png|webp|heic|heif)$/i;
+
+  function authorized() {
+    return { Authorization: `Bearer ${Visage.session.access}` };
+  }
+
+  async function blobUrl(path) {
+    try {
+      const response = await fetch(path, { headers: authorized() });
+      return response.ok ? URL.createObjectURL(await response.blob()) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- settings, link, QR
+
+  async function loadEvent() {
+    const result = await Visage.api(eventUrl);
+    if (!result.ok) {
+      Visage.say(document.querySelector("[data-index-text]"), Visage.describeError(result), "error");
+      return;
+    }
+    const event = result.data;
+    document.title = `${event.name} · Visage`;
+    for (const slot of document.querySelectorAll("[data-event-field]")) slot.textContent = event[slot.dataset.eventField];
+    const share = document.querySelector("[data-event-share]");
+    share.href = event.share_url;
+    share.textContent = event.share_url;
+    const form = document.querySelector("[data-event-settings]");
+    if (form) {
+      form.elements.name.value = event.name;
+      form.elements.event_date.value = event.event_date;
+      form.elements.visibility.value = event.visibility;
+      form.elements.face_search_enabled.checked = event.face_search_enabled;
+    }
+    const qr = await blobUrl(event.qr_code_url);
+    if (qr) document.querySelector("[data-event-qr]").src = qr;
+  }
+
+  // ---------------------------------------------------------------- uploads
+
+  const summary = document.querySelector("[data-upload-summary]");
+  const fileList = document.querySelector("[data-upload-files]");
+  const overall = document.querySelector("[data-upload-overall]");
+  const countText = document.querySelector("[data-upload-count]");
+  const percentText = document.querySelector("[data-upload-percent]");
+  const uploadOutcome = document.querySelector("[data-upload-outcome]");
+  let batch = null;
+
+  function showOverall() {
+    const sent = batch.items.reduce((sum, item) => sum + item.sent, 0);
+    const percent = batch.bytes ? Math.floor((100 * sent) / batch.bytes) : 100;
+    const done = batch.items.filter((item) => item.done).length;
+    const shown = done === batch.items.length ? 100 : Math.min(percent, 99);
+    overall.value = shown;
+    countText.textContent = `${done} of ${batch.items.length}`;
+    percentText.textContent = `${shown} %`;
+  }
+
+  function sendOne(item) {
+    return new Promise((resolve) => {
+      const form = new FormData();
+      form.append("files", item.file, item.file.name);
+      const request = new XMLHttpRequest();
+      request.open("POST", `${eventUrl}/photos`);
+      request.setRequestHeader("Authorization", `Bearer ${Visage.session.access}`);
+      request.setRequestHeader("Accept", "application/json");
+      request.upload.onprogress = (progress) => {
+        if (!progress.lengthComputable) return;
+        item.sent = (item.file.size * progress.loaded) / progress.total;
+        item.bar.value = Math.floor((100 * progress.loaded) / progress.total);
+        showOverall();
+      };
+      request.onload = () => {
+        let data = null;
+        try { data = JSON.parse(request.responseText); } catch { data = null; }
+        resolve({ ok: request.status >= 200 && request.status < 300, status: request.status, data });
+      };
+      request.onerror = () => resolve({ ok: false, status: 0, data: null });
+      request.send(form);
+    });
+  }
+
+  async function upload(item) {
+    item.state.textContent = "Uploading…";
+    let result = await sendOne(item);
+    if (result.status === 401 && (await Visage.api("/api/v1/auth/me")).ok) result = await sendOne(item);
+    item.done = true;
+    item.sent = item.file.size;
+    item.bar.value = 100;
+    if (!result.ok) {
+      item.failed = true;
+      item.state.textContent = `Failed: ${Visage.describeError(result)}`;
+      item.row.dataset.kind = "error";
+    } else {
+      const file = result.data.files[0];
+      const words = { accepted: "Uploaded", duplicate: "Already in this event" };
+      item.failed = file.status === "rejected";
+      item.state.textContent = item.failed ? `Rejected: ${file.error.message}` : words[file.status];
+      item.row.dataset.kind = item.failed ? "error" : "ok";
+    }
+    showOverall();
+  }
+
+  function row(file) {
+    const item = { file, sent: 0, done: false, failed: false };
+    item.row = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = file.webkitRelativePath || file.name;
+    item.bar = document.createElement("progress");
+    item.bar.max = 100;
+    item.bar.value = 0;
+    item.bar.setAttribute("aria-label", `Upload of ${file.name}`);
+    item.state = document.createElement("span");
+    item.state.className = "file-state";
+    item.state.textContent = "Waiting";
+    item.row.append(name, item.bar, item.state);
+    return item;
+  }
+
+  async function uploadAll(files) {
+    const photos = files.filter((file) => IMAGE_NAME.test(file.name) || file.type.startsWith("image/"));
+    if (!photos.length) { Visage.say(uploadOutcome, "No photos found there (JPEG, PNG, WebP or HEIC).", "error"); return; }
+    if (batch && batch.running) { Visage.say(uploadOutcome, "Wait for the current upload to finish.", "error"); return; }
+    batch = { items: photos.map(row), bytes: photos.reduce((sum, file) => sum + file.size, 0), running: true };
+    fileList.replaceChildren(...batch.items.map((item) => item.row));
+    summary.hidden = false;
+    Visage.say(uploadOutcome, `Uploading ${photos.length} photos…`, "busy");
+    showOverall();
+    const queue = [...batch.items];
+    const lanes = Array.from({ length: Math.min(PARALLEL_UPLOADS, queue.length) }, async () => {
+      while (queue.length) await upload(queue.shift());
+    });
+    await Promise.all(lanes);
+    batch.running = false;
+    const failed = batch.items.filter((item) => item.failed).length;
+    Visage.say(
+      uploadOutcome,
+      failed ? `Done: ${photos.length - failed} uploaded, ${failed} could not be (see below).` : `Done: all ${photos.length} photos uploaded.`,
+      failed ? "error" : "ok",
+    );
+    pollProgress();
+  }
+
+  // A dropped folder arrives as directory entries: walk them for the files inside.
+  async function entryFiles(entry) {
+    if (entry.isFile) return new Promise((resolve) => entry.file((file) => resolve([file]), () => resolve([])));
+    if (!entry.isDirectory) return [];
+    const reader = entry.createReader();
+    const files = [];
+    for (;;) {
+      const entries = await new Promise((resolve) => reader.readEntries(resolve, () => resolve([])));
+      if (!entries.length) return files;
+      for (const child of entries) files.push(...(await entryFiles(child)));
+    }
+  }
+
+  const dropzone = document.querySelector("[data-dropzone]");
+  if (dropzone) {
+    dropzone.addEventListener("dragover", (event) => { event.preventDefault(); dropzone.dataset.over = "true"; });
+    dropzone.addEventListener("dragleave", () => { delete dropzone.dataset.over; });
+    dropzone.addEventListener("drop", async (event) => {
+      event.preventDefault();
+      delete dropzone.dataset.over;
+      const entries = [...event.dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+      const files = entries.length ? (await Promise.all(entries.map(entryFiles))).flat() : [...event.dataTransfer.files];
+      uploadAll(files);
+    });
+    for (const input of document.querySelectorAll("[data-pick]")) {
+      input.addEventListener("change", () => { uploadAll([...input.files]); input.value = ""; });
+    }
+  }
+
+  // ---------------------------------------------------------------- indexing progress
+
+  const indexBar = document.querySelector("[data-index-progress]");
+  const indexText = document.querySelector("[data-index-text]");
+  let pollTimer = null;
+  let lastIndexed = -1;
+
+  async function pollProgress() {
+    clearTimeout(pollTimer);
+    const result = await Visage.api(`${eventUrl}/progress`);
+    let busy = false;
+    if (result.ok) {
+      const p = result.data;
+      busy = p.pending + p.indexing > 0;
+      indexBar.value = p.total ? Math.floor(p.percent_done) : 0;
+      const eta = busy && p.eta_seconds ? ` · about ${Math.ceil(p.eta_seconds)} s left` : "";
+      const failed = p.failed ? ` · ${p.failed} could not be read` : "";
+      indexText.textContent = p.total
+        ? `${p.indexed} of ${p.total} photos searched for faces (${Math.floor(p.percent_done)} %) · ${p.faces_found} faces found${failed}${eta}`
+        : "No photos yet.";
+      if (p.indexed !== lastIndexed) { lastIndexed = p.indexed; loadGallery(1); }
+    } else {
+      indexText.textContent = Visage.describeError(result);
+    }
+    pollTimer = setTimeout(pollProgress, busy ? POLL_BUSY_MS : POLL_IDLE_MS);
+  }
+
+  // ---------------------------------------------------------------- gallery
+
+  const gallery = document.querySelector("[data-gallery]");
+  const moreButton = document.querySelector("[data-gallery-more]");
+  let galleryPage = 1;
+  const details = new Map();
+
+  async function showFaces(figure, photo) {
+    if (figure.dataset.faces) return;
+    figure.dataset.faces = "loading";
+    if (!details.has(photo.id)) details.set(photo.id, Visage.api(`/api/v1/photos/${photo.id}`));
+    const result = await details.get(photo.id);
+    if (!result.ok) return;
+    for (const face of result.data.faces) {
+      const box = document.createElement("span");
+      box.className = "face-box";
+      box.style.left = `${(100 * face.box.left) / photo.width}%`;
+      box.style.top = `${(100 * face.box.top) / photo.height}%`;
+      box.style.width = `${(100 * (face.box.right - face.box.left)) / photo.width}%`;
+      box.style.height = `${(100 * (face.box.bottom - face.box.top)) / photo.height}%`;
+      figure.querySelector(".frame").append(box);
+    }
+    figure.dataset.faces = String(result.data.faces.length);
+  }
+
+  function tile(photo) {
+    const item = document.createElement("li");
+    const figure = document.createElement("figure");
+    figure.tabIndex = 0;
+    const frame = document.createElement("div");
+    frame.className = "frame";
+    const image = document.createElement("img");
+    image.alt = photo.filename;
+    image.loading = "lazy";
+    blobUrl(photo.thumbnail_url).then((url) => { if (url) image.src = url; });
+    frame.append(image);
+    const caption = document.createElement("figcaption");
+    const faces = photo.status === "indexed" ? `${photo.face_count} face${photo.face_count === 1 ? "" : "s"}` : photo.status;
+    caption.textContent = `${photo.filename} · ${faces}`;
+    figure.append(frame, caption);
+    const reveal = () => { if (photo.status === "indexed" && photo.face_count) showFaces(figure, photo); };
+    figure.addEventListener("mouseenter", reveal);
+    figure.addEventListener("focus", reveal);
+    item.append(figure);
+    return item;
+  }
+
+  async function loadGallery(page) {
+    const result = await Visage.api(`${eventUrl}/photos?page=${page}&page_size=${GALLERY_PAGE_SIZE}`);
+    if (!result.ok) return;
+    galleryPage = page;
+    const tiles = result.data.items.map(tile);
+    if (page === 1) gallery.replaceChildren(...tiles); else gallery.append(...tiles);
+    moreButton.hidden = page * GALLERY_PAGE_SIZE >= result.data.total;
+  }
+  moreButton.addEventListener("click", () => loadGallery(galleryPage + 1));
+
+  Visage.onReady(() => { loadEvent(); pollProgress(); });
+})();

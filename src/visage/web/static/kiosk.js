@@ -1,0 +1,114 @@
+// The door kiosk: a device key kept in localStorage, the webcam, and one frame sent every
+// FRAME_INTERVAL_MS while idle. The API answers FACE_001 while nobody faces the camera.
+"use strict";
+
+(function () {
+  const KEY = "visage.kiosk_key";
+  const FRAME_INTERVAL_MS = 1500;
+  const RESULT_HOLD_MS = 4000;
+  const OFFLINE_RETRY_MS = 5000;
+  const HINTS = {
+    FACE_001: "Stand still for a moment to check in.",
+    FACE_002: "One person at a time, please.",
+    FACE_003: "Come a little closer and hold still.",
+  };
+
+  const setup = document.querySelector("[data-kiosk-setup]");
+  const run = document.querySelector("[data-kiosk-run]");
+  const video = run.querySelector("[data-camera-video]");
+  const banner = run.querySelector("[data-kiosk-banner]");
+  const title = run.querySelector("[data-kiosk-title]");
+  const detail = run.querySelector("[data-kiosk-detail]");
+  let timer = null;
+
+  function show(state, heading, text) {
+    banner.dataset.state = state;
+    title.textContent = heading;
+    detail.textContent = text;
+  }
+
+  function ready(text = HINTS.FACE_001) { show("ready", "Look at the camera", text); }
+
+  function next(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(tick, delay);
+  }
+
+  function askForKey(message) {
+    clearTimeout(timer);
+    VisageCamera.stop(video);
+    run.hidden = true;
+    setup.hidden = false;
+    Visage.say(setup.querySelector("[data-outcome]"), message || "", message ? "error" : "ok");
+    setup.querySelector("input").focus();
+  }
+
+  async function tick() {
+    if (!VisageCamera.ready(video)) { next(300); return; }
+    const frame = await VisageCamera.capture(video);
+    const form = new FormData();
+    form.append("image", frame, "frame.jpg");
+    const result = await Visage.api("/api/v1/checkins", {
+      method: "POST", form, token: null, headers: { "X-API-Key": localStorage.getItem(KEY) },
+    });
+    if (result.ok) {
+      const answer = result.data;
+      if (answer.allowed) {
+        const name = answer.member ? answer.member.full_name : "";
+        show("granted", name ? `Welcome, ${name}!` : "Welcome!", answer.message);
+      } else {
+        show("denied", "Sorry, no entry", answer.message);
+      }
+      setTimeout(() => ready(), RESULT_HOLD_MS);
+      next(RESULT_HOLD_MS);
+      return;
+    }
+    const code = result.data && result.data.error ? result.data.error.code : "";
+    if (result.status === 401 || result.status === 403) {
+      askForKey(`This kiosk key does not work (${Visage.describeError(result)}). Enter a current key.`);
+      return;
+    }
+    if (HINTS[code]) { ready(HINTS[code]); next(FRAME_INTERVAL_MS); return; }
+    if (result.status === 0 || result.status >= 500 || result.status === 429) {
+      show("offline", "One moment…", "Check-in is briefly unavailable; trying again.");
+      const wait = Number(result.response && result.response.headers.get("Retry-After"));
+      next(wait > 0 ? wait * 1000 : OFFLINE_RETRY_MS);
+      return;
+    }
+    show("denied", "Please try again", Visage.describeError(result));
+    setTimeout(() => ready(), RESULT_HOLD_MS);
+    next(RESULT_HOLD_MS);
+  }
+
+  async function begin() {
+    setup.hidden = true;
+    run.hidden = false;
+    ready();
+    try {
+      await VisageCamera.start(video);
+    } catch (error) {
+      show("denied", "Camera unavailable", error.message);
+      return;
+    }
+    next(FRAME_INTERVAL_MS);
+  }
+
+  setup.querySelector("form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = event.target.elements.api_key.value.trim();
+    if (!key) { Visage.say(setup.querySelector("[data-outcome]"), "Kiosk key: enter the key.", "error"); return; }
+    localStorage.setItem(KEY, key);
+    event.target.reset();
+    begin();
+  });
+  run.querySelector("[data-kiosk-forget]").addEventListener("click", () => {
+    localStorage.removeItem(KEY);
+    askForKey("");
+  });
+  run.querySelector("[data-kiosk-fullscreen]").addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else document.documentElement.requestFullscreen().catch(() => {});
+  });
+
+  if (localStorage.getItem(KEY)) begin(); else askForKey("");
+})();
