@@ -1,0 +1,182 @@
+"""Indexing survives failures: a missing stored file is retried with backoff, an unreadable
+one fails with its reason and can be re-indexed from the CLI, and a worker killed mid-job
+loses nothing (another worker runs the job again; faces are never duplicated)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
+
+from visage.cli import app as cli
+from visage.core.db import Database
+from visage.core.storage import get_storage
+from visage.events.models import Photo, PhotoFace, PhotoStatus
+from visage.events.service import photo_key
+
+
+def _photo(database: Database, photo_id: str) -> Photo:
+    with database.session() as session:
+        photo = session.get(Photo, uuid.UUID(photo_id))
+        assert photo is not None
+        return photo
+
+
+def _faces(database: Database, photo_id: str) -> int:
+    with database.session() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(PhotoFace)
+                .where(PhotoFace.photo_id == uuid.UUID(photo_id))
+            )
+            or 0
+        )
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def test_missing_file_is_retried_with_backoff(
+    database: Database,
+    make_event: Callable[..., dict[str, Any]],
+    upload: Callable[..., dict[str, Any]],
+    index_photos: Callable[[], None],
+    group_photos: dict[str, bytes],
+) -> None:
+    event = make_event()
+    photo_id = upload(event["id"], {"p.jpg": group_photos["obama-biden.jpg"]})["files"][0][
+        "photo_id"
+    ]
+    storage = get_storage()
+    key = photo_key(_photo(database, photo_id), "original")
+    data = storage.get(key)
+    storage.delete(key)  # e.g. an object store not yet consistent, a volume remounting
+
+    index_photos()
+    photo = _photo(database, photo_id)
+    assert photo.status == PhotoStatus.PENDING
+    assert photo.failure_reason is not None
+    assert "StorageObjectMissing" in photo.failure_reason
+
+    storage.put(key, data, "image/jpeg")
+
+    def indexed() -> bool:
+        index_photos()  # the retry is scheduled 2 s after the failure
+        return _photo(database, photo_id).status == PhotoStatus.INDEXED
+
+    assert _wait_for(indexed, seconds=15, step=0.5)
+    photo = _photo(database, photo_id)
+    assert (photo.index_attempts, photo.face_count, photo.failure_reason) == (2, 2, None)
+    assert _faces(database, photo_id) == 2
+
+
+def test_unreadable_file_fails_with_reason_then_cli_reindex(
+    database: Database,
+    make_event: Callable[..., dict[str, Any]],
+    upload: Callable[..., dict[str, Any]],
+    index_photos: Callable[[], None],
+    group_photos: dict[str, bytes],
+) -> None:
+    event = make_event()
+    photo_id = upload(event["id"], {"p.jpg": group_photos["biden-hopper.jpg"]})["files"][0][
+        "photo_id"
+    ]
+    storage = get_storage()
+    key = photo_key(_photo(database, photo_id), "original")
+    good = storage.get(key)
+    storage.put(key, b"garbage, not a photo", "image/jpeg")
+    index_photos()
+    photo = _photo(database, photo_id)
+    assert photo.status == PhotoStatus.FAILED
+    assert photo.failure_reason == "Unsupported or corrupt image: send a JPEG, PNG or WebP picture."
+
+    storage.put(key, good, "image/jpeg")
+    result = CliRunner().invoke(
+        cli, ["events", "reindex", event["access_code"], "--failed-only", "--no-wait"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 photo" in result.output
+    index_photos()
+    assert _photo(database, photo_id).status == PhotoStatus.INDEXED
+    assert _faces(database, photo_id) == 2
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "WORKER_HEARTBEAT_SECONDS": "0.5",
+        "WORKER_STALLED_SECONDS": "2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "visage", "worker", "--queue", "photos"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_worker_killed_mid_job_loses_nothing(
+    database: Database,
+    make_event: Callable[..., dict[str, Any]],
+    upload: Callable[..., dict[str, Any]],
+    group_photos: dict[str, bytes],
+) -> None:
+    event = make_event()
+    photo_id = upload(event["id"], {"p.jpg": group_photos["hopper-obama2.jpg"]})["files"][0][
+        "photo_id"
+    ]
+
+    def job_status() -> str | None:
+        with database.session() as session:
+            status: str | None = session.scalar(
+                text(
+                    "SELECT status::text FROM procrastinate_jobs "
+                    "WHERE task_name = 'events.index_photo' AND args->>'photo_id' = :photo"
+                ),
+                {"photo": photo_id},
+            )
+            return status
+
+    doomed = _start_worker()
+    try:
+        # The job is taken and the photo marked `indexing`: kill the worker there (-9: no
+        # chance to clean up, as with a lost machine).
+        assert _wait_for(
+            lambda: _photo(database, photo_id).status == PhotoStatus.INDEXING, seconds=60, step=0.02
+        )
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+    assert job_status() == "doing"
+    assert _photo(database, photo_id).status == PhotoStatus.INDEXING
+
+    rescuer = _start_worker()
+    try:
+        assert _wait_for(
+            lambda: _photo(database, photo_id).status == PhotoStatus.INDEXED, seconds=90, step=0.25
+        )
+    finally:
+        rescuer.send_signal(signal.SIGTERM)
+        rescuer.wait(timeout=30)
+    photo = _photo(database, photo_id)
+    assert photo.face_count == 2
+    assert _faces(database, photo_id) == 2
+    assert photo.index_attempts == 2
+    assert job_status() == "succeeded"
