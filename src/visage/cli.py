@@ -142,7 +142,10 @@ def doctor(
 def _register_domain_commands() -> None:
     from visage.events.cli import bench_photos, events_app
     from visage.faces.cli import evaluate, keys_app
+    from visage.identity.cli import tenants_app, users_app
 
+    app.add_typer(users_app, name="users")
+    app.add_typer(tenants_app, name="tenants")
     app.add_typer(events_app, name="events")
     app.add_typer(keys_app, name="keys")
     app.command("eval")(evaluate)

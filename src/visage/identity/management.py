@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -118,6 +118,28 @@ def _users(session: Session, actor: Principal) -> Select[User]:
     if actor.is_super_admin:
         return select(User)
     return actor.scope(session).select(User)
+
+
+def find_user(session: Session, tenant_slug: str | None, username: str) -> User:
+    """A user by tenant slug (none: a super admin) and case-insensitive username."""
+    statement = select(User).where(func.lower(User.username) == username.lower())
+    if tenant_slug:
+        statement = statement.join(Tenant, Tenant.id == User.tenant_id).where(
+            Tenant.slug == tenant_slug
+        )
+    else:
+        statement = statement.where(User.tenant_id.is_(None))
+    user = session.scalar(statement)
+    if user is None:
+        raise NotFound(f"No user '{username}' in {tenant_slug or 'the super admins'}.")
+    return user
+
+
+def find_tenant(session: Session, slug: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound(f"No tenant with slug '{slug}'.")
+    return tenant
 
 
 def get_user(session: Session, actor: Principal, user_id: uuid.UUID) -> User:
@@ -284,15 +306,7 @@ def update_user(
         user.email = changes["email"]
         user.email_verified = False
     if changes.get("password") is not None:
-        set_password(session, user, changes["password"])
-        _audit(
-            session,
-            actor,
-            "user.password_changed",
-            tenant_id=user.tenant_id,
-            target=user,
-            client=client,
-        )
+        change_password(session, actor, user, changes["password"], client)
     if changes.get("is_active") is not None:
         _set_active(session, actor, user, changes["is_active"], client)
     flush_unique(session)
@@ -308,6 +322,21 @@ def update_user(
     if email_changed:
         send_verification_email(session, settings, user)
     return user
+
+
+def change_password(
+    session: Session, actor: Principal, user: User, new_password: str, client: ClientInfo
+) -> None:
+    """Set a new password (policy applied); every session of the user ends."""
+    set_password(session, user, new_password)
+    _audit(
+        session,
+        actor,
+        "user.password_changed",
+        tenant_id=user.tenant_id,
+        target=user,
+        client=client,
+    )
 
 
 def _set_active(

@@ -24,7 +24,8 @@ class ClientInfo:
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "device"]
+    # "operator": a person at the command line (`visage users ...`), with super admin rights.
+    kind: Literal["user", "device", "operator"]
     id: uuid.UUID
     tenant_id: TenantId | None
     role: Role | None = None  # None for devices
@@ -52,3 +53,6 @@ class Principal:
 
     def scope(self, session: Session) -> TenantScope:
         return TenantScope(session, self.tenant())
+
+
+OPERATOR = Principal(kind="operator", id=uuid.UUID(int=0), tenant_id=None, role=Role.SUPER_ADMIN)
