@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from visage.core.db import Database
+from visage.core.tenancy import TenantId
 from visage.identity.models import Role, Tenant, User
+from visage.identity.principal import Principal
 from visage.members.models import Member
 
 
@@ -22,6 +24,13 @@ class Gym:
     tenant: Tenant
     owner: User
     headers: dict[str, str]
+
+    @property
+    def principal(self) -> Principal:
+        """The owner, as the services see a signed-in user."""
+        return Principal(
+            kind="user", id=self.owner.id, tenant_id=TenantId(self.tenant.id), role=self.owner.role
+        )
 
     def add_member(self, full_name: str = "Ada Member") -> uuid.UUID:
         with self.database.session() as session:

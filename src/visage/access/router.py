@@ -159,6 +159,18 @@ def delete_membership(
     service.delete_membership(session, principal, member_id, membership_id, client)
 
 
+def _changed(
+    session: DbSession,
+    principal: Principal,
+    member_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    client: Client,
+    change: service.MembershipChange,
+) -> MembershipOut:
+    view = service.change_membership(session, principal, member_id, membership_id, client, change)
+    return _membership_out(view)
+
+
 @router.post(MEMBERSHIP + "/freeze", response_model=MembershipOut)
 def freeze_membership(
     member_id: uuid.UUID,
@@ -168,8 +180,9 @@ def freeze_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    view = service.freeze_membership(session, principal, member_id, membership_id, body, client)
-    return _membership_out(view)
+    """Freeze from `starts_on` (default today) to `ends_on` (default: until unfrozen)."""
+    change = service.freeze(body, principal)
+    return _changed(session, principal, member_id, membership_id, client, change)
 
 
 @router.post(MEMBERSHIP + "/unfreeze", response_model=MembershipOut)
@@ -180,8 +193,9 @@ def unfreeze_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    view = service.unfreeze_membership(session, principal, member_id, membership_id, client)
-    return _membership_out(view)
+    """End the current freeze (it lasted until yesterday) and cancel planned ones."""
+    change = service.UNFREEZE
+    return _changed(session, principal, member_id, membership_id, client, change)
 
 
 @router.post(MEMBERSHIP + "/hold", response_model=MembershipOut)
@@ -193,10 +207,9 @@ def hold_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    view = service.hold_membership(
-        session, principal, member_id, membership_id, body.reason, client
-    )
-    return _membership_out(view)
+    """Stop the member at the door until released (the kiosk does not say why)."""
+    change = service.hold(body.reason, principal)
+    return _changed(session, principal, member_id, membership_id, client, change)
 
 
 @router.post(MEMBERSHIP + "/release", response_model=MembershipOut)
@@ -207,8 +220,8 @@ def release_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    view = service.release_membership(session, principal, member_id, membership_id, client)
-    return _membership_out(view)
+    change = service.RELEASE
+    return _changed(session, principal, member_id, membership_id, client, change)
 
 
 # ---------------------------------------------------------------- opening hours

@@ -6,7 +6,7 @@ No FastAPI here. Every query goes through the caller's tenant scope; nothing com
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -342,39 +342,58 @@ def delete_membership(
     _audit(session, principal, client, "membership.deleted", "membership", membership.id, {})
 
 
-def freeze_membership(
+@dataclass(frozen=True)
+class MembershipChange:
+    """A staff change to one membership: `apply(membership, today)` returns audit details."""
+
+    action: str
+    apply: Callable[[Membership, date], Mapping[str, object]]
+
+
+def change_membership(
     session: Session,
     principal: Principal,
     member_id: uuid.UUID,
     membership_id: uuid.UUID,
-    data: FreezeCreate,
     client: ClientInfo,
+    change: MembershipChange,
 ) -> MembershipView:
+    """Apply a staff change (freeze, unfreeze, hold, release) to a membership, audited."""
     scope = principal.scope(session)
     membership = _membership(scope, member_id, membership_id)
     today = _today(scope)
-    starts_on = data.starts_on or today
-    _check_dates(starts_on, data.ends_on)
-    new_span = FreezeSpan(starts_on, data.ends_on)
-    for existing in membership.freezes:
-        if _overlap(FreezeSpan(existing.starts_on, existing.ends_on), new_span):
-            raise Conflict(
-                "The membership is already frozen during that period.",
-                details={"freeze_id": str(existing.id)},
-            )
-    membership.freezes.append(
-        MembershipFreeze(
-            tenant_id=membership.tenant_id,
-            starts_on=starts_on,
-            ends_on=data.ends_on,
-            reason=data.reason,
-            created_by=principal.id,
-        )
-    )
-    details = {"starts_on": str(starts_on), "ends_on": str(data.ends_on), "reason": data.reason}
-    _audit(session, principal, client, "membership.frozen", "membership", membership.id, details)
+    details = change.apply(membership, today)
+    _audit(session, principal, client, change.action, "membership", membership.id, details)
     session.flush()
     return _view(membership, today)
+
+
+def freeze(data: FreezeCreate, actor: Principal) -> MembershipChange:
+    def apply(membership: Membership, today: date) -> Mapping[str, object]:
+        span = FreezeSpan(data.starts_on or today, data.ends_on)
+        _check_dates(span.starts_on, span.ends_on)
+        for existing in membership.freezes:
+            if _overlap(FreezeSpan(existing.starts_on, existing.ends_on), span):
+                raise Conflict(
+                    "The membership is already frozen during that period.",
+                    details={"freeze_id": str(existing.id)},
+                )
+        membership.freezes.append(
+            MembershipFreeze(
+                tenant_id=membership.tenant_id,
+                starts_on=span.starts_on,
+                ends_on=span.ends_on,
+                reason=data.reason,
+                created_by=actor.id,
+            )
+        )
+        return {
+            "starts_on": str(span.starts_on),
+            "ends_on": str(span.ends_on),
+            "reason": data.reason,
+        }
+
+    return MembershipChange("membership.frozen", apply)
 
 
 def _overlap(first: FreezeSpan, second: FreezeSpan) -> bool:
@@ -383,65 +402,39 @@ def _overlap(first: FreezeSpan, second: FreezeSpan) -> bool:
     )
 
 
-def unfreeze_membership(
-    session: Session,
-    principal: Principal,
-    member_id: uuid.UUID,
-    membership_id: uuid.UUID,
-    client: ClientInfo,
-) -> MembershipView:
+def _unfreeze(membership: Membership, today: date) -> Mapping[str, object]:
     """Ends the current freeze yesterday and cancels the ones still to come."""
-    scope = principal.scope(session)
-    membership = _membership(scope, member_id, membership_id)
-    today = _today(scope)
     ending = [f for f in membership.freezes if f.ends_on is None or f.ends_on >= today]
     if not ending:
         raise Conflict("The membership is not frozen, now or later.")
-    for freeze in ending:
-        if freeze.starts_on >= today:
-            membership.freezes.remove(freeze)
+    for period in ending:
+        if period.starts_on >= today:
+            membership.freezes.remove(period)
         else:
-            freeze.ends_on = today - timedelta(days=1)
-    _audit(session, principal, client, "membership.unfrozen", "membership", membership.id, {})
-    session.flush()
-    return _view(membership, today)
+            period.ends_on = today - timedelta(days=1)
+    return {"freezes": len(ending)}
 
 
-def hold_membership(
-    session: Session,
-    principal: Principal,
-    member_id: uuid.UUID,
-    membership_id: uuid.UUID,
-    reason: str,
-    client: ClientInfo,
-) -> MembershipView:
-    scope = principal.scope(session)
-    membership = _membership(scope, member_id, membership_id)
-    if membership.on_hold:
-        raise Conflict("The membership is already on hold.")
-    membership.held_at, membership.hold_reason, membership.held_by = utcnow(), reason, principal.id
-    details = {"reason": reason}
-    _audit(session, principal, client, "membership.hold", "membership", membership.id, details)
-    session.flush()
-    return _view(membership, _today(scope))
+def hold(reason: str, actor: Principal) -> MembershipChange:
+    def apply(membership: Membership, _: date) -> Mapping[str, object]:
+        if membership.on_hold:
+            raise Conflict("The membership is already on hold.")
+        membership.held_at, membership.hold_reason, membership.held_by = utcnow(), reason, actor.id
+        return {"reason": reason}
+
+    return MembershipChange("membership.hold", apply)
 
 
-def release_membership(
-    session: Session,
-    principal: Principal,
-    member_id: uuid.UUID,
-    membership_id: uuid.UUID,
-    client: ClientInfo,
-) -> MembershipView:
-    scope = principal.scope(session)
-    membership = _membership(scope, member_id, membership_id)
+def _release(membership: Membership, _: date) -> Mapping[str, object]:
     if not membership.on_hold:
         raise Conflict("The membership is not on hold.")
     details = {"reason": membership.hold_reason}
     membership.held_at, membership.hold_reason, membership.held_by = None, None, None
-    _audit(session, principal, client, "membership.released", "membership", membership.id, details)
-    session.flush()
-    return _view(membership, _today(scope))
+    return details
+
+
+UNFREEZE = MembershipChange("membership.unfrozen", _unfreeze)
+RELEASE = MembershipChange("membership.released", _release)
 
 
 # ---------------------------------------------------------------- check-ins
