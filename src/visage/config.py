@@ -54,7 +54,9 @@ class Settings(BaseSettings):
 
     embedding_dimensions: int = Field(default=128, ge=1)
     face_recognition_tolerance: float = Field(default=0.6, gt=0, lt=2)
-    face_backend: Literal["dlib"] = "dlib"
+    face_backend: Literal["dlib", "onnx"] = "dlib"
+    # Kiosk frames: dlib's HOG (fast, frontal faces) or the MMOD CNN (also turned faces).
+    face_kiosk_detector: Literal["hog", "mmod"] = "hog"
 
     max_image_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=90, ge=1)
     preview_max_side: int = Field(default=1600, ge=200)
     thumbnail_max_side: int = Field(default=400, ge=64)
+    # Event photos are searched for faces at up to this many pixels on the long side; above
+    # 2048 the photo is analyzed in overlapping tiles (small faces in big group photos, at a
+    # cost of about one extra analysis per tile).
+    event_photo_max_side: int = Field(default=2048, ge=512, le=8192)
 
     # A worker whose heartbeat is older than this is dead: its running jobs are retried.
     worker_heartbeat_seconds: float = Field(default=10, gt=0)
@@ -104,6 +110,11 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.visage_data_dir / "logs"
+
+    @property
+    def models_dir(self) -> Path:
+        """Models generated on first use (the ONNX conversions), never committed."""
+        return self.visage_data_dir / "models"
 
 
 def _secrets_file(data_dir: Path) -> Path:

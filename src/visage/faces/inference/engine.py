@@ -18,7 +18,11 @@ class EngineConfigError(Exception):
 
 
 def _build(settings: Settings) -> FaceBackend:
-    del settings  # one backend so far; FACE_BACKEND selects among them
+    """FACE_BACKEND: `onnx` (dlib's networks on ONNX Runtime) or `dlib` (the reference)."""
+    if settings.face_backend == "onnx":
+        from visage.faces.inference.onnx_backend import OnnxBackend
+
+        return OnnxBackend(settings.models_dir, kiosk_detector=settings.face_kiosk_detector)
     from visage.faces.inference.dlib_backend import DlibBackend
 
     return DlibBackend()

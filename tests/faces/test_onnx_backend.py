@@ -1,0 +1,171 @@
+"""The ONNX backend computes what dlib computes: the numerical proof for FACE_BACKEND=onnx.
+
+Same aligned chips -> embeddings within 1e-4 and identical decisions at dlib's 0.6; same small
+images -> the same MMOD boxes as `dlib.cnn_face_detection_model_v1` (IoU >= 0.95). dlib's CNN
+detector takes seconds even at 320 px here, so it only sees two small images.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import dlib
+import face_recognition_models
+import numpy as np
+import pytest
+from PIL import Image
+
+from visage.config import Settings
+from visage.faces.inference.alignment import align
+from visage.faces.inference.base import RGBImage
+from visage.faces.inference.dlib_backend import DlibBackend
+from visage.faces.inference.dlib_convert import (
+    MMOD_TOKENS,
+    RESNET_TOKENS,
+    DlibFormatError,
+    converted_model,
+    parse_network,
+    source_path,
+)
+from visage.faces.inference.onnx_backend import OnnxBackend
+
+FACES_DIR = Path(__file__).parents[1] / "data" / "faces"
+IMAGES = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
+TOLERANCE = 0.6  # dlib's threshold for "same person"
+MMOD_WIDTH = 320
+
+
+def load(name: str, width: int | None = None) -> RGBImage:
+    image = Image.open(FACES_DIR / name).convert("RGB")
+    if width is not None:
+        # Portrait crop (4:5) then scale: small enough for dlib's slow CNN detector.
+        image = image.crop((0, 0, image.width, min(image.height, image.width * 5 // 4)))
+        image = image.resize((width, image.height * width // image.width))
+    return np.asarray(image)
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    inner_w = min(a[2], b[2]) - max(a[0], b[0]) + 1
+    inner_h = min(a[3], b[3]) - max(a[1], b[1]) + 1
+    if inner_w <= 0 or inner_h <= 0:
+        return 0.0
+    inner = inner_w * inner_h
+    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)  # noqa: E731
+    return inner / (area(a) + area(b) - inner)
+
+
+@pytest.fixture(scope="session")
+def onnx_backend(settings: Settings) -> OnnxBackend:
+    # The session's data dir: the conversion happens once per test run, shared with the app.
+    return OnnxBackend(settings.models_dir)
+
+
+@pytest.fixture(scope="module")
+def dlib_backend() -> DlibBackend:
+    return DlibBackend()
+
+
+@pytest.fixture(scope="module")
+def chips(dlib_backend: DlibBackend) -> list[RGBImage]:
+    """One chip per test image, cut by the shared alignment from dlib's detection."""
+    result = []
+    for name in IMAGES:
+        image = load(name)
+        faces = dlib_backend.detect(image, "kiosk")
+        assert faces, name
+        result.extend(align(image, faces[:1]))
+    return result
+
+
+@pytest.fixture(scope="module")
+def embeddings(
+    chips: list[RGBImage], dlib_backend: DlibBackend, onnx_backend: OnnxBackend
+) -> tuple[np.ndarray, np.ndarray]:
+    return dlib_backend.embed(chips), onnx_backend.embed(chips)
+
+
+def test_embeddings_match_dlib(embeddings: tuple[np.ndarray, np.ndarray]) -> None:
+    reference, converted = embeddings
+    assert converted.shape == (len(IMAGES), 128)
+    assert converted.dtype == np.float32
+    assert float(np.abs(reference - converted).max()) < 1e-4
+
+
+def test_single_chip_equals_its_row_in_a_batch(
+    chips: list[RGBImage], onnx_backend: OnnxBackend, embeddings: tuple[np.ndarray, np.ndarray]
+) -> None:
+    alone = onnx_backend.embed(chips[3:4])
+    assert float(np.abs(alone[0] - embeddings[1][3]).max()) < 1e-5
+
+
+def test_every_pair_decision_at_the_threshold_is_dlibs(
+    embeddings: tuple[np.ndarray, np.ndarray],
+) -> None:
+    reference, converted = embeddings
+    decisions = []
+    for i, j in itertools.combinations(range(len(IMAGES)), 2):
+        same_dlib = np.linalg.norm(reference[i] - reference[j]) < TOLERANCE
+        same_onnx = np.linalg.norm(converted[i] - converted[j]) < TOLERANCE
+        assert same_dlib == same_onnx, (IMAGES[i], IMAGES[j])
+        decisions.append(same_onnx)
+    assert any(decisions)  # the three Obama photos match
+    assert not all(decisions)  # and the strangers do not
+
+
+def test_no_chips_no_embeddings(onnx_backend: OnnxBackend) -> None:
+    assert onnx_backend.embed([]).shape == (0, 128)
+
+
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg"])
+def test_mmod_boxes_match_dlibs_cnn_detector(name: str, onnx_backend: OnnxBackend) -> None:
+    image = load(name, MMOD_WIDTH)
+    detector = dlib.cnn_face_detection_model_v1(
+        face_recognition_models.cnn_face_detector_model_location()
+    )
+    expected = [
+        ((d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()), d.confidence)
+        for d in detector(image, 0)
+    ]
+    found = onnx_backend.mmod(image)
+    assert expected, "dlib finds the face"
+    assert len(found) == len(expected)
+    for (box, confidence), detection in zip(expected, found, strict=True):
+        assert iou(box, detection.rect) >= 0.95
+        assert detection.score == pytest.approx(confidence, abs=1e-3)
+
+
+def test_photo_mode_uses_mmod_with_dlib_landmarks(onnx_backend: OnnxBackend) -> None:
+    image = load("obama.jpg", MMOD_WIDTH)
+    faces = onnx_backend.detect(image, "photo")
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.landmarks.shape == (5, 2)
+    xs, ys = face.landmarks[:, 0], face.landmarks[:, 1]
+    # The eye corners and the nose lie inside the detected box.
+    assert face.left <= xs.min()
+    assert xs.max() <= face.right
+    assert face.top <= ys.min()
+    assert ys.max() <= face.bottom
+    assert len(align(image, faces)) == 1
+
+
+def test_converted_models_are_cached_by_source_hash(
+    settings: Settings, onnx_backend: OnnxBackend
+) -> None:
+    del onnx_backend  # built the cache
+    first = converted_model(settings.models_dir, "embedder")
+    modified = first.stat().st_mtime_ns
+    again = converted_model(settings.models_dir, "embedder")
+    assert again == first
+    assert again.stat().st_mtime_ns == modified
+    assert first.parent == settings.models_dir
+    assert first.name.startswith("dlib_face_recognition_resnet_model_v1-")
+
+
+def test_converter_refuses_a_network_it_does_not_know() -> None:
+    detector_bytes = source_path("mmod").read_bytes()
+    with pytest.raises(DlibFormatError):
+        parse_network(detector_bytes, RESNET_TOKENS)
+    with pytest.raises(DlibFormatError):
+        parse_network(detector_bytes + b"\x00", MMOD_TOKENS)
