@@ -1,4 +1,13 @@
 # Shared by scripts/serve and scripts/test: one .venv, reinstalled when pyproject.toml changes.
+pip_quietly() {
+  # This machine's pip config names local mirrors that may not exist; their warnings are
+  # noise, so pip's output is shown only when it fails.
+  if ! .venv/bin/python -m pip install --quiet "$@" >.venv/pip.log 2>&1; then
+    grep -v "^WARNING: Location" .venv/pip.log >&2
+    return 1
+  fi
+}
+
 ensure_venv() {
   local extras="$1" python="${PYTHON:-}"
   if [ -z "$python" ]; then
@@ -9,8 +18,9 @@ ensure_venv() {
   [ -x .venv/bin/python ] || "$python" -m venv .venv
   local stamp=".venv/.installed${extras:+-$extras}"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+    echo "Installing Visage${extras:+ with [$extras]} into .venv ..."
+    pip_quietly --upgrade pip
+    pip_quietly -e ".${extras:+[$extras]}"
     touch "$stamp"
   fi
 }
