@@ -55,7 +55,9 @@
       const answer = result.data;
       if (answer.allowed) {
         const name = answer.member ? answer.member.full_name : "";
-        show("granted", name ? `Welcome, ${name}!` : "Welcome!", answer.message);
+        const heading = name ? `Welcome, ${name}!` : "Welcome!";
+        const visits = answer.visits_remaining == null ? "Enjoy your visit." : `Visits left: ${answer.visits_remaining}.`;
+        show("granted", heading, answer.message && answer.message !== heading ? answer.message : visits);
       } else {
         show("denied", "Sorry, no entry", answer.message);
       }

@@ -1,0 +1,159 @@
+"""Browser tests: a real `visage serve` (API + one worker) on the test database, driven by
+Debian's Chromium through Playwright. No browser is ever downloaded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from visage.config import Settings
+from visage.core.db import Database
+from visage.identity import service as identity_service
+from visage.identity.models import User
+from visage.identity.principal import ClientInfo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
+SERVER_START_SECONDS = 180
+# Generous: CI runs this on 2 shared cores, with face inference in the loop.
+WAIT_MS = 60_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(database: Database) -> Iterator[str]:
+    """`visage serve` in a subprocess, sharing the test run's embedded database."""
+    del database  # started and migrated first, so the server only joins it
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = (ARTIFACTS / "server.log").open("w")
+    command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # Its own process group: the workers `serve` starts stop with it at the end.
+    server = subprocess.Popen(
+        [*command, "--workers", "1"],
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / 'server.log'}"
+            try:
+                if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "visage serve did not become healthy"
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch_chromium(playwright: Playwright, *extra_args: str) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = launch_chromium(playwright)
+    yield chromium
+    chromium.close()
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@pytest.fixture
+def tokens_for(settings: Settings, database: Database) -> Callable[[User], Tokens]:
+    """A fresh login session of `user` (what the sign-in page would get)."""
+
+    def issue(user: User) -> Tokens:
+        with database.session() as db_session:
+            issued = identity_service.start_session(db_session, settings, user, ClientInfo())
+        return Tokens(issued.access_token, issued.refresh_token)
+
+    return issue
+
+
+def signed_in(context: BrowserContext, tokens: Tokens) -> BrowserContext:
+    """Pages of `context` start with the session the sign-in page stores."""
+    context.add_init_script(
+        "sessionStorage.setItem('visage.access_token', %r);"
+        "sessionStorage.setItem('visage.refresh_token', %r);"
+        % (tokens.access_token, tokens.refresh_token)
+    )
+    return context
+
+
+@pytest.fixture
+def api(live_server: str) -> Iterator[httpx.Client]:
+    """The running server's JSON API, for setting up what a test does not click through."""
+    with httpx.Client(base_url=f"{live_server}/api/v1", timeout=120) as client:
+        yield client
+
+
+def expect_ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def watch(page: Page) -> list[str]:
+    """Script errors of the page, to assert there were none."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,116 @@
+"""The door kiosk: Chromium's camera is fed a picture of an enrolled member, the page signs in
+with a device key and welcomes them — after riding out a network failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Playwright, Route, expect
+
+from tests.web.conftest import (
+    FACES,
+    WAIT_MS,
+    Tokens,
+    expect_ok,
+    launch_chromium,
+    screenshot,
+    watch,
+)
+from visage.identity.models import Role, Tenant, User
+
+pytestmark = pytest.mark.browser
+
+FRAME_SIZE = (480, 640)  # even sides, as 4:2:0 needs
+FRAMES = 5
+
+
+def write_y4m(picture: Path, target: Path) -> Path:
+    """A still video for Chromium's fake camera: the picture on black, YUV 4:2:0 (C420jpeg)."""
+    canvas = Image.new("RGB", FRAME_SIZE)
+    image = Image.open(picture).convert("RGB")
+    image.thumbnail(FRAME_SIZE)
+    canvas.paste(image, ((FRAME_SIZE[0] - image.width) // 2, (FRAME_SIZE[1] - image.height) // 2))
+    luma, blue, red = canvas.convert("YCbCr").split()
+    half = (FRAME_SIZE[0] // 2, FRAME_SIZE[1] // 2)
+    frame = luma.tobytes() + blue.resize(half).tobytes() + red.resize(half).tobytes()
+    width, height = FRAME_SIZE
+    with target.open("wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(FRAMES):
+            video.write(b"FRAME\n" + frame)
+    return target
+
+
+def enrolled_member_with_kiosk(api: httpx.Client, owner: Tokens) -> str:
+    """A member with consent, a face and an unlimited membership; returns a kiosk key."""
+    headers = owner.headers
+    member = expect_ok(api.post("/members", json={"full_name": "Barack Obama"}, headers=headers))
+    path = f"/members/{member['id']}"
+    consent = {"text_version": "2026-11", "method": "paper"}
+    expect_ok(api.post(f"{path}/consent", json=consent, headers=headers))
+    with (FACES / "obama.jpg").open("rb") as photo:
+        files = {"images": ("obama.jpg", photo, "image/jpeg")}
+        expect_ok(api.post(f"{path}/faces", files=files, headers=headers))
+    plan = expect_ok(
+        api.post("/plans", json={"name": "Unlimited", "kind": "unlimited"}, headers=headers)
+    )
+    expect_ok(api.post(f"{path}/memberships", json={"plan_id": plan["id"]}, headers=headers))
+    device = expect_ok(api.post("/devices", json={"name": "Front door"}, headers=headers))
+    return str(device["api_key"])
+
+
+def test_kiosk_welcomes_the_member_its_camera_sees(
+    live_server: str,
+    playwright: Playwright,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    tmp_path: Path,
+) -> None:
+    kiosk_key = enrolled_member_with_kiosk(
+        api, tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    )
+    camera = write_y4m(FACES / "obama3.jpg", tmp_path / "door.y4m")
+    chromium = launch_chromium(
+        playwright,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    )
+    try:
+        context = chromium.new_context(viewport={"width": 800, "height": 1280})
+        context.grant_permissions(["camera"], origin=live_server)
+        page = context.new_page()
+        errors = watch(page)
+        failures_left = [2]
+
+        def drop_first_frames(route: Route) -> None:
+            if failures_left[0]:
+                failures_left[0] -= 1
+                route.abort("internetdisconnected")
+            else:
+                route.continue_()
+
+        page.route("**/api/v1/checkins", drop_first_frames)
+        page.goto(f"{live_server}/app/kiosk")
+        page.get_by_label("Kiosk key").fill(kiosk_key)
+        page.get_by_role("button", name="Start the kiosk").click()
+
+        banner = page.locator("[data-kiosk-banner]")
+        expect(banner).to_have_attribute("data-state", "offline", timeout=WAIT_MS)
+        expect(banner).to_contain_text("Welcome, Barack Obama!", timeout=WAIT_MS)
+        expect(banner).to_have_attribute("data-state", "granted")
+        screenshot(page, "kiosk_welcome")
+        assert failures_left == [0]
+
+        page.reload()  # the key stays on the device: the kiosk restarts by itself
+        expect(page.locator("[data-kiosk-setup]")).to_be_hidden()
+        expect(banner).to_contain_text("Welcome, Barack Obama!", timeout=WAIT_MS)
+        assert errors == []
+    finally:
+        chromium.close()
