@@ -3,6 +3,7 @@ Debian's Chromium through Playwright. No browser is ever downloaded."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -89,9 +90,7 @@ def playwright() -> Iterator[Playwright]:
 
 
 def launch_chromium(playwright: Playwright, *extra_args: str) -> Browser:
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
-    )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
 
 
 @pytest.fixture(scope="session")
@@ -125,10 +124,10 @@ def tokens_for(settings: Settings, database: Database) -> Callable[[User], Token
 
 def signed_in(context: BrowserContext, tokens: Tokens) -> BrowserContext:
     """Pages of `context` start with the session the sign-in page stores."""
+    access, refresh = json.dumps(tokens.access_token), json.dumps(tokens.refresh_token)
     context.add_init_script(
-        "sessionStorage.setItem('visage.access_token', %r);"
-        "sessionStorage.setItem('visage.refresh_token', %r);"
-        % (tokens.access_token, tokens.refresh_token)
+        f"sessionStorage.setItem('visage.access_token', {access});"
+        f"sessionStorage.setItem('visage.refresh_token', {refresh});"
     )
     return context
 

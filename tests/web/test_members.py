@@ -25,7 +25,9 @@ def test_add_member_record_consent_and_enroll_from_files(
     tmp_path: Path,
 ) -> None:
     staff = make_user(make_tenant(), Role.STAFF)
-    context = signed_in(browser.new_context(viewport={"width": 1280, "height": 1000}), tokens_for(staff))
+    context = signed_in(
+        browser.new_context(viewport={"width": 1280, "height": 1000}), tokens_for(staff)
+    )
     page = context.new_page()
     errors = watch(page)
     no_face = tmp_path / "wall.jpg"
