@@ -37,6 +37,14 @@ def test_each_membership_reason_reaches_the_door(gym: Gym) -> None:
         assert (result["reason"], result["allowed"]) == (reason, reason == "GRANTED")
         assert result["member"]["id"] == str(member)
 
+    inactive = gym.add_member("Inactive")
+    gym.sell(inactive, unlimited)
+    response = gym.client.patch(
+        f"/api/v1/members/{inactive}", json={"is_active": False}, headers=gym.headers
+    )
+    assert response.status_code == 200, response.text
+    assert gym.check_in(inactive)["reason"] == "NO_MEMBERSHIP"
+
     lapsed = gym.add_member("Lapsed")
     gym.sell(lapsed, unlimited, payment_status="lapsed")
     assert gym.check_in(lapsed)["reason"] == "EXPIRED"
@@ -213,3 +221,31 @@ def test_stats_count_visits_inside_and_denials(gym: Gym) -> None:
     yesterday = str(today() - timedelta(days=1))
     assert gym.get("/checkins/stats", since=yesterday, until=yesterday)["visits"] == 0
     gym.get("/checkins/stats", since=str(today()), until=yesterday, expect=422)
+
+
+def test_staff_can_override_a_refusal_with_a_reason(gym: Gym) -> None:
+    member = gym.add_member()
+    pack = gym.sell(member, gym.add_plan("visit_pack", visits=1), visits_remaining=0)
+    body = {"member_id": str(member), "override": "paid for a day pass at the desk"}
+    result = gym.post("/checkins/manual", body)
+    assert (result["allowed"], result["reason"]) == (True, "GRANTED")
+    assert result["overridden_reason"] == "NO_VISITS_LEFT"
+    assert result["visits_remaining"] is None  # let in on no membership: nothing spent
+
+    row = gym.get("/checkins", member_id=str(member))["items"][0]
+    assert (row["overridden_reason"], row["note"], row["counted"]) == (
+        "NO_VISITS_LEFT",
+        "paid for a day pass at the desk",
+        True,
+    )
+    assert gym.get(f"/members/{member}/memberships/{pack['id']}")["visits_remaining"] == 0
+    with gym.database.session() as session:
+        event = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "checkin.manual", AuditEvent.target_id == str(member)
+            )
+        )
+    assert event is not None
+    assert event.details["overridden_reason"] == "NO_VISITS_LEFT"
+    assert event.details["note"] == "paid for a day pass at the desk"
+    gym.post("/checkins/manual", {"member_id": str(member), "override": ""}, expect=422)

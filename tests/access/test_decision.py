@@ -18,6 +18,7 @@ from visage.access.decision import (
     PlanKind,
     Reason,
     decide,
+    override,
 )
 
 TODAY = date(2026, 11, 22)
@@ -151,6 +152,17 @@ def test_the_pack_that_ends_first_is_used_first() -> None:
     later = pack(5, ends_on=TODAY + 60 * DAY)
     sooner = pack(5, ends_on=TODAY + 5 * DAY)
     assert decide(attempt(later, sooner)).membership_id == sooner.id
+
+
+def test_staff_override_lets_a_refused_member_in_on_no_membership() -> None:
+    refused = decide(attempt(pack(0)))
+    overridden = override(refused)
+    assert overridden.allowed
+    assert overridden.overrides is Reason.NO_VISITS_LEFT
+    assert overridden.membership_id is None
+    assert not overridden.uses_visit
+    granted = decide(attempt(pack(2)))
+    assert override(granted) == granted
 
 
 # ---------------------------------------------------------------- properties

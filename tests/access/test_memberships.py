@@ -138,25 +138,28 @@ def test_opening_hours_roundtrip_and_validation(gym: Gym) -> None:
     assert gym.get("/tenant/opening-hours")["always_open"] is True
 
 
-def test_staff_manage_memberships_but_not_plans_or_hours(
+def test_staff_manage_plans_memberships_and_hours_others_do_not(
     gym: Gym,
     make_user: Callable[..., User],
     auth_headers: Callable[[User], dict[str, str]],
 ) -> None:
+    # docs/permissions.md: `memberships:manage` = plans, memberships and opening hours.
     staff = auth_headers(make_user(gym.tenant, Role.STAFF))
-    plan = gym.add_plan()
-    response = gym.client.post(
-        "/api/v1/plans", json={"name": "Staff deal", "kind": "unlimited"}, headers=staff
-    )
-    assert response.status_code == 403
+    photographer = auth_headers(make_user(gym.tenant, Role.PHOTOGRAPHER))
+    plan_body = {"name": "Staff deal", "kind": "unlimited"}
     hours = {"timezone": "UTC", "weekly": {}}
-    response = gym.client.put("/api/v1/tenant/opening-hours", json=hours, headers=staff)
-    assert response.status_code == 403
+    for headers, allowed in ((staff, True), (photographer, False)):
+        created = gym.client.post("/api/v1/plans", json=plan_body, headers=headers)
+        assert created.status_code == (201 if allowed else 403)
+        put = gym.client.put("/api/v1/tenant/opening-hours", json=hours, headers=headers)
+        assert put.status_code == (200 if allowed else 403)
+    plan = gym.add_plan()
     member = gym.add_member()
-    response = gym.client.post(
-        f"/api/v1/members/{member}/memberships", json={"plan_id": plan["id"]}, headers=staff
-    )
-    assert response.status_code == 201
+    for headers, expected in ((photographer, 403), (staff, 201)):
+        response = gym.client.post(
+            f"/api/v1/members/{member}/memberships", json={"plan_id": plan["id"]}, headers=headers
+        )
+        assert response.status_code == expected
     kiosk = gym.add_device()
     assert gym.client.get("/api/v1/plans", headers=kiosk).status_code == 403
 

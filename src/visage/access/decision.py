@@ -19,6 +19,9 @@ Precedence, first match wins:
    `FROZEN`, `OVERDUE`, `NO_VISITS_LEFT`, `EXPIRED` (a frozen current membership says more
    than an old expired one).
 
+Staff at the front desk may override a refusal (`override`): the member is let in on no
+membership, spending no visit, and the refused reason is kept beside the entry.
+
 A repeat (a counted visit of the same member within the repeat window) never uses a visit:
 the visit-pack check is skipped and no visit is consumed.
 """
@@ -137,10 +140,17 @@ class Decision:
     # The membership that let the member in, and whether this entry uses one of its visits.
     membership_id: uuid.UUID | None = None
     uses_visit: bool = False
+    # The refusal staff overrode to let the member in.
+    overrides: Reason | None = None
 
     @property
     def allowed(self) -> bool:
         return self.reason is Reason.GRANTED
+
+
+def override(decision: Decision) -> Decision:
+    """Staff let a refused member in anyway; a granted decision stays as it is."""
+    return decision if decision.allowed else Decision(Reason.GRANTED, overrides=decision.reason)
 
 
 def _granting_preference(membership: MembershipFacts) -> tuple[bool, date, str]:

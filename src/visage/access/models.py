@@ -156,5 +156,8 @@ class Checkin(IdMixin, Base):
     allowed: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[Reason] = mapped_column(_enum(Reason, "checkin_reason"))
     distance: Mapped[float | None] = mapped_column(Float)
+    # Staff let the member in despite this refusal, for the reason in `note`.
+    overridden_reason: Mapped[Reason | None] = mapped_column(_enum(Reason, "checkin_reason"))
+    note: Mapped[str | None] = mapped_column(String(500))
     # A granted entry that counts as a visit; repeats within the window do not.
     counted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -43,11 +43,11 @@ router = APIRouter(tags=["access"])
 
 
 PlanReader = Annotated[Principal, Depends(require(Permission.MEMBERS_READ))]
-PlanManager = Annotated[Principal, Depends(require(Permission.TENANT_UPDATE))]
+PlanManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_MANAGE))]
 MembershipReader = Annotated[Principal, Depends(require(Permission.MEMBERS_READ))]
 MembershipManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_MANAGE))]
 HoursReader = Annotated[Principal, Depends(require(Permission.TENANT_READ))]
-HoursManager = Annotated[Principal, Depends(require(Permission.TENANT_UPDATE))]
+HoursManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_MANAGE))]
 Kiosk = Annotated[Principal, Depends(require(Permission.CHECKINS_CREATE))]
 FrontDesk = Annotated[Principal, Depends(require(Permission.CHECKINS_MANUAL))]
 CheckinReader = Annotated[Principal, Depends(require(Permission.CHECKINS_READ))]
@@ -260,6 +260,7 @@ def _result(outcome: service.CheckinOutcome) -> CheckinResult:
         message=outcome.message,
         visits_remaining=outcome.visits_remaining,
         repeat=outcome.repeat,
+        overridden_reason=outcome.decision.overrides,
     )
 
 
@@ -283,8 +284,10 @@ def manual_checkin(
     principal: FrontDesk,
     client: Client,
 ) -> CheckinResult:
-    """Staff check a member in by hand (same rules; audited)."""
-    outcome = service.manual_checkin(session, settings, principal, body.member_id, client)
+    """Staff check a member in by hand (same rules, audited); `override` lets them in anyway."""
+    outcome = service.manual_checkin(
+        session, settings, principal, body.member_id, client, override_note=body.override
+    )
     return _result(outcome)
 
 
@@ -311,6 +314,8 @@ CSV_COLUMNS = (
     "member_name",
     "membership_id",
     "distance",
+    "overridden_reason",
+    "note",
     "counted",
     "device_id",
     "user_id",
@@ -330,6 +335,8 @@ def _checkin_out(checkin: Checkin, member_name: str | None) -> CheckinOut:
         allowed=checkin.allowed,
         reason=checkin.reason,
         distance=checkin.distance,
+        overridden_reason=checkin.overridden_reason,
+        note=checkin.note,
         counted=checkin.counted,
     )
 

@@ -152,6 +152,12 @@ class KioskFrame(BaseModel):
 
 class ManualCheckin(BaseModel):
     member_id: uuid.UUID
+    override: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Let the member in despite a refusal, for this reason (audited)",
+    )
 
 
 class MemberBrief(BaseModel):
@@ -169,6 +175,7 @@ class CheckinResult(BaseModel):
     message: str = Field(description="What the kiosk shows")
     visits_remaining: int | None = Field(description="Left on the visit pack used, if any")
     repeat: bool = Field(description="A repeat within the window: not counted as a new visit")
+    overridden_reason: Reason | None = Field(description="The refusal staff overrode, if any")
 
 
 class CheckinOut(BaseModel):
@@ -183,6 +190,8 @@ class CheckinOut(BaseModel):
     allowed: bool
     reason: Reason
     distance: float | None
+    overridden_reason: Reason | None
+    note: str | None
     counted: bool
 
 

@@ -24,6 +24,7 @@ from visage.access.decision import (
     PlanKind,
     Reason,
     decide,
+    override,
 )
 from visage.access.hours import WeeklySchedule, always_open, schedule_from_json
 from visage.access.models import (
@@ -488,9 +489,13 @@ def manual_checkin(
     member_id: uuid.UUID,
     client: ClientInfo,
     *,
+    override_note: str | None = None,
     now: datetime | None = None,
 ) -> CheckinOutcome:
-    """Staff check a member in by hand: the same rules, but staff on site means open."""
+    """Staff check a member in by hand: the same rules, but staff on site means open.
+
+    With `override_note` a refusal is overridden: the member comes in, the refusal and the
+    note are kept on the check-in and in the audit log."""
     scope = principal.scope(session)
     member = _member(scope, member_id, lock=True)
     outcome = _record_attempt(
@@ -502,11 +507,15 @@ def manual_checkin(
         distance=None,
         source=CheckinSource.MANUAL,
         principal=principal,
+        override_note=override_note,
     )
+    overridden = outcome.decision.overrides
     details = {
         "checkin_id": str(outcome.checkin.id),
         "allowed": outcome.decision.allowed,
         "reason": outcome.decision.reason.value,
+        "overridden_reason": overridden.value if overridden else None,
+        "note": override_note,
     }
     _audit(session, principal, client, "checkin.manual", "member", member.id, details)
     return outcome
@@ -522,6 +531,7 @@ def _record_attempt(
     distance: float | None,
     source: CheckinSource,
     principal: Principal,
+    override_note: str | None = None,
 ) -> CheckinOutcome:
     # The caller locked the member row, so two frames of one person at once cannot both
     # count a visit or both spend the last visit of a pack.
@@ -549,6 +559,8 @@ def _record_attempt(
             memberships=[_facts(m) for m in memberships],
         )
     )
+    if override_note is not None:
+        decision = override(decision)
     visits_remaining = None
     chosen = next((m for m in memberships if m.id == decision.membership_id), None)
     if chosen is not None and chosen.visits_remaining is not None:
@@ -566,6 +578,8 @@ def _record_attempt(
             allowed=decision.allowed,
             reason=decision.reason,
             distance=distance,
+            overridden_reason=decision.overrides,
+            note=override_note,
             counted=decision.allowed and not repeat,
         )
     )

@@ -187,6 +187,12 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("distance", sa.Float(), nullable=True),
+        sa.Column(
+            "overridden_reason",
+            postgresql.ENUM(name="checkin_reason", create_type=False),
+            nullable=True,
+        ),
+        sa.Column("note", sa.String(length=500), nullable=True),
         sa.Column("counted", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["device_id"],
