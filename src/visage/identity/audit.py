@@ -16,10 +16,11 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from visage.core.db import get_database
-from visage.identity.models import AuditEvent
-from visage.identity.principal import Principal
+from visage.identity.models import AuditEvent, Device, Tenant, User
+from visage.identity.principal import ClientInfo, Principal
 
 USER_AGENT_MAX = 400
+_TARGET_TYPES: dict[type, str] = {User: "user", Tenant: "tenant", Device: "device"}
 
 
 def _event(
@@ -70,6 +71,29 @@ def record(
             ip=ip,
             user_agent=user_agent,
         )
+    )
+
+
+def record_on(
+    session: Session,
+    action: str,
+    target: User | Tenant | Device,
+    *,
+    actor: Principal | None,
+    client: ClientInfo,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An event about an identity object, in that object's tenant."""
+    record(
+        session,
+        action=action,
+        actor=actor,
+        tenant_id=target.id if isinstance(target, Tenant) else target.tenant_id,
+        target_type=_TARGET_TYPES[type(target)],
+        target_id=str(target.id),
+        details=details,
+        ip=client.ip,
+        user_agent=client.user_agent,
     )
 
 

@@ -126,16 +126,7 @@ def login(
         tenant_id=user.tenant_id,
         user_id=user.id,
     )
-    audit.record(
-        session,
-        action="login.succeeded",
-        actor=user_principal(user),
-        tenant_id=user.tenant_id,
-        target_type="user",
-        target_id=str(user.id),
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
+    audit.record_on(session, "login.succeeded", user, actor=user_principal(user), client=client)
     return start_session(session, settings, user, client)
 
 
@@ -148,16 +139,13 @@ def _revoke_reused_session(login_session: LoginSession, user: User, client: Clie
             .where(LoginSession.id == login_session.id, LoginSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        audit.record(
+        audit.record_on(
             own_session,
-            action="refresh_token.reused",
+            "refresh_token.reused",
+            user,
             actor=None,
-            tenant_id=user.tenant_id,
-            target_type="user",
-            target_id=str(user.id),
+            client=client,
             details={"session_id": str(login_session.id)},
-            ip=client.ip,
-            user_agent=client.user_agent,
         )
 
 
@@ -194,16 +182,8 @@ def logout(session: Session, principal: Principal, client: ClientInfo) -> None:
     login_session = session.get(LoginSession, principal.session_id)
     if login_session is not None and login_session.revoked_at is None:
         login_session.revoked_at = utcnow()
-        audit.record(
-            session,
-            action="logout",
-            actor=principal,
-            tenant_id=principal.tenant_id,
-            target_type="user",
-            target_id=str(principal.id),
-            ip=client.ip,
-            user_agent=client.user_agent,
-        )
+        user = session.get_one(User, login_session.user_id)
+        audit.record_on(session, "logout", user, actor=principal, client=client)
 
 
 def revoke_all_sessions(session: Session, user: User) -> None:
@@ -288,16 +268,7 @@ def request_password_reset(
                 "If it was not you, ignore this email."
             ),
         )
-        audit.record(
-            session,
-            action="password.reset_requested",
-            actor=None,
-            tenant_id=user.tenant_id,
-            target_type="user",
-            target_id=str(user.id),
-            ip=client.ip,
-            user_agent=client.user_agent,
-        )
+        audit.record_on(session, "password.reset_requested", user, actor=None, client=client)
 
 
 def _consume_one_time_token(session: Session, token: str, purpose: TokenPurpose) -> User:
@@ -335,16 +306,7 @@ def confirm_password_reset(
         )
         .values(used_at=utcnow())
     )
-    audit.record(
-        session,
-        action="password.reset",
-        actor=user_principal(user),
-        tenant_id=user.tenant_id,
-        target_type="user",
-        target_id=str(user.id),
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
+    audit.record_on(session, "password.reset", user, actor=user_principal(user), client=client)
 
 
 def send_verification_email(session: Session, settings: Settings, user: User) -> None:
@@ -368,16 +330,7 @@ def send_verification_email(session: Session, settings: Settings, user: User) ->
 def verify_email(session: Session, token: str, client: ClientInfo) -> None:
     user = _consume_one_time_token(session, token, TokenPurpose.EMAIL_VERIFICATION)
     user.email_verified = True
-    audit.record(
-        session,
-        action="email.verified",
-        actor=user_principal(user),
-        tenant_id=user.tenant_id,
-        target_type="user",
-        target_id=str(user.id),
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
+    audit.record_on(session, "email.verified", user, actor=user_principal(user), client=client)
 
 
 def resend_verification(

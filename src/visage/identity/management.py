@@ -33,29 +33,6 @@ MANAGER_FIELDS = frozenset({"username", "email", "full_name", "role", "is_active
 SUPER_ADMIN_FIELDS = MANAGER_FIELDS | {"tenant_id"}
 
 
-def _audit(
-    session: Session,
-    actor: Principal,
-    action: str,
-    *,
-    tenant_id: uuid.UUID | None,
-    target: User | Tenant,
-    client: ClientInfo,
-    details: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        action=action,
-        actor=actor,
-        tenant_id=tenant_id,
-        target_type="user" if isinstance(target, User) else "tenant",
-        target_id=str(target.id),
-        details=details,
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
-
-
 # --- tenants (super admin) -------------------------------------------------------------
 
 
@@ -63,7 +40,7 @@ def add_tenant(
     session: Session, actor: Principal, *, name: str, slug: str, client: ClientInfo
 ) -> Tenant:
     tenant = create_tenant(session, name=name, slug=slug)
-    _audit(session, actor, "tenant.created", tenant_id=tenant.id, target=tenant, client=client)
+    audit.record_on(session, "tenant.created", tenant, actor=actor, client=client)
     return tenant
 
 
@@ -105,9 +82,9 @@ def update_tenant(
     if changes.get("is_active") is not None and changes["is_active"] != tenant.is_active:
         tenant.is_active = changes["is_active"]
         action = "tenant.activated" if tenant.is_active else "tenant.suspended"
-        _audit(session, actor, action, tenant_id=tenant.id, target=tenant, client=client)
+        audit.record_on(session, action, tenant, actor=actor, client=client)
     else:
-        _audit(session, actor, "tenant.updated", tenant_id=tenant.id, target=tenant, client=client)
+        audit.record_on(session, "tenant.updated", tenant, actor=actor, client=client)
     return tenant
 
 
@@ -227,14 +204,8 @@ def add_user(
         full_name=fields.get("full_name") or "",
         email_verified=bool(fields.get("email_verified")),
     )
-    _audit(
-        session,
-        actor,
-        "user.created",
-        tenant_id=tenant_id,
-        target=user,
-        client=client,
-        details={"role": role.value},
+    audit.record_on(
+        session, "user.created", user, actor=actor, client=client, details={"role": role.value}
     )
     if not user.email_verified:
         send_verification_email(session, settings, user)
@@ -282,12 +253,11 @@ def update_user(
     if changes.get("role") is not None and changes["role"] != user.role:
         new_role: Role = changes["role"]
         _check_role_assignment(actor, new_role, changes.get("tenant_id", user.tenant_id))
-        _audit(
+        audit.record_on(
             session,
-            actor,
             "user.role_changed",
-            tenant_id=user.tenant_id,
-            target=user,
+            user,
+            actor=actor,
             client=client,
             details={"from": user.role.value, "to": new_role.value},
         )
@@ -310,12 +280,11 @@ def update_user(
     if changes.get("is_active") is not None:
         _set_active(session, actor, user, changes["is_active"], client)
     flush_unique(session)
-    _audit(
+    audit.record_on(
         session,
-        actor,
         "user.updated",
-        tenant_id=user.tenant_id,
-        target=user,
+        user,
+        actor=actor,
         client=client,
         details={"fields": sorted(set(changes) - {"password", "current_password"})},
     )
@@ -329,14 +298,7 @@ def change_password(
 ) -> None:
     """Set a new password (policy applied); every session of the user ends."""
     set_password(session, user, new_password)
-    _audit(
-        session,
-        actor,
-        "user.password_changed",
-        tenant_id=user.tenant_id,
-        target=user,
-        client=client,
-    )
+    audit.record_on(session, "user.password_changed", user, actor=actor, client=client)
 
 
 def _set_active(
@@ -350,7 +312,7 @@ def _set_active(
     if not active:
         revoke_all_sessions(session, user)
     action = "user.activated" if active else "user.deactivated"
-    _audit(session, actor, action, tenant_id=user.tenant_id, target=user, client=client)
+    audit.record_on(session, action, user, actor=actor, client=client)
 
 
 def set_user_active(
@@ -365,12 +327,11 @@ def delete_user(session: Session, actor: Principal, user_id: uuid.UUID, client: 
     user = get_user(session, actor, user_id)
     if user.id == actor.id:
         raise Conflict("You cannot delete your own account.")
-    _audit(
+    audit.record_on(
         session,
-        actor,
         "user.deleted",
-        tenant_id=user.tenant_id,
-        target=user,
+        user,
+        actor=actor,
         client=client,
         details={"username": user.username, "role": user.role.value},
     )

@@ -200,16 +200,8 @@ def register_device(
 ) -> tuple[Device, str]:
     """An owner adds a kiosk to their tenant (audited)."""
     device, api_key = create_device(session, actor.tenant(), name)
-    audit.record(
-        session,
-        action="device.created",
-        actor=actor,
-        tenant_id=device.tenant_id,
-        target_type="device",
-        target_id=str(device.id),
-        details={"name": name},
-        ip=client.ip,
-        user_agent=client.user_agent,
+    audit.record_on(
+        session, "device.created", device, actor=actor, client=client, details={"name": name}
     )
     return device, api_key
 
@@ -225,16 +217,7 @@ def revoke_device(
     device = actor.scope(session).get(Device, device_id, what="Device")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
-        audit.record(
-            session,
-            action="device.revoked",
-            actor=actor,
-            tenant_id=device.tenant_id,
-            target_type="device",
-            target_id=str(device.id),
-            ip=client.ip,
-            user_agent=client.user_agent,
-        )
+        audit.record_on(session, "device.revoked", device, actor=actor, client=client)
 
 
 def _is_stale(moment: datetime | None, now: datetime, interval: timedelta) -> bool:
@@ -251,16 +234,7 @@ def principal_from_api_key(session: Session, api_key: str, client: ClientInfo) -
     principal = Principal(kind="device", id=device.id, tenant_id=TenantId(device.tenant_id))
     now = utcnow()
     if _is_stale(device.last_used_at, now, DEVICE_USE_AUDIT_INTERVAL):
-        audit.record(
-            session,
-            action="device.key_used",
-            actor=principal,
-            tenant_id=device.tenant_id,
-            target_type="device",
-            target_id=str(device.id),
-            ip=client.ip,
-            user_agent=client.user_agent,
-        )
+        audit.record_on(session, "device.key_used", device, actor=principal, client=client)
     if _is_stale(device.last_used_at, now, DEVICE_LAST_USED_PRECISION):
         device.last_used_at = now
     return principal
