@@ -182,3 +182,26 @@ def test_other_tenants_plans_members_and_memberships_are_not_found(
     gym.post(f"{path}/hold", {"reason": "x"}, expect=404)
     # Our member, their membership id: still not found.
     gym.get(f"/members/{ours}/memberships/{their_membership['id']}", expect=404)
+
+
+def test_malformed_requests_get_a_clear_4xx(gym: Gym) -> None:
+    member = gym.add_member()
+    cases = [
+        ("GET", "/plans/not-a-uuid", None, 422),
+        ("GET", f"/members/{member}/memberships/not-a-uuid", None, 422),
+        ("POST", f"/members/{member}/memberships", {"plan_id": "nope"}, 422),
+        ("POST", f"/members/{member}/memberships", {"plan_id": str(member)}, 404),
+        ("POST", "/checkins/manual", {"member_id": None}, 422),
+        ("POST", "/checkins/manual", [], 422),
+        ("GET", "/checkins?page=0", None, 422),
+        ("GET", "/checkins?page_size=100000", None, 422),
+        ("GET", "/checkins?since=yesterday", None, 422),
+        ("GET", "/checkins?format=xml", None, 422),
+        ("GET", "/checkins/stats?since=1900-01-01", None, 422),
+        ("PUT", "/tenant/opening-hours", {"timezone": "UTC", "weekly": {"monday": "6-22"}}, 422),
+        ("PATCH", "/plans/" + str(member), {"name": ""}, 422),
+    ]
+    for method, path, body, expected in cases:
+        response = gym.client.request(method, f"/api/v1{path}", json=body, headers=gym.headers)
+        assert response.status_code == expected, (method, path, response.text)
+        assert response.json()["error"]["code"]
