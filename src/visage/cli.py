@@ -141,7 +141,7 @@ def doctor(
 
 def _register_domain_commands() -> None:
     from visage.events.cli import bench_photos, events_app
-    from visage.faces.cli import evaluate, keys_app
+    from visage.faces.cli import bench_faces, evaluate, keys_app
     from visage.identity.cli import tenants_app, users_app
 
     app.add_typer(users_app, name="users")
@@ -151,6 +151,7 @@ def _register_domain_commands() -> None:
     app.command("eval")(evaluate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
     bench_app.command("photos")(bench_photos)
+    bench_app.command("faces")(bench_faces)
     app.add_typer(bench_app, name="bench")
 
 

@@ -98,3 +98,110 @@ def evaluate(
         console.print(f"No face found: {name}")
     for name in report.unreadable:
         console.print(f"Unreadable: {name}")
+
+
+def bench_faces(
+    images: Annotated[
+        Path, typer.Option(help="Folder of the portraits the scenes are composed of")
+    ] = Path("tests/data/faces"),
+    sizes: Annotated[
+        str, typer.Option(help="Templates in the searched tenant, comma-separated (try 100000)")
+    ] = "1000,10000",
+    queries: Annotated[int, typer.Option(min=1, help="Searches per gallery size")] = 50,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per scene (median)")] = 3,
+) -> None:
+    """Per-stage milliseconds, face_recognition for comparison, identify latency and recall."""
+    from rich.table import Table
+
+    from visage.config import get_settings
+    from visage.core.db import get_database
+    from visage.core.images import ImageLimits
+    from visage.core.migrations import is_at_head
+    from visage.faces import bench
+    from visage.faces.pipeline import FaceAnalysis
+    from visage.faces.service import identify_face
+
+    wide = Console(width=160)
+    settings = get_settings()
+    gallery_sizes = sorted({int(size) for size in sizes.split(",") if size.strip()})
+    if not (images / bench.PORTRAITS[0]).is_file():
+        console.print(f"[red]No portraits in {images}: pass --images tests/data/faces.[/red]")
+        raise typer.Exit(2)
+    database = get_database()
+    if not is_at_head(database.engine):
+        console.print("[red]The database schema is not at head: run `visage migrate`.[/red]")
+        raise typer.Exit(2)
+    with bench.synthetic_gallery(database) as gallery:
+        gallery.grow(gallery_sizes[0])
+
+        def search(face: FaceAnalysis) -> None:
+            with database.session() as session:
+                identify_face(session, gallery.target, face)
+
+        stage_table = Table(title="Per stage, median ms")
+        for column in ("scene", "pixels", "faces", "decode", "detect", "align", "embed"):
+            stage_table.add_column(column)
+        stage_table.add_column(f"search ({gallery_sizes[0]})")
+        stage_table.add_column("ours total")
+        stage_table.add_column("face_recognition")
+        stage_table.add_column("ratio")
+        peer_missing = bench.peer() is None
+        limits = ImageLimits.from_settings(settings)
+        runs = [
+            bench.stage_run(scene, limits, search, repeats, warm_up=index == 0)
+            for index, scene in enumerate(bench.scenes(images))
+        ]
+        for run in runs:
+            ours = sum(run.ms.get(stage, 0.0) for stage in ("detect", "align", "embed"))
+            stage_table.add_row(
+                run.scene.name,
+                f"{run.width}x{run.height}",
+                str(run.faces),
+                *(f"{run.ms.get(stage, 0.0):.1f}" for stage in bench.STAGES),
+                f"{sum(run.ms.values()):.1f}",
+                f"{run.peer_ms:.1f}" if run.peer_ms is not None else "not installed",
+                f"{run.peer_ms / ours:.2f}x" if run.peer_ms is not None and ours else "-",
+            )
+        wide.print(stage_table)
+        console.print(
+            "ratio = face_recognition (face_locations + face_encodings) / ours (detect + align "
+            "+ embed) on the same decoded pixels, same upsampling."
+        )
+        if peer_missing:
+            console.print(
+                "face_recognition is not installed: `pip install --no-deps face_recognition` "
+                "to compare."
+            )
+
+        scale_table = Table(
+            title=f"Identify among {bench.OTHER_TENANTS + 1} tenants, {queries} queries"
+        )
+        for column in (
+            "templates in tenant",
+            "in table",
+            "service path",
+            "identify p50 ms",
+            "p95 ms",
+            "exact p50 ms",
+            "hnsw p50 ms",
+            f"hnsw recall@{bench.RECALL_AT}",
+        ):
+            scale_table.add_column(column)
+        face = next((r.face for r in runs if r.face is not None), None)
+        if face is None:
+            console.print("[red]No face found in the kiosk frame.[/red]")
+            raise typer.Exit(1)
+        for size in gallery_sizes:
+            gallery.grow(size)
+            result = bench.scale_run(database, gallery, face, queries)
+            scale_table.add_row(
+                str(result.templates),
+                str(result.total_templates),
+                result.path,
+                f"{result.identify_p50_ms:.1f}",
+                f"{result.identify_p95_ms:.1f}",
+                f"{result.exact_p50_ms:.1f}",
+                f"{result.hnsw_p50_ms:.1f}",
+                f"{result.hnsw_recall:.3f}",
+            )
+        wide.print(scale_table)

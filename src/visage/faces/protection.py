@@ -17,7 +17,7 @@ import importlib
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -136,12 +136,8 @@ def unwrap_key(row: TenantKey) -> bytes:
         ) from error
 
 
-def _locked_key_row(session: Session, tenant_id: uuid.UUID, *, exclusive: bool) -> TenantKey:
-    """The tenant's key row, created on first use, locked for the rest of the transaction.
-
-    Readers share the lock and rotation takes it exclusively, so no search or enrollment ever
-    mixes vectors of two key versions.
-    """
+def _new_key_row(session: Session, tenant_id: uuid.UUID) -> None:
+    """Create the tenant's key on first use (a concurrent first use keeps the other one)."""
     session.execute(
         insert(TenantKey)
         .values(
@@ -152,18 +148,39 @@ def _locked_key_row(session: Session, tenant_id: uuid.UUID, *, exclusive: bool) 
         )
         .on_conflict_do_nothing(index_elements=[TenantKey.tenant_id])
     )
+
+
+def _key_row(
+    session: Session, tenant_id: uuid.UUID, lock: Literal["share", "update"] | None
+) -> TenantKey:
+    """The tenant's key row, created on first use.
+
+    Writers of protected data lock it shared and rotation exclusively, so nothing is ever
+    stored under a key version that is being replaced.
+    """
     statement = (
         select(TenantKey)
         .where(TenantKey.tenant_id == tenant_id)
-        .with_for_update(read=not exclusive)
         .execution_options(populate_existing=True)
     )
-    return session.scalars(statement).one()
+    if lock is not None:
+        statement = statement.with_for_update(read=lock == "share")
+    row = session.scalars(statement).one_or_none()
+    if row is None:
+        _new_key_row(session, tenant_id)
+        row = session.scalars(statement).one()
+    return row
 
 
-def tenant_protector(session: Session, tenant_id: uuid.UUID) -> TemplateProtector:
-    """The tenant's protector (its key is created on first use)."""
-    row = _locked_key_row(session, tenant_id, exclusive=False)
+def tenant_protector(
+    session: Session, tenant_id: uuid.UUID, *, for_search: bool = False
+) -> TemplateProtector:
+    """The tenant's protector (its key is created on first use).
+
+    `for_search=True` takes no lock: a search that races a key rotation can at worst miss
+    once, while a write must never store a vector under a key being replaced.
+    """
+    row = _key_row(session, tenant_id, None if for_search else "share")
     return protector_for_key(tenant_id, row.version, unwrap_key(row))
 
 
@@ -229,7 +246,7 @@ def _reseal(
 
 def rotate_tenant_key(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
     """Give the tenant a new key and re-seal every registered column; rows done per table."""
-    row = _locked_key_row(session, tenant_id, exclusive=True)
+    row = _key_row(session, tenant_id, "update")
     old = protector_for_key(tenant_id, row.version, unwrap_key(row))
     new_key = os.urandom(KEY_BYTES)
     new = protector_for_key(tenant_id, row.version + 1, new_key)

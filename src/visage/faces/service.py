@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -45,6 +45,8 @@ MAX_FACES_PER_MEMBER = 5
 EXACT_SEARCH_MAX_TEMPLATES = 5000
 HNSW_EF_SEARCH = 100
 THUMBNAIL_QUALITY = 85
+# Retention counts in days; activity finer than this is not worth a write per recognition.
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 Outcome = Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE"]
 
@@ -228,7 +230,8 @@ def thumbnail_jpeg(scope: TenantScope, member_id: uuid.UUID, template_id: uuid.U
     template = scope.get(FaceTemplate, template_id, what="Face")
     if template.member_id != member_id or template.thumbnail is None:
         raise NoFaceEnrolled("This face has no thumbnail.")
-    return tenant_protector(scope.session, scope.tenant_id).decrypt(template.thumbnail)
+    protector = tenant_protector(scope.session, scope.tenant_id, for_search=True)
+    return protector.decrypt(template.thumbnail)
 
 
 def erase_member_templates(
@@ -290,45 +293,82 @@ def erase_expired_templates(session: Session, now: datetime) -> dict[uuid.UUID, 
     return {tenant_id: len(members) for tenant_id, members in members_by_tenant.items()}
 
 
+def mark_seen(member: Member) -> None:
+    """Record activity for retention, at most once per LAST_SEEN_RESOLUTION: a kiosk
+    recognizing a member every minute should not write every time."""
+    now = utcnow()
+    if member.last_seen_at is None or now - member.last_seen_at > LAST_SEEN_RESOLUTION:
+        member.last_seen_at = now
+
+
 # --- search -----------------------------------------------------------------------------
 
 
-def _gallery_size_up_to(session: Session, tenant_id: uuid.UUID, limit: int) -> int:
-    capped = select(FaceTemplate.id).where(FaceTemplate.tenant_id == tenant_id).limit(limit + 1)
-    return session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+def chooses_exact_search(session: Session, tenant_id: uuid.UUID) -> bool:
+    """Whether the tenant's gallery is small enough to be scanned exactly."""
+    capped = (
+        select(FaceTemplate.id)
+        .where(FaceTemplate.tenant_id == tenant_id)
+        .limit(EXACT_SEARCH_MAX_TEMPLATES + 1)
+    )
+    size = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    return size <= EXACT_SEARCH_MAX_TEMPLATES
 
 
-def nearest_members(
-    session: Session, tenant_id: uuid.UUID, probe: npt.NDArray[np.float32], *, members: int
-) -> list[Candidate]:
-    """The `members` nearest members to a protected probe, nearest first.
-
-    The tenant filter is in the same statement as the vector order. Small galleries are
-    scanned exactly; larger ones use HNSW with pgvector's iterative scan, which keeps
-    walking the graph until enough rows of this tenant were found.
-    """
-    templates = members * MAX_FACES_PER_MEMBER  # enough to hold `members` distinct members
+def _nearest_templates(
+    session: Session,
+    tenant_id: uuid.UUID,
+    probe: npt.NDArray[np.float32],
+    limit: int,
+    *,
+    exact: bool,
+) -> list[tuple[uuid.UUID, float]]:
     distance = FaceTemplate.embedding.l2_distance(probe)
-    size = _gallery_size_up_to(session, tenant_id, EXACT_SEARCH_MAX_TEMPLATES)
-    if size <= EXACT_SEARCH_MAX_TEMPLATES:
+    if exact:
         # `+ 0` keeps the planner off the HNSW index: an exact, tenant-filtered scan.
         order = distance + 0
     else:
         session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-        session.execute(text(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, templates)}"))
+        session.execute(text(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, limit)}"))
         order = distance
     nearest = (
         select(FaceTemplate.member_id, distance.label("distance"))
         .where(FaceTemplate.tenant_id == tenant_id)
         .order_by(order)
-        .limit(templates)
+        .limit(limit)
         .subquery()
     )
     # relaxed_order may return rows slightly out of order: sort them again.
-    rows = session.execute(select(nearest).order_by(nearest.c.distance)).all()
+    rows = session.execute(select(nearest).order_by(nearest.c.distance)).tuples()
+    return [(member_id, float(value)) for member_id, value in rows]
+
+
+def nearest_members(
+    session: Session,
+    tenant_id: uuid.UUID,
+    probe: npt.NDArray[np.float32],
+    *,
+    members: int,
+    exact: bool | None = None,
+) -> list[Candidate]:
+    """The `members` nearest members to a protected probe, nearest first.
+
+    The tenant filter is in the same statement as the vector order. Small galleries are
+    scanned exactly; larger ones use HNSW with pgvector's iterative scan, which keeps
+    walking the graph until enough rows of this tenant were found. `exact` forces either
+    path (the benchmark compares them).
+    """
+    templates = members * MAX_FACES_PER_MEMBER  # enough to hold `members` distinct members
+    if exact is None:
+        exact = chooses_exact_search(session, tenant_id)
+    rows = _nearest_templates(session, tenant_id, probe, templates, exact=exact)
+    if not exact and len(rows) < templates:
+        # The iterative scan gave up (hnsw.max_scan_tuples) before finding enough rows of
+        # this tenant: a rare tenant in a huge table. Exact search is still right.
+        rows = _nearest_templates(session, tenant_id, probe, templates, exact=True)
     best: dict[uuid.UUID, float] = {}
     for member_id, member_distance in rows:
-        best.setdefault(member_id, float(member_distance))
+        best.setdefault(member_id, member_distance)
     return [Candidate(m, d) for m, d in list(best.items())[:members]]
 
 
@@ -339,7 +379,7 @@ def identify_face(
     threshold = recognition_threshold(session, tenant_id)
     if not face.usable:
         return Identification("LOW_CONFIDENCE", None, None, threshold)
-    probe = tenant_protector(session, tenant_id).protect(face.embedding)
+    probe = tenant_protector(session, tenant_id, for_search=True).protect(face.embedding)
     candidates = tuple(nearest_members(session, tenant_id, probe, members=max(top_k, 2)))
     best = candidates[0] if candidates else None
     shown = candidates[:top_k]
@@ -351,7 +391,7 @@ def identify_face(
         return Identification("LOW_CONFIDENCE", None, best.distance, threshold, shown)
     member = session.get(Member, best.member_id)
     if member is not None:
-        member.last_seen_at = utcnow()
+        mark_seen(member)
     return Identification("MATCH", best.member_id, best.distance, threshold, shown)
 
 
@@ -373,7 +413,7 @@ def verify_image(
     if count_templates(session, member) == 0:
         raise NoFaceEnrolled()
     face = single_face(image)
-    probe = tenant_protector(session, member.tenant_id).protect(face.embedding)
+    probe = tenant_protector(session, member.tenant_id, for_search=True).protect(face.embedding)
     distance = session.scalar(
         select(func.min(FaceTemplate.embedding.l2_distance(probe))).where(
             FaceTemplate.tenant_id == member.tenant_id, FaceTemplate.member_id == member.id
@@ -384,5 +424,5 @@ def verify_image(
         raise NoFaceEnrolled()
     matched = float(distance) <= threshold
     if matched:
-        member.last_seen_at = utcnow()
+        mark_seen(member)
     return Verification(matched, float(distance), threshold)
