@@ -42,6 +42,18 @@ def _faces(database: Database, photo_id: str) -> int:
         )
 
 
+def _uploaded(
+    database: Database,
+    make_event: Callable[..., dict[str, Any]],
+    upload: Callable[..., dict[str, Any]],
+    photo: bytes,
+) -> tuple[dict[str, Any], str, str]:
+    """A new event with one uploaded photo: (event, photo id, storage key of the original)."""
+    event = make_event()
+    photo_id: str = upload(event["id"], {"p.jpg": photo})["files"][0]["photo_id"]
+    return event, photo_id, photo_key(_photo(database, photo_id), "original")
+
+
 def _wait_for(condition: Callable[[], bool], seconds: float, step: float = 0.1) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -58,12 +70,8 @@ def test_missing_file_is_retried_with_backoff(
     index_photos: Callable[[], None],
     group_photos: dict[str, bytes],
 ) -> None:
-    event = make_event()
-    photo_id = upload(event["id"], {"p.jpg": group_photos["obama-biden.jpg"]})["files"][0][
-        "photo_id"
-    ]
+    _, photo_id, key = _uploaded(database, make_event, upload, group_photos["obama-biden.jpg"])
     storage = get_storage()
-    key = photo_key(_photo(database, photo_id), "original")
     data = storage.get(key)
     storage.delete(key)  # e.g. an object store not yet consistent, a volume remounting
 
@@ -92,12 +100,8 @@ def test_unreadable_file_fails_with_reason_then_cli_reindex(
     index_photos: Callable[[], None],
     group_photos: dict[str, bytes],
 ) -> None:
-    event = make_event()
-    photo_id = upload(event["id"], {"p.jpg": group_photos["biden-hopper.jpg"]})["files"][0][
-        "photo_id"
-    ]
+    event, photo_id, key = _uploaded(database, make_event, upload, group_photos["biden-hopper.jpg"])
     storage = get_storage()
-    key = photo_key(_photo(database, photo_id), "original")
     good = storage.get(key)
     storage.put(key, b"garbage, not a photo", "image/jpeg")
     index_photos()

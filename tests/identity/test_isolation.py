@@ -24,6 +24,7 @@ from visage.config import Settings
 from visage.core.db import Database
 from visage.core.deps import DbSession
 from visage.core.errors import NotFound
+from visage.events.models import Event, Photo, Visibility
 from visage.identity import service
 from visage.identity.dependencies import CurrentPrincipal
 from visage.identity.models import Role, Tenant, User
@@ -60,6 +61,38 @@ def _device_of_a(setup: Setup) -> str:
 
 
 REGISTRY["device_id"] = _device_of_a
+
+
+def _photo_of_a(setup: Setup) -> str:
+    """Photos come only from multipart uploads: one row of tenant A, enough to be refused."""
+    with setup.database.session() as session:
+        event = Event(
+            tenant_id=setup.tenant_a.id,
+            name="Tenant A event",
+            slug=f"a-{uuid.uuid4().hex[:8]}",
+            event_date=date.today(),
+            visibility=Visibility.PUBLIC,
+            access_code=uuid.uuid4().hex[:10].upper(),
+            expires_at=datetime.now(UTC),
+        )
+        session.add(event)
+        session.flush()
+        photo = Photo(
+            tenant_id=setup.tenant_a.id,
+            event_id=event.id,
+            filename="a.jpg",
+            content_hash=uuid.uuid4().hex,
+            format="jpeg",
+            size_bytes=1,
+            width=1,
+            height=1,
+        )
+        session.add(photo)
+        session.flush()
+        return str(photo.id)
+
+
+REGISTRY["photo_id"] = _photo_of_a
 
 
 @dataclass
