@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import procrastinate
+from procrastinate.app import WorkerOptions
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -78,12 +79,15 @@ async def run_worker(
 
     recovery = asyncio.create_task(recover_forever(), name="stalled job recovery")
     try:
-        await app.run_worker_async(
-            concurrency=concurrency,
-            queues=queues or [],
-            install_signal_handlers=install_signal_handlers,
-            update_heartbeat_interval=settings.worker_heartbeat_seconds,
-            stalled_worker_timeout=settings.worker_stalled_seconds,
-        )
+        options: WorkerOptions = {
+            "concurrency": concurrency,
+            "install_signal_handlers": install_signal_handlers,
+            "update_heartbeat_interval": settings.worker_heartbeat_seconds,
+            "stalled_worker_timeout": settings.worker_stalled_seconds,
+        }
+        # No `queues` means every queue; an empty list would match none (`= ANY('{}')`).
+        if queues:
+            options["queues"] = queues
+        await app.run_worker_async(**options)
     finally:
         recovery.cancel()
