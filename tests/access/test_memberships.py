@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from tests.access.conftest import Gym
-from visage.identity.models import Role, User
+from visage.identity.models import AuditEvent, Role, User
 
 
 def test_plan_terms_must_fit_their_kind(gym: Gym) -> None:
@@ -80,6 +82,13 @@ def test_membership_edits_and_their_validation(gym: Gym) -> None:
 
     status, body = patch({"payment_status": "overdue"})
     assert (status, body["status_today"]) == (200, "OVERDUE")
+    with gym.database.session() as session:
+        audited = session.scalar(
+            select(AuditEvent.details).where(
+                AuditEvent.action == "membership.updated", AuditEvent.target_id == unlimited["id"]
+            )
+        )
+    assert audited == {"payment_status": "overdue"}
     status, body = patch({"ends_on": "2000-01-01"})
     assert status == 422
     status, body = patch({"visits_remaining": 3})  # not a visit pack

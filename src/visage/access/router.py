@@ -115,9 +115,14 @@ MEMBERSHIP = "/members/{member_id}/memberships/{membership_id}"
     response_model=MembershipOut,
 )
 def create_membership(
-    member_id: uuid.UUID, body: MembershipCreate, session: DbSession, principal: MembershipManager
+    member_id: uuid.UUID,
+    body: MembershipCreate,
+    session: DbSession,
+    principal: MembershipManager,
+    client: Client,
 ) -> MembershipOut:
-    return _membership_out(service.create_membership(session, principal, member_id, body))
+    view = service.create_membership(session, principal, member_id, body, client)
+    return _membership_out(view)
 
 
 @router.get("/members/{member_id}/memberships", response_model=list[MembershipOut])
@@ -143,8 +148,9 @@ def update_membership(
     body: MembershipUpdate,
     session: DbSession,
     principal: MembershipManager,
+    client: Client,
 ) -> MembershipOut:
-    view = service.update_membership(session, principal, member_id, membership_id, body)
+    view = service.update_membership(session, principal, member_id, membership_id, body, client)
     return _membership_out(view)
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, distinct, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visage.access.decision import (
@@ -67,19 +68,19 @@ PEAK_HOURS = 3
 # ---------------------------------------------------------------- plans
 
 
-def _ensure_plan_name_free(
-    scope: TenantScope, name: str, *, other_than: uuid.UUID | None = None
-) -> None:
-    statement = scope.select(Plan).where(func.lower(Plan.name) == name.lower())
-    if other_than is not None:
-        statement = statement.where(Plan.id != other_than)
-    if scope.session.scalar(statement) is not None:
-        raise Conflict(f"A plan named '{name}' already exists.", details={"field": "name"})
+def _flush_plan(session: Session, name: str) -> None:
+    # The unique index on (tenant, lower(name)) decides, so concurrent requests cannot both win.
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"A plan named '{name}' already exists.", details={"field": "name"}
+        ) from error
 
 
 def create_plan(session: Session, principal: Principal, data: PlanCreate) -> Plan:
     scope = principal.scope(session)
-    _ensure_plan_name_free(scope, data.name)
     plan = scope.add(
         Plan(
             name=data.name,
@@ -89,7 +90,7 @@ def create_plan(session: Session, principal: Principal, data: PlanCreate) -> Pla
             is_active=True,
         )
     )
-    session.flush()
+    _flush_plan(session, data.name)
     return plan
 
 
@@ -109,12 +110,11 @@ def update_plan(
 ) -> Plan:
     scope = principal.scope(session)
     plan = scope.get(Plan, plan_id, what="Plan")
-    if data.name is not None and data.name != plan.name:
-        _ensure_plan_name_free(scope, data.name, other_than=plan.id)
+    if data.name is not None:
         plan.name = data.name
     if data.is_active is not None:
         plan.is_active = data.is_active
-    session.flush()
+    _flush_plan(session, plan.name)
     return plan
 
 
@@ -253,6 +253,7 @@ def create_membership(
     principal: Principal,
     member_id: uuid.UUID,
     data: MembershipCreate,
+    client: ClientInfo,
     *,
     now: datetime | None = None,
 ) -> MembershipView:
@@ -283,6 +284,8 @@ def create_membership(
         )
     )
     session.flush()
+    details = {"member_id": str(member.id), "plan_id": str(plan.id), "plan": plan.name}
+    _audit(session, principal, client, "membership.created", "membership", membership.id, details)
     return _view(membership, today)
 
 
@@ -313,6 +316,7 @@ def update_membership(
     member_id: uuid.UUID,
     membership_id: uuid.UUID,
     data: MembershipUpdate,
+    client: ClientInfo,
 ) -> MembershipView:
     scope = principal.scope(session)
     membership = _membership(scope, member_id, membership_id)
@@ -327,6 +331,8 @@ def update_membership(
     if data.payment_status is not None:
         membership.payment_status = data.payment_status
     session.flush()
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    _audit(session, principal, client, "membership.updated", "membership", membership.id, changes)
     return _view(membership, _today(scope))
 
 
