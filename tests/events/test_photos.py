@@ -3,15 +3,25 @@ and filesystem storage."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
+import pillow_heif
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from visage.core.db import Database
 from visage.core.storage import get_storage
 from visage.events.models import Photo, PhotoFace
+
+
+def _as_heic(jpeg: bytes) -> bytes:
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(buffer, format="HEIF")
+    return buffer.getvalue()
 
 
 def _progress(client: TestClient, event_id: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -40,10 +50,11 @@ def test_upload_index_progress_and_delete(
             "notes.txt": b"not an image at all",
             "biden-hopper.jpg": good["biden-hopper.jpg"],
             "copy-of-obama-biden.jpg": good["obama-biden.jpg"],
+            "phone.heic": _as_heic(good["biden-hopper.jpg"]),
         },
     )
     by_name = {item["filename"]: item for item in result["files"]}
-    assert (result["accepted"], result["duplicates"], result["rejected"]) == (2, 1, 2)
+    assert (result["accepted"], result["duplicates"], result["rejected"]) == (3, 1, 2)
     assert by_name["broken.jpg"]["error"]["code"] == "IMAGE_001"
     assert by_name["notes.txt"]["error"]["code"] == "IMAGE_001"
     assert by_name["copy-of-obama-biden.jpg"]["status"] == "duplicate"
@@ -53,14 +64,14 @@ def test_upload_index_progress_and_delete(
     assert again["files"][0]["status"] == "duplicate"
 
     before = _progress(client, event["id"], organizer_headers)
-    assert (before["total"], before["pending"], before["indexed"]) == (2, 2, 0)
+    assert (before["total"], before["pending"], before["indexed"]) == (3, 3, 0)
     assert before["percent_done"] == 0
 
     index_photos()
     after = _progress(client, event["id"], organizer_headers)
-    assert (after["total"], after["indexed"], after["failed"]) == (2, 2, 0)
+    assert (after["total"], after["indexed"], after["failed"]) == (3, 3, 0)
     assert after["percent_done"] == 100
-    assert after["faces_found"] == 4  # two people on each photo
+    assert after["faces_found"] == 6  # two people on each photo
     assert after["eta_seconds"] == 0
 
     photo_id = by_name["obama-biden.jpg"]["photo_id"]
@@ -74,7 +85,13 @@ def test_upload_index_progress_and_delete(
         params={"status": "indexed", "has_faces": "true"},
         headers=organizer_headers,
     ).json()
-    assert listed["total"] == 2
+    assert listed["total"] == 3
+
+    heic = client.get(
+        f"/api/v1/photos/{by_name['phone.heic']['photo_id']}/original", headers=organizer_headers
+    )
+    assert heic.headers["content-type"] == "image/heic"
+    assert "phone.heic" in heic.headers["content-disposition"]
 
     thumbnail = client.get(detail["thumbnail_url"], headers=organizer_headers)
     assert thumbnail.status_code == 200
