@@ -55,8 +55,10 @@ class Settings(BaseSettings):
     embedding_dimensions: int = Field(default=128, ge=1)
     face_recognition_tolerance: float = Field(default=0.6, gt=0, lt=2)
     face_backend: Literal["dlib", "onnx"] = "dlib"
-    # Kiosk frames: dlib's HOG (fast, frontal faces) or the MMOD CNN (also turned faces).
+    # Detectors of the onnx backend: dlib's HOG (fast, frontal faces; upsampled for photos),
+    # the MMOD CNN (also turned faces, about 7 kFLOP a pixel), or both merged (photos).
     face_kiosk_detector: Literal["hog", "mmod"] = "hog"
+    face_photo_detector: Literal["hog", "mmod", "both"] = "hog"
 
     max_image_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)

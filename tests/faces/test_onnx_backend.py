@@ -58,7 +58,7 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
 @pytest.fixture(scope="session")
 def onnx_backend(settings: Settings) -> OnnxBackend:
     # The session's data dir: the conversion happens once per test run, shared with the app.
-    return OnnxBackend(settings.models_dir)
+    return OnnxBackend(settings.models_dir, photo_detector="both")
 
 
 @pytest.fixture(scope="module")
@@ -135,11 +135,15 @@ def test_mmod_boxes_match_dlibs_cnn_detector(name: str, onnx_backend: OnnxBacken
         assert detection.score == pytest.approx(confidence, abs=1e-3)
 
 
-def test_photo_mode_uses_mmod_with_dlib_landmarks(onnx_backend: OnnxBackend) -> None:
+def test_photo_mode_merges_mmod_and_hog_into_one_face_with_landmarks(
+    onnx_backend: OnnxBackend, dlib_backend: DlibBackend
+) -> None:
     image = load("obama.jpg", MMOD_WIDTH)
+    assert len(dlib_backend.detect(image, "photo")) == 1  # HOG sees the same face
     faces = onnx_backend.detect(image, "photo")
     assert len(faces) == 1
     face = faces[0]
+    assert (face.left, face.top, face.right, face.bottom) == onnx_backend.mmod(image)[0].rect
     assert face.landmarks.shape == (5, 2)
     xs, ys = face.landmarks[:, 0], face.landmarks[:, 1]
     # The eye corners and the nose lie inside the detected box.
@@ -148,6 +152,15 @@ def test_photo_mode_uses_mmod_with_dlib_landmarks(onnx_backend: OnnxBackend) -> 
     assert face.top <= ys.min()
     assert ys.max() <= face.bottom
     assert len(align(image, faces)) == 1
+
+
+def test_kiosk_mode_keeps_dlibs_hog_by_default(
+    onnx_backend: OnnxBackend, dlib_backend: DlibBackend
+) -> None:
+    image = load("biden.jpg", MMOD_WIDTH)
+    expected = dlib_backend.detect(image, "kiosk")
+    found = onnx_backend.detect(image, "kiosk")
+    assert [f.box() for f in found] == [f.box() for f in expected]
 
 
 def test_converted_models_are_cached_by_source_hash(

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -472,6 +472,8 @@ def file_digest(path: Path) -> str:
 # --- ONNX graphs -----------------------------------------------------------------------------
 
 OPSET = 17
+# Part of the cache key: bump when the graphs this module writes change.
+CONVERTER_VERSION = 2
 
 
 class _GraphBuilder:
@@ -501,6 +503,54 @@ def _conv_output(size: int, kernel: int, stride: int, padding: int) -> int:
     return 1 + (size + 2 * padding - kernel) // stride
 
 
+# MLAS's blocked (NCHWc) convolutions take channel counts in multiples of 8 on AVX2.
+CHANNEL_BLOCK = 8
+
+
+def _fold_affines(layers: list[Layer]) -> list[Layer]:
+    """conv then affine -> one conv: W * gamma, b * gamma + beta (per output channel)."""
+    folded: list[Layer] = []
+    for layer in layers:
+        previous = folded[-1] if folded else None
+        if isinstance(layer, Affine) and isinstance(previous, Conv) and not previous.relu:
+            bias = previous.bias if previous.bias is not None else np.zeros_like(layer.gamma)
+            folded[-1] = replace(
+                previous,
+                weights=(previous.weights * layer.gamma[:, None, None, None]).astype(np.float32),
+                bias=(bias * layer.gamma + layer.beta).astype(np.float32),
+            )
+        else:
+            folded.append(layer)
+    return folded
+
+
+def _pad_channels(layers: list[Layer]) -> list[Layer]:
+    """Give convs that feed (through relus) only another conv a multiple of CHANNEL_BLOCK
+    filters: the extra filters are zero, so are their outputs, and the next conv gets zero
+    weights for them - the same sums, on the fast blocked kernels."""
+    padded = list(layers)
+    for index, layer in enumerate(padded):
+        if not isinstance(layer, Conv) or layer.weights.shape[0] % CHANNEL_BLOCK == 0:
+            continue
+        after = index + 1
+        while after < len(padded) and isinstance(padded[after], Relu):
+            after += 1
+        consumer = padded[after] if after < len(padded) else None
+        if not isinstance(consumer, Conv):
+            continue
+        extra = -layer.weights.shape[0] % CHANNEL_BLOCK
+        bias = layer.bias if layer.bias is not None else np.zeros(layer.weights.shape[0])
+        padded[index] = replace(
+            layer,
+            weights=np.pad(layer.weights, ((0, extra), (0, 0), (0, 0), (0, 0))),
+            bias=np.pad(bias, (0, extra)).astype(np.float32),
+        )
+        padded[after] = replace(
+            consumer, weights=np.pad(consumer.weights, ((0, 0), (0, extra), (0, 0), (0, 0)))
+        )
+    return padded
+
+
 def _emit_layers(
     graph: _GraphBuilder,
     current: str,
@@ -508,20 +558,12 @@ def _emit_layers(
     size: tuple[int, int] | None,
     layers: list[Layer],
 ) -> str:
-    """dlib layers -> ONNX nodes; an affine right after a conv is folded into its weights."""
+    """dlib layers -> ONNX nodes, tracking static shapes where the input size is fixed."""
     tagged: dict[int, tuple[str, int, tuple[int, int] | None]] = {}
-    index = 0
-    while index < len(layers):
-        layer = layers[index]
+    for layer in _pad_channels(_fold_affines(layers)):
         if isinstance(layer, Conv):
-            weights, bias = layer.weights, layer.bias
-            if bias is None:
-                bias = np.zeros(weights.shape[0], dtype=np.float32)
-            following = layers[index + 1] if index + 1 < len(layers) else None
-            if isinstance(following, Affine):
-                weights = weights * following.gamma[:, None, None, None]
-                bias = bias * following.gamma + following.beta
-                index += 1
+            weights = layer.weights
+            bias = layer.bias if layer.bias is not None else np.zeros(weights.shape[0])
             kernel = weights.shape[2:]
             current = graph.node(
                 "Conv",
@@ -564,7 +606,6 @@ def _emit_layers(
             current, channels, size = _emit_add_prev(
                 graph, (current, channels, size), tagged[layer.tag]
             )
-        index += 1
     return current
 
 
@@ -738,7 +779,7 @@ def convert(source: Path, kind: ModelKind) -> onnx.ModelProto:
 def converted_model(models_dir: Path, kind: ModelKind) -> Path:
     """The ONNX file for a shipped dlib network, converted once and cached by source hash."""
     source = source_path(kind)
-    target = models_dir / f"{_SOURCES[kind].stem}-{file_digest(source)}.onnx"
+    target = models_dir / f"{_SOURCES[kind].stem}-{file_digest(source)}-v{CONVERTER_VERSION}.onnx"
     if target.exists():
         return target
     models_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,11 @@ def _build(settings: Settings) -> FaceBackend:
     if settings.face_backend == "onnx":
         from visage.faces.inference.onnx_backend import OnnxBackend
 
-        return OnnxBackend(settings.models_dir, kiosk_detector=settings.face_kiosk_detector)
+        return OnnxBackend(
+            settings.models_dir,
+            kiosk_detector=settings.face_kiosk_detector,
+            photo_detector=settings.face_photo_detector,
+        )
     from visage.faces.inference.dlib_backend import DlibBackend
 
     return DlibBackend()

@@ -22,6 +22,7 @@ from visage.faces.inference.dlib_convert import converted_model
 from visage.faces.inference.onnx_mmod import Detection, MmodConfig, decode, tiled_pyramid
 
 KioskDetector = Literal["hog", "mmod"]
+PhotoDetector = Literal["hog", "mmod", "both"]
 
 # Chips per embedder run: bounds the activations' memory on a photo full of faces.
 EMBED_BATCH = 32
@@ -45,15 +46,26 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=providers)
 
 
+def _seen(face: DetectedFace, others: list[DetectedFace]) -> bool:
+    x, y = (face.left + face.right) / 2, (face.top + face.bottom) / 2
+    return any(o.left <= x <= o.right and o.top <= y <= o.bottom for o in others)
+
+
 class OnnxBackend:
     name = "onnx"
     embedding_dimensions = 128
 
     def __init__(
-        self, models_dir: Path, *, kiosk_detector: KioskDetector = "hog", threads: int = 0
+        self,
+        models_dir: Path,
+        *,
+        kiosk_detector: KioskDetector = "hog",
+        photo_detector: PhotoDetector = "hog",
+        threads: int = 0,
     ) -> None:
         threads = threads or available_cores()
-        self.kiosk_detector = kiosk_detector
+        self.kiosk_detector: KioskDetector = kiosk_detector
+        self.photo_detector: PhotoDetector = photo_detector
         self._embedder = _session(converted_model(models_dir, "embedder"), threads)
         self._mmod = _session(converted_model(models_dir, "mmod"), threads)
         self._mmod_config = MmodConfig.from_json(
@@ -68,25 +80,31 @@ class OnnxBackend:
         scores = self._mmod.run(None, {"pyramid": pyramid})[0][0]
         return decode(scores, levels, self._mmod_config)
 
+    def _mmod_faces(self, image: RGBImage) -> list[DetectedFace]:
+        height, width = image.shape[:2]
+        return [
+            DetectedFace(
+                left=max(0, detection.rect[0]),
+                top=max(0, detection.rect[1]),
+                right=min(width, detection.rect[2]),
+                bottom=min(height, detection.rect[3]),
+                landmarks=self._dlib.landmarks(image, dlib.rectangle(*detection.rect)),
+                score=detection.score,
+            )
+            for detection in self.mmod(image)
+        ]
+
     def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
         image = np.ascontiguousarray(image)
-        if mode == "kiosk" and self.kiosk_detector == "hog":
+        detector = self.kiosk_detector if mode == "kiosk" else self.photo_detector
+        if detector == "hog":
             return self._dlib.detect(image, mode)
-        height, width = image.shape[:2]
-        faces = []
-        for detection in self.mmod(image):
-            left, top, right, bottom = detection.rect
-            faces.append(
-                DetectedFace(
-                    left=max(0, left),
-                    top=max(0, top),
-                    right=min(width, right),
-                    bottom=min(height, bottom),
-                    landmarks=self._dlib.landmarks(image, dlib.rectangle(*detection.rect)),
-                    score=detection.score,
-                )
-            )
-        return faces
+        found = self._mmod_faces(image)
+        if detector == "both":
+            # HOG (upsampled in photo mode) adds the small frontal faces MMOD's 80 px window
+            # misses; a HOG box centred inside an MMOD box is the same face.
+            found += [face for face in self._dlib.detect(image, mode) if not _seen(face, found)]
+        return found
 
     def embed(self, chips: list[RGBImage]) -> Embeddings:
         if not chips:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from visage.faces.inference.base import RGBImage
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
 Rect = tuple[int, int, int, int]  # left, top, right, bottom, inclusive (dlib::rectangle)
 
 MIN_LEVEL_HEIGHT = 5  # compute_tiled_image_pyramid_details stops below this
@@ -115,57 +116,45 @@ def _accumulate(start: float, step: float, count: int) -> npt.NDArray[np.float64
     return np.cumsum(np.concatenate([[start], np.full(count, step)]))[1:]
 
 
+def _sample_columns(in_cols: int, cols: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """Left/right source column and weight of the right one, per output column, as dlib's
+    float-image resize steps them: 4 lanes from -4*x_scale + lane*x_scale, growing by
+    float(4*x_scale) in float arithmetic while the 4th lane's right neighbour is inside the
+    image; the remaining columns one by one in double."""
+    x_scale = (in_cols - 1) / max(cols - 1, 1)
+    groups = cols // 4 + 1
+    steps = np.full((groups, 4), np.float32(4 * x_scale), dtype=np.float32)
+    steps[0] += np.array([-4 * x_scale + lane * x_scale for lane in range(4)], dtype=np.float32)
+    lanes_x = np.cumsum(steps, axis=0, dtype=np.float32)  # sequential float adds
+    lanes_left = lanes_x.astype(np.int64)  # truncation, as _mm_cvttps_epi32
+    inside = lanes_left[:, 3] + 1 < in_cols
+    vector_cols = min(4 * (groups if inside.all() else int(np.argmin(inside))), cols)
+    x_vector = lanes_x.reshape(-1)[:vector_cols]
+    left_vector = lanes_left.reshape(-1)[:vector_cols]
+    x_tail = _accumulate(-x_scale + vector_cols * x_scale, x_scale, cols - vector_cols)
+    left_tail = np.floor(x_tail).astype(np.int64)
+    left = np.concatenate([left_vector, left_tail])
+    right = np.concatenate([left_vector + 1, np.minimum(left_tail + 1, in_cols - 1)])
+    weight = np.concatenate(
+        [x_vector - left_vector.astype(np.float32), (x_tail - left_tail).astype(np.float32)]
+    ).astype(np.float32)
+    return left, right, weight
+
+
 def _resize_bilinear(source: FloatArray, rows: int, cols: int) -> FloatArray:
-    """dlib's float-image bilinear resize, including its 4-lane float column stepping."""
+    """dlib's bilinear resize of a float image (its sampling positions exactly; the weighted
+    sum done rows first, which differs from dlib's in the last bits only)."""
     in_rows, in_cols = source.shape[1:]
     y_scale = (in_rows - 1) / max(rows - 1, 1)
-    x_scale = (in_cols - 1) / max(cols - 1, 1)
     y = _accumulate(-y_scale, y_scale, rows)
     top = np.floor(y).astype(np.int64)
     bottom = np.minimum(top + 1, in_rows - 1)
-    tb = y - top
-
-    # Columns in groups of 4 lanes: x starts at -4*x_scale + lane*x_scale and grows by
-    # float(4*x_scale) each group, in float arithmetic; groups stop once a lane's right
-    # neighbour would leave the image, the rest are done one by one in double.
-    groups = cols // 4 + 1
-    start = np.array([-4 * x_scale + lane * x_scale for lane in range(4)], dtype=np.float32)
-    step = np.float32(4 * x_scale)
-    steps = np.full((groups, 4), step, dtype=np.float32)
-    steps[0] += start
-    lanes_x = np.cumsum(steps, axis=0, dtype=np.float32)  # sequential float adds
-    lanes_left = lanes_x.astype(np.int64)
-    complete = lanes_left[:, 3] + 1 < in_cols
-    vector_groups = int(np.argmin(complete)) if not complete.all() else groups
-    vector_cols = min(4 * vector_groups, cols)
-
-    result = np.empty((source.shape[0], rows, cols), dtype=np.float32)
-    if vector_cols:
-        x = lanes_x.reshape(-1)[:vector_cols]
-        left = lanes_left.reshape(-1)[:vector_cols]
-        lr = (x - left.astype(np.float32)).astype(np.float32)
-        inv_lr = (np.float32(1) - lr).astype(np.float32)
-        tb32 = tb.astype(np.float32)[:, None]
-        inv_tb32 = (1 - tb).astype(np.float32)[:, None]
-        top_rows, bottom_rows = source[:, top, :], source[:, bottom, :]
-        result[:, :, :vector_cols] = (
-            (inv_tb32 * inv_lr) * top_rows[:, :, left]
-            + (inv_tb32 * lr) * top_rows[:, :, left + 1]
-            + (tb32 * inv_lr) * bottom_rows[:, :, left]
-            + (tb32 * lr) * bottom_rows[:, :, left + 1]
-        )
-    if vector_cols < cols:
-        tail = np.arange(vector_cols, cols)
-        x_tail = _accumulate(-x_scale + vector_cols * x_scale, x_scale, len(tail))
-        left_t = np.floor(x_tail).astype(np.int64)
-        right_t = np.minimum(left_t + 1, in_cols - 1)
-        lr_t = (x_tail - left_t).astype(np.float32)
-        top_rows, bottom_rows = source[:, top, :], source[:, bottom, :]
-        upper = (1 - lr_t) * top_rows[:, :, left_t] + lr_t * top_rows[:, :, right_t]
-        lower = (1 - lr_t) * bottom_rows[:, :, left_t] + lr_t * bottom_rows[:, :, right_t]
-        result[:, :, vector_cols:] = (
-            (1 - tb)[:, None] * upper.astype(np.float64) + tb[:, None] * lower
-        ).astype(np.float32)
+    down = (y - top).astype(np.float32)[:, None]
+    vertical = source[:, top, :] * (np.float32(1) - down) + source[:, bottom, :] * down
+    left, right, across = _sample_columns(in_cols, cols)
+    result: FloatArray = vertical[:, :, left] * (np.float32(1) - across) + (
+        vertical[:, :, right] * across
+    )
     return result
 
 

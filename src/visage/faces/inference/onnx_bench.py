@@ -1,0 +1,215 @@
+"""Engine figures for issue 7: the ONNX backend beside the dlib backend and the
+`face_recognition` loop, in the same run on the same pixels.
+
+- embed ms/face, one chip and a batch of 16;
+- detection ms on a 640x480 kiosk frame and a 12 MP photo: dlib's HOG (the dlib backend),
+  the `face_recognition` loop (HOG, upsampled once) and MMOD on ONNX Runtime;
+- faces found per group photo by HOG (upsampled once) vs MMOD;
+- event indexing (detect "photo" + align + embed) in photos/min and faces/min, 1 and 2 workers.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from visage.faces.inference.alignment import align
+from visage.faces.inference.base import FaceBackend, RGBImage
+from visage.faces.inference.dlib_backend import DlibBackend
+from visage.faces.inference.onnx_backend import OnnxBackend, available_cores
+
+PORTRAITS = ("obama.jpg", "biden.jpg", "hopper.jpg", "obama2.jpg", "obama3.jpg")
+BATCH = 16
+# Face heights in the group photos: from what HOG upsampled once still finds to large.
+GROUP_FACE_HEIGHTS = (70, 100, 140, 200, 280)
+GROUP_PHOTO_SIZE = (1600, 1067)
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    dlib: float | None
+    onnx: float | None
+    peer: float | None  # the face_recognition loop
+    unit: str
+
+    def line(self) -> str:
+        def cell(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+
+        ratio = ""
+        if self.onnx and self.dlib:
+            ratio = f"  dlib/onnx {self.dlib / self.onnx:.1f}x"
+        if self.onnx and self.peer:
+            ratio += f"  face_recognition/onnx {self.peer / self.onnx:.1f}x"
+        return (
+            f"{self.figure:<34} dlib {cell(self.dlib):>8}  onnx {cell(self.onnx):>8}  "
+            f"face_recognition {cell(self.peer):>8} {self.unit}{ratio}"
+        )
+
+
+def _median_ms(action: Callable[[], object], repeats: int) -> float:
+    action()  # warm-up: first-run allocations
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def _portrait(images_dir: Path, name: str, height: int) -> Image.Image:
+    image = Image.open(images_dir / name).convert("RGB")
+    return image.resize((image.width * height // image.height, height))
+
+
+def _canvas(images_dir: Path, size: tuple[int, int], heights: list[int]) -> RGBImage:
+    """Portraits of the given heights, left to right, wrapping into rows."""
+    canvas = Image.new("RGB", size, (180, 185, 190))
+    left, top, row_height = 10, 10, 0
+    for index, height in enumerate(heights):
+        portrait = _portrait(images_dir, PORTRAITS[index % len(PORTRAITS)], height)
+        if left + portrait.width > size[0]:
+            left, top, row_height = 10, top + row_height + 10, 0
+        canvas.paste(portrait, (left, top))
+        left += portrait.width + 10
+        row_height = max(row_height, height)
+    return np.asarray(canvas)
+
+
+def group_photos(images_dir: Path) -> list[RGBImage]:
+    """Portrait heights (the face is about 40 % of it) from small to large, shuffled per photo."""
+    rng = np.random.default_rng(7)
+    photos = []
+    for _ in range(3):
+        heights = [int(h) for h in rng.permutation(np.repeat(GROUP_FACE_HEIGHTS, 2))]
+        photos.append(_canvas(images_dir, GROUP_PHOTO_SIZE, [h * 5 // 2 for h in heights]))
+    return photos
+
+
+def _peer() -> Any:
+    try:
+        import face_recognition
+    except ImportError:
+        return None
+    return face_recognition
+
+
+def _index_photos(backend: FaceBackend, photos: list[RGBImage]) -> int:
+    faces = 0
+    for photo in photos:
+        detected = backend.detect(photo, "photo")
+        backend.embed(align(photo, detected))
+        faces += len(detected)
+    return faces
+
+
+_worker_backend: FaceBackend | None = None
+
+
+def _start_worker(kind: str, models_dir: Path, threads: int) -> None:
+    global _worker_backend
+    _worker_backend = OnnxBackend(models_dir, threads=threads) if kind == "onnx" else DlibBackend()
+
+
+def _worker_index(photo: RGBImage) -> int:
+    assert _worker_backend is not None
+    return _index_photos(_worker_backend, [photo])
+
+
+def indexing_rate(
+    kind: str, models_dir: Path, photos: list[RGBImage], workers: int
+) -> tuple[float, float]:
+    """(photos/min, faces/min) with `workers` processes sharing the cores."""
+    threads = max(1, available_cores() // workers)
+    with ProcessPoolExecutor(
+        workers, initializer=_start_worker, initargs=(kind, models_dir, threads)
+    ) as pool:
+        list(pool.map(_worker_index, photos[:workers]))  # load and warm every worker
+        start = time.perf_counter()
+        faces = sum(pool.map(_worker_index, photos))
+        minutes = (time.perf_counter() - start) / 60
+    return len(photos) / minutes, faces / minutes
+
+
+def run(images_dir: Path, models_dir: Path, *, repeats: int = 5) -> Iterator[Row]:
+    """Yield the figures one by one (the slow ones last)."""
+    dlib_backend = DlibBackend()
+    onnx_backend = OnnxBackend(models_dir)
+    peer = _peer()
+
+    portrait = np.asarray(Image.open(images_dir / PORTRAITS[0]).convert("RGB"))
+    face = dlib_backend.detect(portrait, "kiosk")[:1]
+    chips = align(portrait, face)
+    batch = [chip for name in PORTRAITS for chip in _chips(dlib_backend, images_dir, name)]
+    batch = (batch * BATCH)[:BATCH]
+    location = [(face[0].top, face[0].right, face[0].bottom, face[0].left)]
+    yield Row(
+        "embed, 1 face",
+        _median_ms(lambda: dlib_backend.embed(chips), repeats),
+        _median_ms(lambda: onnx_backend.embed(chips), repeats),
+        _median_ms(lambda: peer.face_encodings(portrait, location, model="small"), repeats)
+        if peer
+        else None,
+        "ms/face",
+    )
+    yield Row(
+        f"embed, batch of {BATCH}",
+        _median_ms(lambda: dlib_backend.embed(batch), repeats) / BATCH,
+        _median_ms(lambda: onnx_backend.embed(batch), repeats) / BATCH,
+        _median_ms(lambda: peer.face_encodings(portrait, location * BATCH, model="small"), 1)
+        / BATCH
+        if peer
+        else None,
+        "ms/face",
+    )
+
+    frame = _canvas(images_dir, (640, 480), [420])
+    yield Row(
+        "detect 640x480: HOG | MMOD",
+        _median_ms(lambda: dlib_backend.detect(frame, "kiosk"), repeats),
+        _median_ms(lambda: onnx_backend.mmod(frame), repeats),
+        _median_ms(lambda: peer.face_locations(frame, 1), repeats) if peer else None,
+        "ms",
+    )
+    photos = group_photos(images_dir)
+    hog_faces = statistics.mean(len(dlib_backend.detect(p, "photo")) for p in photos)
+    mmod_faces = statistics.mean(len(onnx_backend.detect(p, "photo")) for p in photos)
+    yield Row(
+        f"faces found / photo (of {2 * len(GROUP_FACE_HEIGHTS)})",
+        hog_faces,
+        mmod_faces,
+        None,
+        "faces: HOG upsampled | MMOD",
+    )
+    for workers in (1, 2):
+        dlib_rate = indexing_rate("dlib", models_dir, photos * 2, workers)
+        onnx_rate = indexing_rate("onnx", models_dir, photos * 2, workers)
+        yield Row(
+            f"event indexing, {workers} worker(s)", dlib_rate[0], onnx_rate[0], None, "photos/min"
+        )
+        yield Row(
+            f"event indexing, {workers} worker(s)", dlib_rate[1], onnx_rate[1], None, "faces/min"
+        )
+
+    big = _canvas(images_dir, (4000, 3000), [1100] * 5)
+    yield Row(
+        "detect 12 MP: HOG | MMOD",
+        _median_ms(lambda: dlib_backend.detect(big, "photo"), 1),
+        _median_ms(lambda: onnx_backend.mmod(big), 1),
+        _median_ms(lambda: peer.face_locations(big, 1), 1) if peer else None,
+        "ms",
+    )
+
+
+def _chips(backend: DlibBackend, images_dir: Path, name: str) -> list[RGBImage]:
+    image = np.asarray(Image.open(images_dir / name).convert("RGB"))
+    return align(image, backend.detect(image, "kiosk")[:1])
