@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from visage.config import get_settings
 from visage.core.db import get_database
 from visage.core.errors import AppError
+from visage.core.migrations import NOT_UP_TO_DATE, is_at_head
 from visage.identity import management
 from visage.identity.models import Role
 from visage.identity.principal import OPERATOR, ClientInfo
@@ -37,8 +38,12 @@ PasswordOption = Annotated[
 def _unit_of_work() -> Iterator[Session]:
     """One committed transaction; a refusal is printed and exits with status 1."""
     get_settings()
+    database = get_database()
+    if not is_at_head(database.engine):
+        console.print(f"[red]{NOT_UP_TO_DATE}[/red]")
+        raise typer.Exit(2)
     try:
-        with get_database().session() as session:
+        with database.session() as session:
             yield session
     except AppError as error:
         console.print(f"[red]{error.message}[/red]")
