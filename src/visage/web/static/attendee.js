@@ -18,13 +18,14 @@
   const privacyOutcome = root.querySelector("[data-privacy-outcome]");
   let pass = sessionStorage.getItem(PASS);
   let event = null;
+  let registered = false;
 
   const call = (path, options = {}) => Visage.api(path, { ...options, token: pass });
 
   async function join() {
     if (pass) {
       const me = await call("/api/v1/attendees/me");
-      if (me.ok) return me.data.event;
+      if (me.ok) { registered = Boolean(me.data.attendee); return me.data.event; }
       pass = null;
     }
     const joined = await Visage.api("/api/v1/attendees/anonymous", {
@@ -32,6 +33,7 @@
     });
     if (!joined.ok) throw new Error(Visage.describeError(joined));
     pass = joined.data.access_token;
+    registered = false;
     sessionStorage.setItem(PASS, pass);
     return joined.data.event;
   }
@@ -123,7 +125,9 @@
   });
   root.querySelector("[data-delete-me]").addEventListener("click", async () => {
     if (!window.confirm("Delete everything we keep about you for this event?")) return;
-    const result = await call("/api/v1/attendees/me", { method: "DELETE" });
+    // An anonymous pass has no account: its only data is the kept face template.
+    const path = registered ? "/api/v1/attendees/me" : "/api/v1/attendees/me/selfie";
+    const result = await call(path, { method: "DELETE" });
     if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
     sessionStorage.removeItem(PASS);
     pass = null;

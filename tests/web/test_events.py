@@ -1,0 +1,171 @@
+"""Event photos in the browser: a photographer uploads a folder (one file broken) and watches
+it reach 100 % and get indexed; an attendee on a phone finds their photos with a selfie."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, expect
+
+from tests.web.conftest import FACES, WAIT_MS, Tokens, expect_ok, screenshot, signed_in, watch
+from visage.identity.models import Role, Tenant, User
+
+pytestmark = pytest.mark.browser
+
+PHOTO_SIDE = 900  # small photos keep indexing quick on CI's two cores
+INDEXING_SECONDS = 180
+
+
+def small_photo(source: Path, target: Path) -> Path:
+    image = Image.open(source).convert("RGB")
+    image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    image.save(target, quality=90)
+    return target
+
+
+def group_photo(sources: list[Path], target: Path) -> Path:
+    """People side by side on one canvas, as in a crowd shot."""
+    people = [Image.open(source).convert("RGB") for source in sources]
+    for person in people:
+        person.thumbnail((PHOTO_SIDE // 2, PHOTO_SIDE))
+    canvas = Image.new(
+        "RGB", (sum(p.width for p in people), max(p.height for p in people)), "white"
+    )
+    left = 0
+    for person in people:
+        canvas.paste(person, (left, 0))
+        left += person.width
+    canvas.save(target, quality=90)
+    return target
+
+
+def new_event(api: httpx.Client, owner: Tokens) -> dict[str, Any]:
+    body = {
+        "name": "Summer run",
+        "slug": f"summer-run-{uuid.uuid4().hex[:8]}",
+        "event_date": date.today().isoformat(),
+    }
+    return dict(expect_ok(api.post("/events", json=body, headers=owner.headers)))
+
+
+def wait_until_indexed(api: httpx.Client, event_id: str, owner: Tokens, photos: int) -> None:
+    deadline = time.monotonic() + INDEXING_SECONDS
+    while True:
+        progress = expect_ok(api.get(f"/events/{event_id}/progress", headers=owner.headers))
+        if progress["indexed"] + progress["failed"] >= photos:
+            assert progress["indexed"] == photos, progress
+            return
+        assert time.monotonic() < deadline, f"indexing did not finish: {progress}"
+        time.sleep(0.5)
+
+
+def test_photographer_uploads_a_folder_and_watches_it_indexed(
+    live_server: str,
+    browser: Browser,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    tmp_path: Path,
+) -> None:
+    tenant = make_tenant()
+    new_event(api, tokens_for(make_user(tenant, Role.TENANT_OWNER)))
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("obama.jpg", "biden.jpg", "hopper.jpg"):
+        small_photo(FACES / name, folder / name)
+    (folder / "broken.jpg").write_bytes(b"this is not a photo")
+    photographer = tokens_for(make_user(tenant, Role.PHOTOGRAPHER))
+    context = signed_in(browser.new_context(viewport={"width": 1280, "height": 1000}), photographer)
+    page = context.new_page()
+    errors = watch(page)
+
+    page.goto(f"{live_server}/app/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Events").click()
+    page.get_by_role("link", name="Summer run").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+
+    page.get_by_label("Choose a folder").set_input_files(folder)
+    expect(page.locator("[data-upload-percent]")).to_have_text("100 %", timeout=WAIT_MS)
+    expect(page.locator("[data-upload-count]")).to_have_text("4 of 4")
+    expect(page.locator("[data-upload-files] li", has_text="broken.jpg")).to_contain_text(
+        "Rejected"
+    )
+    expect(page.locator("[data-upload-files] li", has_text="Uploaded")).to_have_count(3)
+
+    expect(page.locator("[data-index-text]")).to_contain_text(
+        "3 of 3 photos searched", timeout=INDEXING_SECONDS * 1000
+    )
+    tiles = page.locator("[data-gallery] figure")
+    expect(tiles).to_have_count(3, timeout=WAIT_MS)
+    expect(tiles.first).to_contain_text("1 face", timeout=WAIT_MS)
+    tiles.first.hover()
+    expect(tiles.first.locator(".face-box")).to_have_count(1, timeout=WAIT_MS)
+    screenshot(page, "photographer_upload")
+    assert errors == []
+    context.close()
+
+
+def test_attendee_finds_their_photos_with_a_selfie_on_a_phone(
+    live_server: str,
+    browser: Browser,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    tmp_path: Path,
+) -> None:
+    owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    event = new_event(api, owner)
+    photos = [
+        small_photo(FACES / "obama2.jpg", tmp_path / "speech.jpg"),
+        small_photo(FACES / "hopper.jpg", tmp_path / "stranger.jpg"),
+        group_photo([FACES / "biden.jpg", FACES / "obama.jpg"], tmp_path / "group.jpg"),
+    ]
+    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
+    upload = api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers)
+    assert expect_ok(upload)["accepted"] == 3
+    wait_until_indexed(api, event["id"], owner, photos=3)
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = phone.new_page()
+    errors = watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    page.goto(f"{live_server}/e/{event['access_code']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+    selfie = page.get_by_label("Take or choose a selfie")
+    selfie.set_input_files(FACES / "obama3.jpg")
+    expect(page.locator("[data-selfie-outcome]")).to_contain_text("tick", timeout=WAIT_MS)
+
+    page.get_by_label("I agree to this use of my selfie").check()
+    selfie.set_input_files(FACES / "obama3.jpg")
+    expect(page.locator("[data-results-count]")).to_have_text(
+        "We found you in 2 photos.", timeout=WAIT_MS
+    )
+    results = page.locator("[data-results] img")
+    expect(results).to_have_count(2)
+    for image in results.all():
+        expect(image).to_have_js_property("complete", True, timeout=WAIT_MS)
+        assert image.evaluate("img => img.naturalWidth") > 0
+    download = page.get_by_role("link", name="Download photo 1")
+    with page.expect_download(timeout=WAIT_MS) as pending:
+        download.click()
+    assert pending.value.suggested_filename.endswith(".jpg")
+    screenshot(page, "attendee_phone")
+
+    page.get_by_role("button", name="Delete all my data for this event").click()
+    expect(page.locator("[data-privacy-outcome]")).to_contain_text("deleted", timeout=WAIT_MS)
+    expect(page.locator("[data-step=results]")).to_be_hidden()
+    assert errors == []
+    phone.close()
