@@ -23,6 +23,8 @@ os.environ.update(
         "REDIS_URL": "",
         "SMTP_HOST": "",
         "RATE_LIMIT_PER_MINUTE": "100000",
+        # Every test client shares one address: per-address lockout is tested on its own.
+        "LOGIN_MAX_FAILURES_PER_IP": "100000",
     }
 )
 
