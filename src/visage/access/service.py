@@ -554,7 +554,7 @@ def _record_attempt(
         repeat = _counted_since(
             scope, member.id, now - timedelta(minutes=settings.checkin_repeat_window_minutes)
         )
-        member.last_seen_at = now
+        faces_service.mark_seen(member)  # retention counts from the last visit
     decision = decide(
         Attempt(
             identification=identification,
