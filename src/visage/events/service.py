@@ -149,6 +149,7 @@ def update_event(
     if data.regenerate_access_code:
         event.access_code = _new_access_code()
     if was_enabled and not event.face_search_enabled:
+        session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
         _delete_event_templates(scope, principal, event)
     elif not was_enabled and event.face_search_enabled:
         _enqueue_indexing(scope, event, statuses=list(PhotoStatus))
@@ -909,6 +910,14 @@ def store_faces(
     the selfie subscriptions to notify about this photo."""
     photo = session.get(Photo, target.photo_id, with_for_update=True)
     if photo is None:
+        return []
+    # FOR SHARE: a host turning face search off (FOR UPDATE) waits for this to commit and
+    # then deletes these faces too, or goes first and these are never stored.
+    event = session.scalar(
+        select(Event).where(Event.id == photo.event_id).with_for_update(read=True)
+    )
+    if event is None or not event.face_search_enabled:
+        photo.status = PhotoStatus.PENDING
         return []
     session.execute(delete(PhotoFace).where(PhotoFace.photo_id == photo.id))
     protector = tenant_protector(session, photo.tenant_id)
