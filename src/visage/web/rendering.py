@@ -31,11 +31,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# nosniff and `Referrer-Policy: same-origin` (reset tokens in page URLs never reach other
+# sites) come with every response from core.http.
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    # Reset and verification tokens travel in page URLs: never leak them to other sites.
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
     "Cache-Control": "no-store",
 }

@@ -22,6 +22,38 @@
 
   const call = (path, options = {}) => Visage.api(path, { ...options, token: pass });
 
+  // Registered attendees may ask for notifications; anonymous ones are offered an account.
+  function showAccount() {
+    root.querySelector("[data-notify-choice]").hidden = !registered;
+    step("account").hidden = registered;
+  }
+
+  function keepPass(answer) {
+    pass = answer.access_token;
+    registered = Boolean(answer.attendee);
+    sessionStorage.setItem(PASS, pass);
+  }
+
+  for (const form of root.querySelectorAll("[data-attendee-account]")) {
+    form.addEventListener("submit", async (submit) => {
+      submit.preventDefault();
+      const outcome = form.querySelector("[data-outcome]");
+      const fields = Object.fromEntries(new FormData(form));
+      const registering = form.dataset.attendeeAccount === "register";
+      const body = registering
+        ? { access_code: accessCode, username: fields.username, email: fields.email, password: fields.password, full_name: fields.full_name }
+        : { access_code: accessCode, login: fields.login, password: fields.login_password };
+      const path = registering ? "/api/v1/attendees/register" : "/api/v1/attendees/login";
+      const result = await Visage.api(path, { method: "POST", json: body, token: null });
+      if (!result.ok) { Visage.say(outcome, Visage.describeError(result, form), "error"); return; }
+      keepPass(result.data);
+      showAccount();
+      notify.checked = true;
+      Visage.say(selfieOutcome, "Signed in. Take a selfie to turn on notifications.", "ok");
+      notify.focus();
+    });
+  }
+
   async function join() {
     if (pass) {
       const me = await call("/api/v1/attendees/me");
@@ -32,9 +64,7 @@
       method: "POST", json: { access_code: accessCode }, token: null,
     });
     if (!joined.ok) throw new Error(Visage.describeError(joined));
-    pass = joined.data.access_token;
-    registered = false;
-    sessionStorage.setItem(PASS, pass);
+    keepPass(joined.data);
     return joined.data.event;
   }
 
@@ -132,8 +162,7 @@
     sessionStorage.removeItem(PASS);
     pass = null;
     results.replaceChildren();
-    step("results").hidden = true;
-    step("selfie").hidden = true;
+    for (const name of ["results", "selfie", "account"]) step(name).hidden = true;
     Visage.say(privacyOutcome, "Your data for this event is deleted. You can close this page.", "ok");
   });
 
@@ -151,5 +180,6 @@
     else Visage.say(errorLine, "The organiser has not turned on selfie search for this event.", "error");
     step("privacy").hidden = false;
     showNotifyState(false);
+    showAccount();
   });
 })();

@@ -1,0 +1,117 @@
+"""The web app's server side without a browser: where pages live, their security headers, and
+fragments authorized and tenant-scoped like the API they mirror."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from visage.identity.models import Role, Tenant, User
+
+PAGES = [
+    "/app/",
+    "/app/login",
+    "/app/logout",
+    "/app/forgot-password",
+    "/reset-password?token=abc",
+    "/verify-email?token=abc",
+    "/app/kiosk",
+    "/e/ABCDEFGH",
+    "/app/checkins",
+    "/app/members",
+    "/app/members/00000000-0000-0000-0000-000000000000",
+    "/app/plans",
+    "/app/users",
+    "/app/kiosks",
+    "/app/audit",
+    "/app/events",
+    "/app/events/00000000-0000-0000-0000-000000000000",
+]
+
+
+def test_root_answers_api_clients_with_json_and_sends_browsers_to_the_app(
+    client: TestClient,
+) -> None:
+    assert client.get("/").json()["message"] == "API is running"
+    browser = client.get("/", headers={"Accept": "text/html,*/*"}, follow_redirects=False)
+    assert browser.status_code == 307
+    assert browser.headers["location"] == "/app/"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_html_that_runs_only_our_own_scripts(client: TestClient, path: str) -> None:
+    page = client.get(path)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["referrer-policy"] == "same-origin"  # reset tokens stay here
+    assert "<script>" not in page.text  # no inline script: the policy would block it
+    assert '<html lang="en">' in page.text
+
+
+def test_vendored_assets_are_served_from_the_package(client: TestClient) -> None:
+    htmx = client.get("/static/vendor/htmx-2.0.11.min.js")
+    assert htmx.status_code == 200
+    assert "htmx" in htmx.text
+    assert client.get("/static/vendor/htmx-LICENSE.txt").status_code == 200
+    assert client.get("/static/app.js").status_code == 200
+
+
+def test_fragments_need_a_signed_in_user_with_the_permission(
+    client: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> None:
+    anonymous = client.get("/app/fragments/members")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"]
+    photographer = make_user(make_tenant(), Role.PHOTOGRAPHER)
+    assert (
+        client.get("/app/fragments/members", headers=auth_headers(photographer)).status_code == 403
+    )
+    assert (
+        client.get("/app/fragments/events", headers=auth_headers(photographer)).status_code == 200
+    )
+
+
+def test_member_fragments_show_only_the_tenants_own_members_escaped(
+    client: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> None:
+    ours = auth_headers(make_user(make_tenant(), Role.STAFF))
+    theirs = auth_headers(make_user(make_tenant(), Role.STAFF))
+    name = "<script>alert(1)</script> Ada"
+    mine = client.post("/api/v1/members", json={"full_name": name}, headers=ours).json()
+    other = client.post("/api/v1/members", json={"full_name": "Grace Other"}, headers=theirs)
+
+    listed = client.get("/app/fragments/members", headers=ours)
+    assert listed.status_code == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Ada" in listed.text
+    assert "<script>" not in listed.text
+    assert "Grace Other" not in listed.text
+    assert f'href="/app/members/{mine["id"]}"' in listed.text
+
+    other_id = other.json()["id"]
+    assert client.get(f"/app/fragments/members/{other_id}", headers=ours).status_code == 404
+    memberships = client.get(f"/app/fragments/members/{other_id}/memberships", headers=ours)
+    assert memberships.status_code == 404
+
+
+def test_dashboard_stats_fragment_draws_the_week(
+    client: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> None:
+    headers = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+    stats = client.get("/app/fragments/stats", headers=headers)
+    assert stats.status_code == 200
+    assert stats.text.count('class="bar"') == 7
+    assert "Inside now" in stats.text
