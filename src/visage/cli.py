@@ -30,6 +30,17 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(2) from error
 
 
+def _die_with_parent() -> None:
+    """Workers started by `serve` get SIGTERM when it exits, however it exits: uvicorn re-raises
+    the signal that stopped it, so a `finally` in `serve` alone can leave orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default API_HOST)")] = None,
@@ -47,7 +58,11 @@ def serve(
     configure_logging(settings)
     get_database()  # start (or join) the embedded database before the worker does
     worker_processes = [
-        subprocess.Popen([sys.executable, "-m", "visage", "worker"], env=os.environ.copy())
+        subprocess.Popen(
+            [sys.executable, "-m", "visage", "worker"],
+            env=os.environ.copy(),
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a Linux prctl flag
+        )
         for _ in range(workers)
     ]
     console.print(
