@@ -289,3 +289,22 @@ def test_audit_log_is_tenant_scoped_for_owners_and_global_for_super_admins(
     assert {str(first.id), str(second.id)} <= {e["tenant_id"] for e in everything["items"]}
     staff = make_user(first, Role.STAFF)
     assert client.get("/api/v1/audit", headers=auth_headers(staff)).status_code == 403
+
+
+def test_owner_renames_their_tenant_but_cannot_unsuspend_it(
+    client: TestClient,
+    owner: User,
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+    session,
+) -> None:
+    headers = auth_headers(owner)
+    renamed = client.patch("/api/v1/tenants/me", json={"name": "New Name"}, headers=headers)
+    assert renamed.json()["name"] == "New Name"
+    refused = client.patch("/api/v1/tenants/me", json={"is_active": False}, headers=headers)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "FIELD_NOT_ALLOWED")
+    staff = make_user(session.get(Tenant, owner.tenant_id), Role.STAFF)
+    staff_headers = auth_headers(staff)
+    assert client.get("/api/v1/tenants/me", headers=staff_headers).json()["name"] == "New Name"
+    denied = client.patch("/api/v1/tenants/me", json={"name": "x"}, headers=staff_headers)
+    assert denied.status_code == 403

@@ -70,11 +70,12 @@ def my_tenant(session: Session, actor: Principal) -> Tenant:
 def update_tenant(
     session: Session,
     actor: Principal,
-    tenant: Tenant,
+    tenant_id: uuid.UUID,
     changes: dict[str, Any],
     client: ClientInfo,
 ) -> Tenant:
     """Owners may rename their tenant; only super admins suspend or reactivate one."""
+    tenant = get_tenant(session, tenant_id)
     if "is_active" in changes and not actor.can(Permission.TENANTS_MANAGE):
         raise FieldNotAllowed(details={"fields": ["is_active"]})
     if "name" in changes and changes["name"] is not None:
@@ -117,6 +118,12 @@ def find_tenant(session: Session, slug: str) -> Tenant:
     if tenant is None:
         raise NotFound(f"No tenant with slug '{slug}'.")
     return tenant
+
+
+def profile(session: Session, actor: Principal) -> tuple[User, Tenant | None]:
+    """The signed-in user and their tenant (none for super admins)."""
+    user = get_user(session, actor, actor.id)
+    return user, my_tenant(session, actor) if user.tenant_id else None
 
 
 def get_user(session: Session, actor: Principal, user_id: uuid.UUID) -> User:

@@ -98,8 +98,7 @@ def logout(session: DbSession, principal: CurrentUser, client: Client) -> None:
 
 @auth_router.get("/me")
 def me(session: DbSession, principal: CurrentUser) -> MeOut:
-    user = management.get_user(session, principal, principal.id)
-    tenant = management.my_tenant(session, principal) if user.tenant_id else None
+    user, tenant = management.profile(session, principal)
     assert principal.role is not None  # users always have one
     return MeOut.model_validate(
         {
@@ -173,10 +172,9 @@ def my_tenant(session: DbSession, principal: TenantReader) -> TenantOut:
 def update_my_tenant(
     body: TenantUpdate, session: DbSession, principal: TenantEditor, client: Client
 ) -> TenantOut:
-    tenant = management.my_tenant(session, principal)
     changes = body.model_dump(exclude_unset=True)
     return TenantOut.model_validate(
-        management.update_tenant(session, principal, tenant, changes, client)
+        management.update_tenant(session, principal, principal.tenant(), changes, client)
     )
 
 
@@ -193,19 +191,17 @@ def update_tenant(
     principal: TenantAdmin,
     client: Client,
 ) -> TenantOut:
-    tenant = management.get_tenant(session, tenant_id)
     changes = body.model_dump(exclude_unset=True)
     return TenantOut.model_validate(
-        management.update_tenant(session, principal, tenant, changes, client)
+        management.update_tenant(session, principal, tenant_id, changes, client)
     )
 
 
 def _set_tenant_active(
     session: DbSession, principal: Principal, tenant_id: uuid.UUID, client: Client, active: bool
 ) -> TenantOut:
-    tenant = management.get_tenant(session, tenant_id)
     return TenantOut.model_validate(
-        management.update_tenant(session, principal, tenant, {"is_active": active}, client)
+        management.update_tenant(session, principal, tenant_id, {"is_active": active}, client)
     )
 
 

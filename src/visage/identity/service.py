@@ -54,8 +54,6 @@ def flush_unique(session: Session) -> None:
 
 
 def create_tenant(session: Session, *, name: str, slug: str) -> Tenant:
-    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise Conflict(f"A tenant with slug '{slug}' already exists.", details={"field": "slug"})
     tenant = Tenant(name=name, slug=slug, is_active=True)
     session.add(tenant)
     flush_unique(session)
