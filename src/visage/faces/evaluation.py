@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from visage.core.errors import AppError
 from visage.core.images import ImageLimits, decode_image
-from visage.faces.pipeline import analyze, largest
+from visage.faces.pipeline import analyze_largest
 
 REQUIRED_COLUMNS = ("file_x", "file_y", "Decision")
 
@@ -103,9 +103,9 @@ def evaluate(
             unreadable.append(name)
             embeddings[name] = None
             continue
-        faces = analyze(image.rgb, "kiosk")
-        embeddings[name] = largest(faces).embedding if faces else None
-        if not faces:
+        face = analyze_largest(image.rgb, "kiosk")
+        embeddings[name] = face.embedding if face else None
+        if face is None:
             no_face.append(name)
     scored = [
         (float(np.linalg.norm(x - y)), pair.same)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -105,19 +105,38 @@ def assess(
     return assessed
 
 
+def embed(faces: list[AssessedFace], *, timer: StageTimer = _NO_TIMER) -> list[FaceAnalysis]:
+    """The faces with their 128-d embeddings, computed in one batch."""
+    with timer.stage("embed"):
+        embeddings = get_backend().embed([face.chip for face in faces])
+    return [
+        FaceAnalysis(a.face, a.chip, a.sharpness, a.reason, vector)
+        for a, vector in zip(faces, embeddings, strict=True)
+    ]
+
+
 def analyze(
     image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
 ) -> list[FaceAnalysis]:
     """Every face with its 128-d embedding, computed in one batch."""
-    assessed = assess(image, mode, timer=timer)
-    with timer.stage("embed"):
-        embeddings = get_backend().embed([face.chip for face in assessed])
-    return [
-        FaceAnalysis(a.face, a.chip, a.sharpness, a.reason, vector)
-        for a, vector in zip(assessed, embeddings, strict=True)
-    ]
+    return embed(assess(image, mode, timer=timer), timer=timer)
 
 
-def largest(faces: list[FaceAnalysis]) -> FaceAnalysis:
+FaceT = TypeVar("FaceT", bound=AssessedFace)
+
+
+def largest(faces: list[FaceT]) -> FaceT:
     """The face nearest the camera: the person at the kiosk, or the subject of a selfie."""
     return max(faces, key=lambda face: face.area)
+
+
+def analyze_largest(
+    image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
+) -> FaceAnalysis | None:
+    """Only the largest face, embedded alone: a kiosk frame with a queue behind the member
+    costs one embedding, not one per face."""
+    faces = assess(image, mode, timer=timer)
+    if not faces:
+        return None
+    (face,) = embed([largest(faces)], timer=timer)
+    return face

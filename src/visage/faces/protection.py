@@ -17,6 +17,7 @@ import importlib
 import os
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -122,18 +123,31 @@ def wrap_key(tenant_id: uuid.UUID, version: int, template_key: bytes) -> bytes:
     return nonce + AESGCM(kek).encrypt(nonce, template_key, _wrap_aad(tenant_id, version))
 
 
-def unwrap_key(row: TenantKey) -> bytes:
+def unwrap_key(tenant_id: uuid.UUID, version: int, wrapped_key: bytes) -> bytes:
     kek = key_encryption_key(get_settings().biometric_encryption_key)
     try:
         return AESGCM(kek).decrypt(
-            row.wrapped_key[:NONCE_BYTES],
-            row.wrapped_key[NONCE_BYTES:],
-            _wrap_aad(row.tenant_id, row.version),
+            wrapped_key[:NONCE_BYTES], wrapped_key[NONCE_BYTES:], _wrap_aad(tenant_id, version)
         )
     except InvalidTag as error:
         raise TemplateKeyError(
             "The tenant's template key cannot be unwrapped: BIOMETRIC_ENCRYPTION_KEY changed."
         ) from error
+
+
+@lru_cache(maxsize=1024)
+def _unwrapped_protector(
+    tenant_id: uuid.UUID, version: int, wrapped_key: bytes
+) -> TemplateProtector:
+    """Unwrapping and deriving the rotation cost a few ms: done once per key version.
+
+    Keyed by the wrapped key, so a rotated or re-created key is never served from the cache.
+    """
+    return protector_for_key(tenant_id, version, unwrap_key(tenant_id, version, wrapped_key))
+
+
+def _protector_of(row: TenantKey) -> TemplateProtector:
+    return _unwrapped_protector(row.tenant_id, row.version, row.wrapped_key)
 
 
 def _new_key_row(session: Session, tenant_id: uuid.UUID) -> None:
@@ -181,7 +195,7 @@ def tenant_protector(
     once, while a write must never store a vector under a key being replaced.
     """
     row = _key_row(session, tenant_id, None if for_search else "share")
-    return protector_for_key(tenant_id, row.version, unwrap_key(row))
+    return _protector_of(row)
 
 
 @dataclass(frozen=True)
@@ -247,7 +261,7 @@ def _reseal(
 def rotate_tenant_key(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
     """Give the tenant a new key and re-seal every registered column; rows done per table."""
     row = _key_row(session, tenant_id, "update")
-    old = protector_for_key(tenant_id, row.version, unwrap_key(row))
+    old = _protector_of(row)
     new_key = os.urandom(KEY_BYTES)
     new = protector_for_key(tenant_id, row.version + 1, new_key)
     counts: dict[str, int] = {}

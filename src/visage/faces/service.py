@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from visage.config import get_settings
@@ -32,7 +33,7 @@ from visage.faces.errors import (
 )
 from visage.faces.inference.base import DetectionMode
 from visage.faces.models import DEFAULT_RETENTION_DAYS, FaceTemplate, TenantFaceSettings
-from visage.faces.pipeline import AssessedFace, FaceAnalysis, analyze, assess, largest
+from visage.faces.pipeline import AssessedFace, FaceAnalysis, analyze, analyze_largest, assess
 from visage.faces.protection import TemplateProtector, tenant_protector
 from visage.identity import audit
 from visage.identity.principal import ClientInfo, Principal
@@ -80,7 +81,7 @@ class Verification:
 
 def face_settings(session: Session, tenant_id: uuid.UUID) -> TenantFaceSettings:
     """The tenant's settings row (defaults when it never changed them; not added)."""
-    row = session.get(TenantFaceSettings, tenant_id)
+    row = session.get(TenantFaceSettings, tenant_id, populate_existing=True)
     return row or TenantFaceSettings(
         tenant_id=tenant_id, recognition_tolerance=None, retention_days=DEFAULT_RETENTION_DAYS
     )
@@ -94,21 +95,20 @@ def update_face_settings(
     retention_days: int,
 ) -> TenantFaceSettings:
     tenant_id = actor.tenant()
-    row = session.get(TenantFaceSettings, tenant_id)
-    if row is None:
-        row = TenantFaceSettings(tenant_id=tenant_id)
-        session.add(row)
-    row.recognition_tolerance = recognition_tolerance
-    row.retention_days = retention_days
+    values = {"recognition_tolerance": recognition_tolerance, "retention_days": retention_days}
+    session.execute(
+        insert(TenantFaceSettings)
+        .values(tenant_id=tenant_id, **values)
+        .on_conflict_do_update(index_elements=[TenantFaceSettings.tenant_id], set_=values)
+    )
     audit.record(
         session,
         action="faces.settings_updated",
         actor=actor,
         tenant_id=tenant_id,
-        details={"recognition_tolerance": recognition_tolerance, "retention_days": retention_days},
+        details=values,
     )
-    session.flush()
-    return row
+    return face_settings(session, tenant_id)
 
 
 def recognition_threshold(session: Session, tenant_id: uuid.UUID) -> float:
@@ -399,10 +399,10 @@ def identify_image(
     session: Session, tenant_id: uuid.UUID, image: DecodedImage, *, top_k: int = 1
 ) -> Identification:
     """The kiosk's question: who is the person in this frame (the largest face)?"""
-    faces = analyze(image.rgb, "kiosk")
-    if not faces:
+    face = analyze_largest(image.rgb, "kiosk")
+    if face is None:
         raise NoFaceDetected()
-    return identify_face(session, tenant_id, largest(faces), top_k=top_k)
+    return identify_face(session, tenant_id, face, top_k=top_k)
 
 
 def verify_image(
