@@ -21,7 +21,12 @@ from visage.config import Settings
 logger = logging.getLogger(__name__)
 
 # Import paths of every module that declares tasks, so a worker knows them all.
-TASK_MODULES: list[str] = ["visage.identity.email", "visage.events.tasks", "visage.faces.tasks"]
+TASK_MODULES: list[str] = [
+    "visage.identity.email",
+    "visage.identity.tasks",
+    "visage.events.tasks",
+    "visage.faces.tasks",
+]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)
 

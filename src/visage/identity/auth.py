@@ -4,9 +4,9 @@ password reset and email verification. No FastAPI here; nothing commits here.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -23,6 +23,7 @@ from visage.identity import audit, login_guard
 from visage.identity.email import send_email
 from visage.identity.errors import AmbiguousAccount
 from visage.identity.models import (
+    LoginAttempt,
     LoginOutcome,
     LoginSession,
     OneTimeToken,
@@ -45,6 +46,10 @@ PASSWORD_RESET_LIFETIME = timedelta(minutes=30)
 EMAIL_VERIFICATION_LIFETIME = timedelta(hours=48)
 # Caps the emails one address can trigger (reset or verification) per hour.
 MAX_TOKENS_PER_HOUR = 3
+# Login attempts are kept this long for investigations, then deleted.
+LOGIN_ATTEMPT_RETENTION = timedelta(days=90)
+# Ended sessions are kept a little while so a replayed refresh token is still recognised.
+ENDED_SESSION_RETENTION = timedelta(days=7)
 # Accounts sharing a name across tenants whose password is checked when no tenant is given.
 MAX_LOGIN_CANDIDATES = 5
 
@@ -339,3 +344,22 @@ def resend_verification(
     for user in _users_by_email(session, email, tenant_slug):
         if not user.email_verified:
             send_verification_email(session, settings, user)
+
+
+def purge_expired_credentials(session: Session, now: datetime) -> dict[str, int]:
+    """Delete sessions (with their refresh tokens) ended or expired a while ago, one-time
+    tokens past their expiry and login attempts past their retention; the counts deleted."""
+    ended_before = now - ENDED_SESSION_RETENTION
+    statements = {
+        "login_sessions": delete(LoginSession).where(
+            or_(LoginSession.expires_at < ended_before, LoginSession.revoked_at < ended_before)
+        ),
+        "one_time_tokens": delete(OneTimeToken).where(OneTimeToken.expires_at < now),
+        "login_attempts": delete(LoginAttempt).where(
+            LoginAttempt.created_at < now - LOGIN_ATTEMPT_RETENTION
+        ),
+    }
+    return {
+        name: session.execute(statement).rowcount  # type: ignore[attr-defined]
+        for name, statement in statements.items()
+    }
