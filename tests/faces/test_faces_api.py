@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tests.faces.conftest import FACES_DIR, Gym, as_base64, face_bytes, jpeg, side_by_side
 from visage.core.db import Database
 from visage.faces.models import FaceTemplate
-from visage.identity.models import AuditEvent
+from visage.identity.models import AuditEvent, Role, Tenant, User
 
 
 @pytest.fixture(scope="module")
@@ -268,3 +268,67 @@ def test_stored_vectors_are_not_the_embeddings(
     nearest = min(stored, key=lambda v: abs(np.linalg.norm(v) - np.linalg.norm(face.embedding)))
     assert np.linalg.norm(nearest) == pytest.approx(np.linalg.norm(face.embedding), rel=1e-4)
     assert min(np.linalg.norm(v - face.embedding) for v in stored) > 1.0
+
+
+def test_erasing_faces_and_withdrawing_consent(gym: Gym, database: Database) -> None:
+    member_id = gym.new_member("Erasable")
+
+    def add_templates(count: int) -> None:
+        with database.session() as session:
+            for _ in range(count):
+                session.add(
+                    FaceTemplate(
+                        tenant_id=gym.tenant.id,
+                        member_id=member_id,
+                        embedding=np.full(128, 0.05, dtype=np.float32),
+                        sharpness=100.0,
+                        face_width=120,
+                        detection_score=1.0,
+                    )
+                )
+
+    add_templates(2)
+    erased = gym.delete(f"/members/{member_id}/faces")
+    assert erased.status_code == 200
+    assert erased.json() == {"templates_erased": 2}
+    assert gym.get(f"/members/{member_id}/faces").json() == []
+    add_templates(1)
+    withdrawn = gym.delete(f"/members/{member_id}/consent")
+    assert withdrawn.json() == {"templates_erased": 1}
+    member = gym.get(f"/members/{member_id}").json()
+    assert (member["face_count"], member["consent"]) == (0, None)
+    with database.session() as session:
+        erasures = session.scalars(
+            select(AuditEvent.details).where(
+                AuditEvent.action == "faces.erased", AuditEvent.target_id == str(member_id)
+            )
+        ).all()
+    assert sorted(e["reason"] for e in erasures) == ["consent withdrawn", "request"]
+
+
+def test_roles_and_devices_cannot_use_biometrics(
+    gym: Gym,
+    obama: uuid.UUID,
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+    device_headers: Callable[[Tenant], dict[str, str]],
+) -> None:
+    photographer = auth_headers(make_user(gym.tenant, Role.PHOTOGRAPHER))
+    kiosk = device_headers(gym.tenant)
+    body = {"image": as_base64(face_bytes("obama3.jpg"))}
+    for headers in (photographer, kiosk):
+        identify = gym.client.post("/api/v1/faces/identify", json=body, headers=headers)
+        assert identify.status_code == 403
+        enroll = gym.client.post(
+            f"/api/v1/members/{obama}/faces", json={"images": [body["image"]]}, headers=headers
+        )
+        assert enroll.status_code == 403
+    assert gym.client.post("/api/v1/faces/detect", json=body).status_code == 401
+
+
+def test_openapi_documents_both_image_encodings(gym: Gym) -> None:
+    schema = gym.client.get("/api/v1/openapi.json").json()
+    content = schema["paths"]["/api/v1/members/{member_id}/faces"]["post"]["requestBody"]["content"]
+    assert content["multipart/form-data"]["schema"]["properties"]["images"]["maxItems"] == 5
+    identify = schema["paths"]["/api/v1/faces/identify"]["post"]["requestBody"]["content"]
+    assert set(identify["application/json"]["schema"]["required"]) == {"image"}
