@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +31,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 FloatArray = npt.NDArray[np.float32]
+logger = logging.getLogger(__name__)
 
 # float_details: exponent values that stand for +inf, -inf and NaN.
 _IS_INF, _IS_NINF, _IS_NAN = 32000, 32001, 32002
@@ -783,9 +784,7 @@ def converted_model(models_dir: Path, kind: ModelKind) -> Path:
     if target.exists():
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
-    print(  # a one-time step a person starting the service should see
-        f"Converting {source.name} to ONNX (once) -> {target}", file=sys.stderr, flush=True
-    )
+    logger.info("Converting %s to ONNX (once, a few seconds) -> %s", source.name, target)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     onnx.save_model(convert(source, kind), str(partial))
     partial.replace(target)  # atomic: concurrent starters never read half a file

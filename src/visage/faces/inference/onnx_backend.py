@@ -38,6 +38,9 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # The API and the workers are separate processes on the same cores: idle threads sleep
+    # instead of spinning, so one process's wait does not eat the other's CPU.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = [
         provider
         for provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
