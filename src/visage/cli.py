@@ -157,6 +157,7 @@ def doctor(
 def _register_domain_commands() -> None:
     from visage.events.cli import bench_photos, events_app
     from visage.faces.cli import bench_faces, evaluate, keys_app
+    from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
 
     app.add_typer(users_app, name="users")
@@ -167,6 +168,7 @@ def _register_domain_commands() -> None:
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
     bench_app.command("photos")(bench_photos)
     bench_app.command("faces")(bench_faces)
+    bench_app.command("engine")(bench_engine)
     app.add_typer(bench_app, name="bench")
 
 

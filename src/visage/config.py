@@ -54,7 +54,9 @@ class Settings(BaseSettings):
 
     embedding_dimensions: int = Field(default=128, ge=1)
     face_recognition_tolerance: float = Field(default=0.6, gt=0, lt=2)
-    face_backend: Literal["dlib", "onnx"] = "dlib"
+    # onnx: dlib's own networks converted to ONNX Runtime (tests/faces/test_onnx_backend.py
+    # proves the embeddings and MMOD boxes equal to dlib's); dlib: the reference.
+    face_backend: Literal["dlib", "onnx"] = "onnx"
     # Detectors of the onnx backend: dlib's HOG (fast, frontal faces; upsampled for photos),
     # the MMOD CNN (also turned faces, about 7 kFLOP a pixel), or both merged (photos).
     face_kiosk_detector: Literal["hog", "mmod"] = "hog"

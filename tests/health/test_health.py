@@ -14,7 +14,7 @@ def test_health_all_components_green(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["components"]["database"]["data"]["vector_extension"] is True
-    assert body["components"]["model"]["data"]["backend"] == "dlib"
+    assert body["components"]["model"]["data"]["backend"] == "onnx"  # the default engine
 
 
 def test_every_response_has_request_id_and_nosniff(client: TestClient) -> None:
