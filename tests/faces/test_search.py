@@ -4,10 +4,13 @@ tenants' templates never come back, and the benchmark's synthetic tenants leave 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from visage.core.db import Database
 from visage.faces import service
@@ -59,3 +62,20 @@ def test_probes_are_near_their_source(gallery: SyntheticGallery) -> None:
     probes = gallery.probes(5)
     nearest = np.linalg.norm(gallery.target_vectors[None] - probes[:, None], axis=-1).min(axis=1)
     assert nearest.max() < 0.6
+
+
+def _plan(session: Session, statement: Select[Any]) -> str:
+    sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
+
+
+def test_hnsw_path_uses_the_vector_index_and_exact_path_does_not(
+    database: Database, gallery: SyntheticGallery
+) -> None:
+    (probe,) = gallery.probes(1)
+    with database.session() as session:
+        hnsw = service.nearest_templates_statement(gallery.target, probe, 25, exact=False)
+        with service.hnsw_search(session, 25):
+            assert "ix_face_templates_embedding_hnsw" in _plan(session, hnsw)
+        exact = service.nearest_templates_statement(gallery.target, probe, 25, exact=True)
+        assert "ix_face_templates_embedding_hnsw" not in _plan(session, exact)

@@ -236,7 +236,7 @@ class SyntheticGallery:
         )
         for tenant_id in self.others:
             self._insert(tenant_id, missing // OTHER_TENANTS)
-        with self.database.engine.connect() as connection:
+        with self.database.engine.begin() as connection:
             connection.execute(text("ANALYZE members, face_templates"))
         self.build_seconds += time.perf_counter() - start
 

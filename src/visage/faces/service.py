@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -315,22 +317,13 @@ def chooses_exact_search(session: Session, tenant_id: uuid.UUID) -> bool:
     return size <= EXACT_SEARCH_MAX_TEMPLATES
 
 
-def _nearest_templates(
-    session: Session,
-    tenant_id: uuid.UUID,
-    probe: npt.NDArray[np.float32],
-    limit: int,
-    *,
-    exact: bool,
-) -> list[tuple[uuid.UUID, float]]:
+def nearest_templates_statement(
+    tenant_id: uuid.UUID, probe: npt.NDArray[np.float32], limit: int, *, exact: bool
+) -> Select[Any]:
+    """The `limit` nearest templates of the tenant: filter and vector order in one statement."""
     distance = FaceTemplate.embedding.l2_distance(probe)
-    if exact:
-        # `+ 0` keeps the planner off the HNSW index: an exact, tenant-filtered scan.
-        order = distance + 0
-    else:
-        session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-        session.execute(text(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, limit)}"))
-        order = distance
+    # `+ 0` keeps the planner off the HNSW index: an exact, tenant-filtered scan.
+    order = distance + 0 if exact else distance
     nearest = (
         select(FaceTemplate.member_id, distance.label("distance"))
         .where(FaceTemplate.tenant_id == tenant_id)
@@ -339,7 +332,35 @@ def _nearest_templates(
         .subquery()
     )
     # relaxed_order may return rows slightly out of order: sort them again.
-    rows = session.execute(select(nearest).order_by(nearest.c.distance)).tuples()
+    return select(nearest.c.member_id, nearest.c.distance).order_by(nearest.c.distance)
+
+
+@contextmanager
+def hnsw_search(session: Session, limit: int) -> Iterator[None]:
+    """Settings for one filtered HNSW search.
+
+    The iterative scan keeps walking the graph until `limit` rows of the tenant are found.
+    With sorting off, the planner takes the HNSW index rather than the tenant btree index plus
+    a sort, which it prefers when its estimate of the tenant's rows is low.
+    """
+    session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    session.execute(text(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, limit)}"))
+    session.execute(text("SET LOCAL enable_sort = off"))
+    yield
+    session.execute(text("SET LOCAL enable_sort = on"))
+
+
+def _nearest_templates(
+    session: Session,
+    tenant_id: uuid.UUID,
+    probe: npt.NDArray[np.float32],
+    limit: int,
+    *,
+    exact: bool,
+) -> list[tuple[uuid.UUID, float]]:
+    statement = nearest_templates_statement(tenant_id, probe, limit, exact=exact)
+    with nullcontext() if exact else hnsw_search(session, limit):
+        rows = session.execute(statement).all()
     return [(member_id, float(value)) for member_id, value in rows]
 
 
