@@ -154,6 +154,11 @@ def test_photo_mode_merges_mmod_and_hog_into_one_face_with_landmarks(
     assert len(align(image, faces)) == 1
 
 
+def test_images_smaller_than_the_mmod_window_have_no_face(onnx_backend: OnnxBackend) -> None:
+    # dlib's pyramid of a 1x1 image is too small for the network: no run, no face.
+    assert onnx_backend.detect(np.zeros((1, 1, 3), dtype=np.uint8), "photo") == []
+
+
 def test_kiosk_mode_keeps_dlibs_hog_by_default(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:

@@ -79,6 +79,9 @@ class OnnxBackend:
 
     def mmod(self, image: RGBImage) -> list[Detection]:
         """dlib's CNN face detector (no upsampling): boxes and scores, best first."""
+        smallest_window = min(min(window) for window in self._mmod_config.windows)
+        if min(image.shape[:2]) < smallest_window:
+            return []  # the pyramid only shrinks: no face fits, and the network would underflow
         pyramid, levels = tiled_pyramid(image, self._mmod_config)
         scores = self._mmod.run(None, {"pyramid": pyramid})[0][0]
         return decode(scores, levels, self._mmod_config)

@@ -4,6 +4,7 @@
 - embed ms/face, one chip and a batch of 16;
 - detection ms on a 640x480 kiosk frame and a 12 MP photo: dlib's HOG (the dlib backend),
   the `face_recognition` loop (HOG, upsampled once) and MMOD on ONNX Runtime;
+- a kiosk check-in without the search: detect, align and embed the best face of the frame;
 - faces found per group photo by HOG (upsampled once) vs MMOD, and both merged;
 - event indexing (detect "photo" + align + embed) in photos/min and faces/min, 1 and 2 worker
   processes, the ONNX backend with HOG and with HOG + MMOD as its photo detector.
@@ -200,6 +201,21 @@ def run(images_dir: Path, models_dir: Path, *, repeats: int = 5) -> Iterator[Row
         _median_ms(lambda: dlib_backend.detect(frame, "kiosk"), repeats),
         _median_ms(lambda: onnx_backend.mmod(frame), repeats),
         _median_ms(lambda: peer.face_locations(frame, 1), repeats) if peer else None,
+        "ms",
+    )
+
+    def check_in(backend: FaceBackend) -> None:
+        faces = backend.detect(frame, "kiosk")
+        backend.embed(align(frame, faces[:1]))
+
+    def peer_check_in() -> None:
+        peer.face_encodings(frame, peer.face_locations(frame, 1)[:1], model="small")
+
+    yield Row(
+        "kiosk 640x480: detect+align+embed",
+        _median_ms(lambda: check_in(dlib_backend), repeats),
+        _median_ms(lambda: check_in(onnx_backend), repeats),
+        _median_ms(peer_check_in, repeats) if peer else None,
         "ms",
     )
     photos = group_photos(images_dir)
