@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # the MMOD CNN (also turned faces, about 7 kFLOP a pixel), or both merged (photos).
     face_kiosk_detector: Literal["hog", "mmod"] = "hog"
     face_photo_detector: Literal["hog", "mmod", "both"] = "hog"
+    # ONNX Runtime threads per process (0: every core the process may use). With the API and
+    # N workers on one machine, cores / (N + 1) keeps them from oversubscribing the cores.
+    face_threads: int = Field(default=0, ge=0)
 
     max_image_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)

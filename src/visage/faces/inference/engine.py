@@ -26,6 +26,7 @@ def _build(settings: Settings) -> FaceBackend:
             settings.models_dir,
             kiosk_detector=settings.face_kiosk_detector,
             photo_detector=settings.face_photo_detector,
+            threads=settings.face_threads,
         )
     from visage.faces.inference.dlib_backend import DlibBackend
 
