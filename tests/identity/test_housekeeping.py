@@ -1,13 +1,15 @@
 """The daily job deletes unusable credentials and old login attempts, and nothing else."""
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from procrastinate.periodic import PeriodicDeferrer
+from sqlalchemy import select, text, update
 
 from visage.core.db import Database
-from visage.core.jobs import enqueue
+from visage.core.jobs import connected_app, enqueue
 from visage.identity import service
 from visage.identity.models import LoginAttempt, LoginOutcome, LoginSession, Role, Tenant, User
 from visage.identity.principal import ClientInfo
@@ -54,3 +56,30 @@ def test_purge_keeps_live_sessions_and_recent_attempts(
         ).all()
     assert left == [sessions[0]]
     assert attempts == [LoginOutcome.SUCCESS]
+
+
+def test_the_worker_app_defers_the_daily_job(database: Database, settings) -> None:
+    """What a worker's periodic deferrer does when the job falls due (daily at 03:41)."""
+    app = connected_app(settings)
+    [periodic] = [
+        p
+        for p in app.periodic_registry.periodic_tasks.values()
+        if p.task is purge_expired_credentials
+    ]
+    due_at = int(time.time()) - 3600 * 24 * 365  # a tick no earlier run has deferred
+
+    async def defer() -> None:
+        async with app.open_async():
+            await PeriodicDeferrer(registry=app.periodic_registry).defer_jobs([(periodic, due_at)])
+
+    asyncio.run(defer())
+    with database.session() as session:
+        queued = session.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs "
+                "WHERE task_name = 'identity.purge_expired_credentials' "
+                "AND (args->>'timestamp')::bigint = :due"
+            ),
+            {"due": due_at},
+        )
+    assert queued == 1

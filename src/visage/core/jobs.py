@@ -14,6 +14,8 @@ from typing import Any
 
 import procrastinate
 from procrastinate.app import WorkerOptions
+from procrastinate.jobs import JobDeferrer
+from procrastinate.manager import JobManager
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -30,20 +32,34 @@ TASK_MODULES: list[str] = [
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)
 
+# `enqueue` writes on the caller's own synchronous connection through a job manager of its
+# own, so it works the same in the API and inside a worker's jobs, whatever `jobs` is
+# connected with.
+_enqueue_manager = JobManager(procrastinate.SyncPsycopgConnector())
+
 
 def connected_app(settings: Settings) -> procrastinate.App:
+    """`jobs`, connected asynchronously to the configured database (for workers).
+
+    `jobs` itself gets the connector (not a copy made by `with_connector`): periodic tasks
+    are deferred through the app their task is bound to, and a copy left that app on its
+    synchronous connector, which fails in the worker's event loop.
+    """
     from visage.core.db import libpq_url
 
     for module in TASK_MODULES:  # tasks register on `jobs` when their module is imported
         importlib.import_module(module)
-    return jobs.with_connector(procrastinate.PsycopgConnector(conninfo=libpq_url(settings)))
+    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings))
+    jobs.connector = connector
+    jobs.job_manager.connector = connector
+    return jobs
 
 
 def enqueue(session: Session, task: procrastinate.tasks.Task[Any, Any, Any], **kwargs: Any) -> int:
     """Defer `task` inside the session's transaction; returns the job id."""
     connection = session.connection().connection.driver_connection
-    job_id: int = task.configure(connection=connection).defer(**kwargs)
-    return job_id
+    deferrer = JobDeferrer(_enqueue_manager, task.configure().job, connection=connection)
+    return deferrer.defer(**kwargs)
 
 
 def queue_depth_by_status(session: Session) -> dict[str, int]:
