@@ -23,6 +23,7 @@ PAGES = [
     "/app/members",
     "/app/members/00000000-0000-0000-0000-000000000000",
     "/app/plans",
+    "/app/tenants",
     "/app/users",
     "/app/kiosks",
     "/app/audit",

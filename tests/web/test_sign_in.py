@@ -1,16 +1,18 @@
-"""Signing in as a new owner would: errors in words, then every page reachable from the
-dashboard by clicking, each loading without an error."""
+"""A new platform as its first users would use it: the super admin creates a tenant and its
+owner; the owner signs in (errors in words) and reaches every page from the dashboard by
+clicking, each loading without an error."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import TEST_PASSWORD
 from tests.web.conftest import WAIT_MS, screenshot, watch
-from visage.identity.models import Role, Tenant, User
+from visage.identity.models import Role, User
 
 pytestmark = pytest.mark.browser
 
@@ -25,34 +27,59 @@ NAV_PAGES = [
 ]
 
 
-def test_sign_in_then_every_page_is_reachable_from_the_dashboard(
+def sign_in(page: Page, organization: str, login: str, password: str) -> None:
+    page.get_by_label("Organization").fill(organization)
+    page.get_by_label("Username or email").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_new_platform_signs_up_a_tenant_whose_owner_reaches_every_page(
     live_server: str,
     browser: Browser,
-    make_tenant: Callable[..., Tenant],
     make_user: Callable[..., User],
 ) -> None:
-    tenant = make_tenant("Riverside Gym")
-    owner = make_user(tenant, Role.TENANT_OWNER, full_name="Olivia Owner")
+    admin = make_user(None, Role.SUPER_ADMIN)
+    slug = f"riverside-{uuid.uuid4().hex[:6]}"
+    owner_login = f"olivia-{uuid.uuid4().hex[:6]}"
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = watch(page)
 
     page.goto(f"{live_server}/")  # a browser at the root lands on the app, then on sign-in
     expect(page).to_have_url(f"{live_server}/app/login?next=%2Fapp%2F", timeout=WAIT_MS)
-    page.get_by_label("Organization").fill(tenant.slug)
-    page.get_by_label("Username or email").fill(owner.username)
-    page.get_by_label("Password").fill("not the password")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "", admin.username, "not the password")
     expect(page.locator("[data-outcome]")).to_contain_text("Invalid credentials", timeout=WAIT_MS)
     screenshot(page, "sign_in_error")
-
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".lead")).to_contain_text("Platform administration", timeout=WAIT_MS)
+    expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("Members")
+
+    page.get_by_role("link", name="Tenants", exact=True).first.click()
+    page.get_by_text("Create a tenant").click()
+    page.get_by_label("Name", exact=True).fill("Riverside Gym")
+    page.get_by_label("Short name").fill(slug)
+    page.get_by_role("button", name="Create tenant").click()
+    row = page.get_by_role("row").filter(has_text=slug)
+    row.get_by_text("Add an owner").click()
+    row.get_by_label("Username").fill(owner_login)
+    row.get_by_label("Email").fill(f"{owner_login}@example.com")
+    row.get_by_label("Full name").fill("Olivia Owner")
+    row.get_by_label("First password").fill(TEST_PASSWORD)
+    row.get_by_role("button", name="Add owner").click()
+    expect(row).to_contain_text("Owner added", timeout=WAIT_MS)
+    screenshot(page, "tenants")
+    page.get_by_role("link", name="Sign out").click()
+
+    expect(page.locator("[data-flash]")).to_have_text("You are signed out.", timeout=WAIT_MS)
+    sign_in(page, slug, owner_login, TEST_PASSWORD)
     expect(page).to_have_url(f"{live_server}/app/", timeout=WAIT_MS)
     expect(page.locator(".lead")).to_contain_text("Olivia Owner", timeout=WAIT_MS)
     expect(page.locator("#stats dl.figures")).to_contain_text("Inside now", timeout=WAIT_MS)
     screenshot(page, "dashboard")
 
     nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Tenants")).to_have_count(0)
     for link, heading in NAV_PAGES:
         nav.get_by_role("link", name=link, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(heading, timeout=WAIT_MS)

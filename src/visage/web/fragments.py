@@ -44,6 +44,7 @@ UserReader = Annotated[Principal, Depends(require(Permission.USERS_READ))]
 DeviceManager = Annotated[Principal, Depends(require(Permission.DEVICES_MANAGE))]
 AuditReader = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
 EventReader = Annotated[Principal, Depends(require(Permission.EVENTS_READ))]
+TenantAdmin = Annotated[Principal, Depends(require(Permission.TENANTS_MANAGE))]
 
 
 def _pages(total: int, page: int, page_size: int = PAGE_SIZE) -> dict[str, int]:
@@ -229,3 +230,18 @@ def events(
 ) -> HTMLResponse:
     found, total = events_service.list_events(session, principal, page=page, page_size=PAGE_SIZE)
     return render(request, "fragments/events.html", events=found, **_pages(total, page))
+
+
+@router.get("/tenants", response_class=HTMLResponse)
+def tenants(
+    request: Request,
+    session: DbSession,
+    principal: TenantAdmin,
+    q: Search = None,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    del principal  # authorization only: tenants are the platform's, not a tenant's
+    found, total = management.list_tenants(
+        session, search=q or None, active=None, paging=PageRequest(page=page, page_size=PAGE_SIZE)
+    )
+    return render(request, "fragments/tenants.html", tenants=found, **_pages(total, page))

@@ -117,6 +117,11 @@ def users_page(request: Request) -> HTMLResponse:
     )
 
 
+@router.get(APP_PREFIX + "/tenants", response_class=HTMLResponse)
+def tenants_page(request: Request) -> HTMLResponse:
+    return render(request, "tenants.html", title="Tenants", nav="tenants")
+
+
 @router.get(APP_PREFIX + "/kiosks", response_class=HTMLResponse)
 def kiosks_page(request: Request) -> HTMLResponse:
     return render(request, "kiosks.html", title="Kiosks", nav="kiosks")

@@ -86,9 +86,15 @@
     return { ok: response.ok, status: response.status, data, response };
   }
 
+  // The nearest status line around `element`, not one belonging to another form.
   function outcomeOf(element) {
-    const holder = element.closest("form, td, section, .card, li") || document;
-    return holder.querySelector("[data-outcome]");
+    for (let node = element; node; node = node.parentElement) {
+      for (const line of node.querySelectorAll("[data-outcome]")) {
+        const form = line.closest("form");
+        if (!form || form.contains(element)) return line;
+      }
+    }
+    return null;
   }
 
   function say(target, text, kind) {
@@ -263,6 +269,8 @@
     for (const element of document.querySelectorAll("[data-permission]")) {
       if (!permissions.has(element.dataset.permission)) element.remove();
     }
+    // A platform administrator belongs to no tenant: tenant pages have nothing to show them.
+    if (!user.tenant) for (const element of document.querySelectorAll("[data-tenant-only]")) element.remove();
   }
 
   async function startSignedIn() {
