@@ -71,13 +71,13 @@ def test_fragments_need_a_signed_in_user_with_the_permission(
     anonymous = client.get("/app/fragments/members")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"]
-    photographer = make_user(make_tenant(), Role.PHOTOGRAPHER)
-    assert (
-        client.get("/app/fragments/members", headers=auth_headers(photographer)).status_code == 403
-    )
-    assert (
-        client.get("/app/fragments/events", headers=auth_headers(photographer)).status_code == 200
-    )
+    photographer = auth_headers(make_user(make_tenant(), Role.PHOTOGRAPHER))
+    assert client.get("/app/fragments/members", headers=photographer).status_code == 403
+    assert client.get("/app/fragments/events", headers=photographer).status_code == 200
+    owner = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+    assert client.get("/app/fragments/tenants", headers=owner).status_code == 403
+    admin = auth_headers(make_user(None, Role.SUPER_ADMIN))
+    assert client.get("/app/fragments/tenants", headers=admin).status_code == 200
 
 
 def test_member_fragments_show_only_the_tenants_own_members_escaped(
