@@ -247,6 +247,9 @@
     line.textContent = `Could not load this part: ${message}`;
     target.replaceChildren(line);
   });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    event.detail.target.removeAttribute("aria-busy");
+  });
   document.addEventListener("htmx:sendError", (event) => {
     const line = document.createElement("p");
     line.className = "outcome";

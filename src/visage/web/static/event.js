@@ -193,9 +193,12 @@
   let pollTimer = null;
   let lastIndexed = -1;
 
+  let pollRun = 0;
   async function pollProgress() {
     clearTimeout(pollTimer);
+    const run = ++pollRun;
     const result = await Visage.api(`${eventUrl}/progress`);
+    if (run !== pollRun) return; // a newer poll took over
     let busy = false;
     if (result.ok) {
       const p = result.data;
@@ -260,9 +263,12 @@
     return item;
   }
 
+  let galleryRequest = 0;
   async function loadGallery(page) {
+    const request = ++galleryRequest;
     const result = await Visage.api(`${eventUrl}/photos?page=${page}&page_size=${GALLERY_PAGE_SIZE}`);
-    if (!result.ok) return;
+    // A slower, older answer must not replace a newer one (statuses change while indexing).
+    if (!result.ok || request !== galleryRequest) return;
     galleryPage = page;
     const tiles = result.data.items.map(tile);
     if (page === 1) gallery.replaceChildren(...tiles); else gallery.append(...tiles);

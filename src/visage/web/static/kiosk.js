@@ -101,6 +101,8 @@
     if (!key) { Visage.say(setup.querySelector("[data-outcome]"), "Kiosk key: enter the key.", "error"); return; }
     localStorage.setItem(KEY, key);
     event.target.reset();
+    // The click is the user gesture full screen needs; a refusal leaves the kiosk windowed.
+    if (document.fullscreenEnabled) document.documentElement.requestFullscreen().catch(() => {});
     begin();
   });
   run.querySelector("[data-kiosk-forget]").addEventListener("click", () => {
