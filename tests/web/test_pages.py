@@ -116,3 +116,22 @@ def test_dashboard_stats_fragment_draws_the_week(
     assert stats.status_code == 200
     assert stats.text.count('class="bar"') == 7
     assert "Inside now" in stats.text
+
+
+def test_member_list_pages_keep_the_search(
+    client: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> None:
+    headers = auth_headers(make_user(make_tenant(), Role.STAFF))
+    for number in range(21):
+        client.post("/api/v1/members", json={"full_name": f"Runner {number:02}"}, headers=headers)
+    client.post("/api/v1/members", json={"full_name": "Someone Else"}, headers=headers)
+
+    first = client.get("/app/fragments/members?q=runner", headers=headers).text
+    assert "Page 1 of 2 · 21 members" in first
+    assert 'hx-get="/app/fragments/members?q=runner&amp;page=2"' in first
+    second = client.get("/app/fragments/members?q=runner&page=2", headers=headers).text
+    assert second.count('href="/app/members/') == 1
+    assert "Someone Else" not in first + second

@@ -54,7 +54,14 @@ def _words(value: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _with_page(request: Request, page: int) -> str:
+    """This fragment's URL on another page, relative: right behind any proxy."""
+    query = request.url.include_query_params(page=page).query
+    return f"{request.url.path}?{query}"
+
+
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+templates.env.globals["with_page"] = _with_page
 templates.env.filters["when"] = _when
 templates.env.filters["words"] = _words
 templates.env.globals["asset_version"] = __version__
