@@ -33,6 +33,7 @@ def test_filtered_hnsw_agrees_with_exact_search(
     database: Database, gallery: SyntheticGallery
 ) -> None:
     probes = gallery.probes(10)
+    agreements = 0
     with database.session() as session:
         tenant_members = set(
             session.scalars(select(Member.id).where(Member.tenant_id == gallery.target))
@@ -40,11 +41,15 @@ def test_filtered_hnsw_agrees_with_exact_search(
         for probe in probes:
             exact = service.nearest_members(session, gallery.target, probe, members=5, exact=True)
             hnsw = service.nearest_members(session, gallery.target, probe, members=5, exact=False)
+            # The filtered index search still fills the page with this tenant's members ...
             assert len(exact) == len(hnsw) == 5
-            assert hnsw[0] == exact[0]
             assert {c.member_id for c in hnsw} <= tenant_members
             distances = [c.distance for c in hnsw]
             assert distances == sorted(distances)
+            agreements += hnsw[0] == exact[0]
+    # ... and finds the true nearest one almost always (approximate by design: galleries
+    # small enough to be searched exactly are, see EXACT_SEARCH_MAX_TEMPLATES).
+    assert agreements >= 8
 
 
 def test_synthetic_tenants_are_deleted(database: Database) -> None:
