@@ -41,12 +41,12 @@ def side_by_side(*names: str, height: int = 400) -> bytes:
     """A group photo: the named portraits scaled to one height on one canvas."""
     portraits = []
     for name in names:
-        portrait = Image.open(FACES_DIR / name)
-        portraits.append(portrait.resize((portrait.width * height // portrait.height, height)))
+        source = Image.open(FACES_DIR / name).convert("RGB")
+        portraits.append(source.resize((source.width * height // source.height, height)))
     canvas = Image.new("RGB", (sum(p.width for p in portraits), height), "white")
     left = 0
     for portrait in portraits:
-        canvas.paste(portrait.convert("RGB"), (left, 0))
+        canvas.paste(portrait, (left, 0))
         left += portrait.width
     return jpeg(canvas)
 

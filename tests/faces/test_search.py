@@ -70,7 +70,8 @@ def test_probes_are_near_their_source(gallery: SyntheticGallery) -> None:
 
 
 def _plan(session: Session, statement: Select[Any]) -> str:
-    sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    sql = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     return "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
 
 

@@ -28,6 +28,16 @@ def headers(
     return auth_headers(make_user(tenant, Role.TENANT_OWNER))
 
 
+@pytest.fixture(scope="module")
+def other(
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> dict[str, str]:
+    """The owner of another tenant."""
+    return auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+
+
 def create(client: TestClient, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
     response = client.post("/api/v1/members", json=fields, headers=headers)
     assert response.status_code == 201, response.text
@@ -70,29 +80,19 @@ def test_search_and_paging(client: TestClient, headers: dict[str, str]) -> None:
 
 
 def test_external_ref_is_unique_per_tenant(
-    client: TestClient,
-    headers: dict[str, str],
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers: dict[str, str], other: dict[str, str]
 ) -> None:
     create(client, headers, full_name="Card One", external_ref="card-0001")
     duplicate = {"full_name": "Card Two", "external_ref": "card-0001"}
     again = client.post("/api/v1/members", json=duplicate, headers=headers)
     assert again.status_code == 409
-    other = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
     create(client, other, full_name="Elsewhere", external_ref="card-0001")
 
 
 def test_other_tenants_members_are_not_found(
-    client: TestClient,
-    headers: dict[str, str],
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers: dict[str, str], other: dict[str, str]
 ) -> None:
     member = create(client, headers, full_name="Private Person")
-    other = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
     url = f"/api/v1/members/{member['id']}"
     assert client.get(url, headers=other).status_code == 404
     assert client.patch(url, json={"full_name": "x"}, headers=other).status_code == 404
