@@ -135,3 +135,18 @@ def test_member_list_pages_keep_the_search(
     second = client.get("/app/fragments/members?q=runner&page=2", headers=headers).text
     assert second.count('href="/app/members/') == 1
     assert "Someone Else" not in first + second
+
+
+def test_filter_forms_may_leave_fields_empty(
+    client: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> None:
+    headers = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+    empty = "allowed=&reason=&since=&until="
+    assert client.get(f"/app/fragments/checkins?{empty}", headers=headers).status_code == 200
+    audit = client.get("/app/fragments/audit?action=&since=&until=", headers=headers)
+    assert audit.status_code == 200
+    bad_day = client.get("/app/fragments/audit?since=yesterday", headers=headers)
+    assert bad_day.status_code == 422

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator
 
 from visage.access import service as access_service
 from visage.access.decision import Reason
@@ -36,6 +37,8 @@ WEEK_DAYS = 7
 
 PageNumber = Annotated[int, Query(ge=1)]
 Search = Annotated[str | None, Query(max_length=200)]
+# Filter forms send every field; an empty one means "any".
+Day = Annotated[date | None, BeforeValidator(lambda value: value or None), Query()]
 
 
 CheckinReader = Annotated[Principal, Depends(require(Permission.CHECKINS_READ))]
@@ -91,8 +94,8 @@ def checkins(
     member_id: uuid.UUID | None = None,
     allowed: Annotated[str | None, Query(pattern="^(true|false|)$")] = None,
     reason: Annotated[Reason | Literal[""] | None, Query()] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
 ) -> HTMLResponse:
     filters = access_service.CheckinFilters(
         member_id=member_id,
@@ -207,8 +210,8 @@ def audit(
     session: DbSession,
     principal: AuditReader,
     action: Annotated[str | None, Query(max_length=100)] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     events, total = management.list_audit_events(
