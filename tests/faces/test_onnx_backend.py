@@ -159,13 +159,18 @@ def test_images_smaller_than_the_mmod_window_have_no_face(onnx_backend: OnnxBack
     assert onnx_backend.detect(np.zeros((1, 1, 3), dtype=np.uint8), "photo") == []
 
 
-def test_kiosk_mode_keeps_dlibs_hog_by_default(
+def test_kiosk_hog_tries_the_frame_size_before_upsampling(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:
-    image = load("biden.jpg", MMOD_WIDTH)
-    expected = dlib_backend.detect(image, "kiosk")
-    found = onnx_backend.detect(image, "kiosk")
-    assert [f.box() for f in found] == [f.box() for f in expected]
+    close = load("biden.jpg", MMOD_WIDTH)  # a face of ~100 px: found without upsampling
+    expected = dlib_backend.hog(close, 0)
+    assert expected
+    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in expected]
+    far = load("obama.jpg", 160)  # a face of ~40 px: only dlib's upsampled pass finds it
+    assert dlib_backend.hog(far, 0) == []
+    expected = dlib_backend.detect(far, "kiosk")
+    assert expected
+    assert [f.box() for f in onnx_backend.detect(far, "kiosk")] == [f.box() for f in expected]
 
 
 def test_converted_models_are_cached_by_source_hash(

@@ -35,7 +35,11 @@ class DlibBackend:
     def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
         image = np.ascontiguousarray(image)
         upsample = 1 if mode == "photo" or image.shape[1] < KIOSK_UPSAMPLE_BELOW_WIDTH else 0
-        rects, scores, _ = self._detector.run(image, upsample, 0.0)
+        return self.hog(image, upsample)
+
+    def hog(self, image: RGBImage, upsample: int) -> list[DetectedFace]:
+        """HOG faces (the image upsampled `upsample` times first), best first."""
+        rects, scores, _ = self._detector.run(np.ascontiguousarray(image), upsample, 0.0)
         height, width = image.shape[:2]
         faces = []
         for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
