@@ -18,6 +18,7 @@ from tests.web.conftest import (
     expect_ok,
     launch_chromium,
     screenshot,
+    signed_in,
     watch,
 )
 from visage.identity.models import Role, Tenant, User
@@ -45,8 +46,8 @@ def write_y4m(picture: Path, target: Path) -> Path:
     return target
 
 
-def enrolled_member_with_kiosk(api: httpx.Client, owner: Tokens) -> str:
-    """A member with consent, a face and an unlimited membership; returns a kiosk key."""
+def enrolled_member_with_kiosk(api: httpx.Client, owner: Tokens) -> tuple[str, str]:
+    """A member with consent, a face and an unlimited membership; their id and a kiosk key."""
     headers = owner.headers
     member = expect_ok(api.post("/members", json={"full_name": "Barack Obama"}, headers=headers))
     path = f"/members/{member['id']}"
@@ -60,7 +61,7 @@ def enrolled_member_with_kiosk(api: httpx.Client, owner: Tokens) -> str:
     )
     expect_ok(api.post(f"{path}/memberships", json={"plan_id": plan["id"]}, headers=headers))
     device = expect_ok(api.post("/devices", json={"name": "Front door"}, headers=headers))
-    return str(device["api_key"])
+    return str(member["id"]), str(device["api_key"])
 
 
 def test_kiosk_welcomes_the_member_its_camera_sees(
@@ -72,9 +73,8 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
     tokens_for: Callable[[User], Tokens],
     tmp_path: Path,
 ) -> None:
-    kiosk_key = enrolled_member_with_kiosk(
-        api, tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
-    )
+    owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    member_id, kiosk_key = enrolled_member_with_kiosk(api, owner)
     camera = write_y4m(FACES / "obama3.jpg", tmp_path / "door.y4m")
     chromium = launch_chromium(
         playwright,
@@ -111,6 +111,20 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
         page.reload()  # the key stays on the device: the kiosk restarts by itself
         expect(page.locator("[data-kiosk-setup]")).to_be_hidden()
         expect(banner).to_contain_text("Welcome, Barack Obama!", timeout=WAIT_MS)
+        assert errors == []
+        context.close()
+
+        # The front desk adds a second face from the same camera, on the member's page.
+        desk = signed_in(chromium.new_context(viewport={"width": 1280, "height": 1000}), owner)
+        desk.grant_permissions(["camera"], origin=live_server)
+        page = desk.new_page()
+        errors = watch(page)
+        page.goto(f"{live_server}/app/members/{member_id}")
+        page.get_by_role("button", name="Use the webcam").click()
+        page.get_by_role("button", name="Take the photo").click()
+        expect(page.locator("[data-enroll-outcome]")).to_contain_text("Face added", timeout=WAIT_MS)
+        expect(page.locator("[data-face-count-text]")).to_have_text("2", timeout=WAIT_MS)
+        screenshot(page, "enroll_webcam")
         assert errors == []
     finally:
         chromium.close()

@@ -139,7 +139,7 @@
     }
   });
   captureButton.addEventListener("click", async () => {
-    if (!VisageCamera.ready(video)) return;
+    if (!VisageCamera.ready(video)) { Visage.say(selfieOutcome, "The camera is still starting: try again in a moment.", "busy"); return; }
     const frame = await VisageCamera.capture(video);
     VisageCamera.stop(video);
     video.hidden = true;

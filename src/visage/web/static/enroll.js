@@ -114,7 +114,7 @@
     }
   });
   captureButton.addEventListener("click", async () => {
-    if (!VisageCamera.ready(video)) return;
+    if (!VisageCamera.ready(video)) { Visage.say(outcome, "The camera is still starting: try again in a moment.", "busy"); return; }
     const frame = await VisageCamera.capture(video, 0.92);
     enroll(frame, "webcam.jpg");
   });
