@@ -116,6 +116,10 @@
   captureButton.addEventListener("click", async () => {
     if (!VisageCamera.ready(video)) { Visage.say(outcome, "The camera is still starting: try again in a moment.", "busy"); return; }
     const frame = await VisageCamera.capture(video, 0.92);
+    // The answer belongs next to the picture that was taken, not the live preview.
+    VisageCamera.stop(video);
+    video.hidden = true;
+    captureButton.hidden = true;
     enroll(frame, "webcam.jpg");
   });
   document.addEventListener("templates-changed", loadTemplates);
