@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -88,6 +89,12 @@ def test_a_new_platform_signs_up_a_tenant_whose_owner_reaches_every_page(
         )
         expect(page.locator("[role=alert]", has_text="Could not load")).to_have_count(0)
         screenshot(page, "page_" + link.lower().replace(" ", "_"))
+
+    nav.get_by_role("link", name="Check-ins", exact=True).click()
+    with page.expect_download(timeout=WAIT_MS) as csv_file:
+        page.get_by_role("button", name="Download as CSV").click()
+    assert csv_file.value.suggested_filename == "checkins.csv"
+    assert Path(csv_file.value.path()).read_text().startswith("id,created_at,source")
 
     page.get_by_role("link", name="Sign out").click()
     expect(page.locator("[data-flash]")).to_have_text("You are signed out.", timeout=WAIT_MS)

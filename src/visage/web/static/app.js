@@ -220,6 +220,36 @@
     event.preventDefault();
     pressButton(button, button.dataset.body ? JSON.parse(button.dataset.body) : undefined);
   });
+  // Files behind the bearer token (CSV exports): fetched, then saved from a blob: URL.
+  async function download(button) {
+    const filters = document.querySelector(button.dataset.downloadFilters);
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(filters)) if (value) query.append(name, value);
+    const outcome = outcomeOf(button);
+    let response;
+    try {
+      response = await fetch(`${button.dataset.download}?${query}`, {
+        headers: { Authorization: `Bearer ${session.access}` },
+      });
+    } catch {
+      say(outcome, NETWORK_ERROR, "error");
+      return;
+    }
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      say(outcome, describeError({ status: response.status, data }), "error");
+      return;
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = button.dataset.filename;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-download]");
+    if (button) download(button);
+  });
   document.addEventListener("change", (event) => {
     const select = event.target;
     if (select.matches("select[data-api]")) pressButton(select, { [select.dataset.fieldName]: select.value });
