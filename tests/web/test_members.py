@@ -1,19 +1,24 @@
-"""A front desk adds a member, records consent and enrolls face photos from files; the API's
-refusal of a photo without a face is shown in words next to the picture."""
+"""A front desk adds a member, records consent and enrolls face photos from files (the API's
+refusal of a photo without a face is shown in words next to the picture), then changes its own
+password."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
+from tests.conftest import TEST_PASSWORD
 from tests.web.conftest import FACES, WAIT_MS, Tokens, screenshot, signed_in, watch
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
+
+NEW_PASSWORD = "a brand new passphrase for the desk"
 
 
 def test_add_member_record_consent_and_enroll_from_files(
@@ -24,7 +29,8 @@ def test_add_member_record_consent_and_enroll_from_files(
     tokens_for: Callable[[User], Tokens],
     tmp_path: Path,
 ) -> None:
-    staff = make_user(make_tenant(), Role.STAFF)
+    tenant = make_tenant()
+    staff = make_user(tenant, Role.STAFF)
     context = signed_in(
         browser.new_context(viewport={"width": 1280, "height": 1000}), tokens_for(staff)
     )
@@ -61,5 +67,14 @@ def test_add_member_record_consent_and_enroll_from_files(
     page.get_by_label("Search members").fill("obama")
     row = page.get_by_role("row", name="Barack Obama")
     expect(row).to_contain_text("2 photos", timeout=WAIT_MS)
+
+    page.get_by_role("link", name="my account").click()
+    page.get_by_label("Current password").fill(TEST_PASSWORD)
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("Type it again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("[data-outcome]")).to_contain_text("Password changed", timeout=WAIT_MS)
+    login = {"username": staff.username, "tenant": tenant.slug, "password": NEW_PASSWORD}
+    assert httpx.post(f"{live_server}/api/v1/auth/login", json=login).status_code == 200
     assert errors == []
     context.close()

@@ -24,6 +24,7 @@ PAGES = [
     "/app/members/00000000-0000-0000-0000-000000000000",
     "/app/plans",
     "/app/tenants",
+    "/app/account",
     "/app/users",
     "/app/kiosks",
     "/app/audit",

@@ -117,6 +117,11 @@ def users_page(request: Request) -> HTMLResponse:
     )
 
 
+@router.get(APP_PREFIX + "/account", response_class=HTMLResponse)
+def account_page(request: Request) -> HTMLResponse:
+    return render(request, "account.html", title="My account", nav="account")
+
+
 @router.get(APP_PREFIX + "/tenants", response_class=HTMLResponse)
 def tenants_page(request: Request) -> HTMLResponse:
     return render(request, "tenants.html", title="Tenants", nav="tenants")

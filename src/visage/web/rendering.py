@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from visage import __version__
+from visage.identity.passwords import PASSWORD_MIN_LENGTH
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -62,6 +63,10 @@ def _with_page(request: Request, page: int) -> str:
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.globals["with_page"] = _with_page
+templates.env.globals["password_hint"] = (
+    f"At least {PASSWORD_MIN_LENGTH} characters and hard to guess: "
+    "a phrase of a few words works well."
+)
 templates.env.filters["when"] = _when
 templates.env.filters["words"] = _words
 templates.env.globals["asset_version"] = __version__

@@ -296,7 +296,14 @@
     const values = {
       display_name: user.full_name || user.username,
       tenant_name: user.tenant ? user.tenant.name : "Platform administration",
+      username: user.username,
+      email: user.email,
+      role: user.role.replaceAll("_", " "),
+      email_state: user.email_verified ? "confirmed" : "not confirmed yet",
     };
+    for (const element of document.querySelectorAll("[data-api*='{me}']")) {
+      element.dataset.api = element.dataset.api.replace("{me}", user.id);
+    }
     for (const slot of document.querySelectorAll("[data-me]")) slot.textContent = values[slot.dataset.me] || "";
     const permissions = new Set(user.permissions);
     for (const element of document.querySelectorAll("[data-permission]")) {
