@@ -110,6 +110,11 @@ def test_photographer_uploads_a_folder_and_watches_it_indexed(
     tiles.first.hover()
     expect(tiles.first.locator(".face-box")).to_have_count(1, timeout=WAIT_MS)
     screenshot(page, "photographer_upload")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete hopper.jpg").click()
+    expect(tiles).to_have_count(2, timeout=WAIT_MS)
+    expect(page.locator("[data-index-text]")).to_contain_text("2 of 2", timeout=WAIT_MS)
     assert errors == []
     context.close()
 

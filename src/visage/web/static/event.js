@@ -256,6 +256,19 @@
     const faces = photo.status === "indexed" ? `${photo.face_count} face${photo.face_count === 1 ? "" : "s"}` : photo.status;
     caption.textContent = `${photo.filename} · ${faces}`;
     figure.append(frame, caption);
+    if (canDeletePhotos) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "danger small";
+      remove.textContent = "Delete";
+      remove.setAttribute("aria-label", `Delete ${photo.filename}`);
+      remove.addEventListener("click", async () => {
+        if (!window.confirm(`Delete ${photo.filename} and the faces found in it?`)) return;
+        const result = await Visage.api(`/api/v1/photos/${photo.id}`, { method: "DELETE" });
+        if (result.ok) { item.remove(); pollProgress(); } else caption.textContent = Visage.describeError(result);
+      });
+      figure.append(remove);
+    }
     const reveal = () => { if (photo.status === "indexed" && photo.face_count) showFaces(figure, photo); };
     figure.addEventListener("mouseenter", reveal);
     figure.addEventListener("focus", reveal);
@@ -276,5 +289,10 @@
   }
   moreButton.addEventListener("click", () => loadGallery(galleryPage + 1));
 
-  Visage.onReady(() => { loadEvent(); pollProgress(); });
+  let canDeletePhotos = false;
+  Visage.onReady((me) => {
+    canDeletePhotos = me.permissions.includes("photos:manage");
+    loadEvent();
+    pollProgress();
+  });
 })();
