@@ -3,6 +3,8 @@ it reach 100 % and get indexed; an attendee on a phone finds their photos with a
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -115,6 +117,21 @@ def test_photographer_uploads_a_folder_and_watches_it_indexed(
     page.get_by_role("button", name="Delete hopper.jpg").click()
     expect(tiles).to_have_count(2, timeout=WAIT_MS)
     expect(page.locator("[data-index-text]")).to_contain_text("2 of 2", timeout=WAIT_MS)
+
+    # Dropped again, a photo already in the event is recognised as such.
+    dropped = page.evaluate_handle(
+        """([name, data]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            return transfer;
+        }""",
+        ["obama.jpg", base64.b64encode((folder / "obama.jpg").read_bytes()).decode()],
+    )
+    page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": dropped})
+    expect(page.locator("[data-upload-files] li")).to_have_text(
+        re.compile("obama.jpg.*Already in this event"), timeout=WAIT_MS
+    )
     assert errors == []
     context.close()
 
