@@ -4,6 +4,9 @@ called by the browser with the signed-in user's bearer token (see docs/decisions
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -27,50 +30,53 @@ CONSENT_TEXT_VERSION = "2026-11"
 ASSIGNABLE_ROLES = [Role.TENANT_OWNER, Role.STAFF, Role.PHOTOGRAPHER, Role.MEMBER]
 
 
-# ---------------------------------------------------------------- signing in (no session yet)
+@dataclass(frozen=True)
+class Shell:
+    """A page whose HTML needs nothing from the request: its data comes from the browser."""
+
+    template: str
+    title: str
+    nav: str | None = None  # the main menu entry it belongs to
+    context: dict[str, Any] = field(default_factory=dict)
 
 
-@router.get(APP_PREFIX + "/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html", title="Sign in")
+SHELLS = {
+    # Signing in: no session yet.
+    APP_PREFIX + "/login": Shell("login.html", "Sign in"),
+    APP_PREFIX + "/logout": Shell("logout.html", "Signing out"),
+    APP_PREFIX + "/forgot-password": Shell("forgot_password.html", "Forgot your password?"),
+    # The links in the emails identity sends (`/reset-password?token=`, `/verify-email?token=`).
+    "/reset-password": Shell("reset_password.html", "Choose a new password"),
+    "/verify-email": Shell("verify_email.html", "Confirm your email"),
+    # The door tablet, signed in with a device key.
+    APP_PREFIX + "/kiosk": Shell("kiosk.html", "Check-in kiosk"),
+    # The signed-in app.
+    APP_PREFIX + "/": Shell("dashboard.html", "Dashboard", "dashboard"),
+    APP_PREFIX + "/account": Shell("account.html", "My account", "account"),
+    APP_PREFIX + "/tenants": Shell("tenants.html", "Tenants", "tenants"),
+    APP_PREFIX + "/checkins": Shell(
+        "checkins.html", "Check-ins", "checkins", {"reasons": list(Reason)}
+    ),
+    APP_PREFIX + "/members": Shell("members.html", "Members", "members"),
+    APP_PREFIX + "/plans": Shell("plans.html", "Plans", "plans"),
+    APP_PREFIX + "/users": Shell(
+        "users.html", "Users and roles", "users", {"roles": ASSIGNABLE_ROLES}
+    ),
+    APP_PREFIX + "/kiosks": Shell("kiosks.html", "Kiosks", "kiosks"),
+    APP_PREFIX + "/audit": Shell("audit.html", "Audit log", "audit"),
+    APP_PREFIX + "/events": Shell("events.html", "Events", "events"),
+}
 
 
-@router.get(APP_PREFIX + "/logout", response_class=HTMLResponse)
-def logout_page(request: Request) -> HTMLResponse:
-    return render(request, "logout.html", title="Signing out")
+def _shell_route(shell: Shell) -> Callable[[Request], HTMLResponse]:
+    def page(request: Request) -> HTMLResponse:
+        return render(request, shell.template, title=shell.title, nav=shell.nav, **shell.context)
+
+    return page
 
 
-@router.get(APP_PREFIX + "/forgot-password", response_class=HTMLResponse)
-def forgot_password_page(request: Request) -> HTMLResponse:
-    return render(request, "forgot_password.html", title="Forgot your password?")
-
-
-# The two pages below are the links in the emails identity sends (`/reset-password?token=`).
-@router.get("/reset-password", response_class=HTMLResponse)
-def reset_password_page(request: Request) -> HTMLResponse:
-    return render(request, "reset_password.html", title="Choose a new password")
-
-
-@router.get("/verify-email", response_class=HTMLResponse)
-def verify_email_page(request: Request) -> HTMLResponse:
-    return render(request, "verify_email.html", title="Confirm your email")
-
-
-# ---------------------------------------------------------------- kiosk and attendees
-
-
-@router.get(APP_PREFIX + "/kiosk", response_class=HTMLResponse)
-def kiosk_page(request: Request) -> HTMLResponse:
-    return render(request, "kiosk.html", title="Check-in kiosk")
-
-
-# The share link and QR code of an event point here (`events.service.share_url`).
-@router.get("/e/{access_code}", response_class=HTMLResponse)
-def attendee_page(request: Request, access_code: str) -> HTMLResponse:
-    return render(request, "attendee.html", title="Find your photos", access_code=access_code)
-
-
-# ---------------------------------------------------------------- signed-in app
+for path, shell in SHELLS.items():
+    router.add_api_route(path, _shell_route(shell), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get(APP_PREFIX, include_in_schema=False)
@@ -78,19 +84,10 @@ def app_root() -> RedirectResponse:
     return RedirectResponse(APP_PREFIX + "/")
 
 
-@router.get(APP_PREFIX + "/", response_class=HTMLResponse)
-def dashboard_page(request: Request) -> HTMLResponse:
-    return render(request, "dashboard.html", title="Dashboard", nav="dashboard")
-
-
-@router.get(APP_PREFIX + "/checkins", response_class=HTMLResponse)
-def checkins_page(request: Request) -> HTMLResponse:
-    return render(request, "checkins.html", title="Check-ins", nav="checkins", reasons=list(Reason))
-
-
-@router.get(APP_PREFIX + "/members", response_class=HTMLResponse)
-def members_page(request: Request) -> HTMLResponse:
-    return render(request, "members.html", title="Members", nav="members")
+# The share link and QR code of an event point here (`events.service.share_url`).
+@router.get("/e/{access_code}", response_class=HTMLResponse)
+def attendee_page(request: Request, access_code: str) -> HTMLResponse:
+    return render(request, "attendee.html", title="Find your photos", access_code=access_code)
 
 
 @router.get(APP_PREFIX + "/members/{member_id}", response_class=HTMLResponse)
@@ -105,52 +102,9 @@ def member_page(request: Request, member_id: uuid.UUID) -> HTMLResponse:
     )
 
 
-@router.get(APP_PREFIX + "/plans", response_class=HTMLResponse)
-def plans_page(request: Request) -> HTMLResponse:
-    return render(request, "plans.html", title="Plans", nav="plans")
-
-
-@router.get(APP_PREFIX + "/users", response_class=HTMLResponse)
-def users_page(request: Request) -> HTMLResponse:
-    return render(
-        request, "users.html", title="Users and roles", nav="users", roles=ASSIGNABLE_ROLES
-    )
-
-
-@router.get(APP_PREFIX + "/account", response_class=HTMLResponse)
-def account_page(request: Request) -> HTMLResponse:
-    return render(request, "account.html", title="My account", nav="account")
-
-
-@router.get(APP_PREFIX + "/tenants", response_class=HTMLResponse)
-def tenants_page(request: Request) -> HTMLResponse:
-    return render(request, "tenants.html", title="Tenants", nav="tenants")
-
-
-@router.get(APP_PREFIX + "/kiosks", response_class=HTMLResponse)
-def kiosks_page(request: Request) -> HTMLResponse:
-    return render(request, "kiosks.html", title="Kiosks", nav="kiosks")
-
-
-@router.get(APP_PREFIX + "/audit", response_class=HTMLResponse)
-def audit_page(request: Request) -> HTMLResponse:
-    return render(request, "audit.html", title="Audit log", nav="audit")
-
-
-@router.get(APP_PREFIX + "/events", response_class=HTMLResponse)
-def events_page(request: Request) -> HTMLResponse:
-    return render(request, "events.html", title="Events", nav="events")
-
-
 @router.get(APP_PREFIX + "/events/{event_id}", response_class=HTMLResponse)
 def event_page(request: Request, event_id: uuid.UUID) -> HTMLResponse:
-    return render(
-        request,
-        "event.html",
-        title="Event",
-        nav="events",
-        event_id=event_id,
-    )
+    return render(request, "event.html", title="Event", nav="events", event_id=event_id)
 
 
 class BrowserHomeRedirect(BaseHTTPMiddleware):
