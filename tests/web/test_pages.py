@@ -10,6 +10,22 @@ from fastapi.testclient import TestClient
 
 from visage.identity.models import Role, Tenant, User
 
+
+@pytest.fixture
+def headers_of_new(
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> Callable[[Role], dict[str, str]]:
+    """Bearer headers of a new user with `role`, in a tenant of their own (none for admins)."""
+
+    def headers(role: Role) -> dict[str, str]:
+        tenant = None if role is Role.SUPER_ADMIN else make_tenant()
+        return auth_headers(make_user(tenant, role))
+
+    return headers
+
+
 PAGES = [
     "/app/",
     "/app/login",
@@ -64,31 +80,25 @@ def test_vendored_assets_are_served_from_the_package(client: TestClient) -> None
 
 
 def test_fragments_need_a_signed_in_user_with_the_permission(
-    client: TestClient,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers_of_new: Callable[[Role], dict[str, str]]
 ) -> None:
     anonymous = client.get("/app/fragments/members")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"]
-    photographer = auth_headers(make_user(make_tenant(), Role.PHOTOGRAPHER))
+    photographer = headers_of_new(Role.PHOTOGRAPHER)
     assert client.get("/app/fragments/members", headers=photographer).status_code == 403
     assert client.get("/app/fragments/events", headers=photographer).status_code == 200
-    owner = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+    owner = headers_of_new(Role.TENANT_OWNER)
     assert client.get("/app/fragments/tenants", headers=owner).status_code == 403
-    admin = auth_headers(make_user(None, Role.SUPER_ADMIN))
+    admin = headers_of_new(Role.SUPER_ADMIN)
     assert client.get("/app/fragments/tenants", headers=admin).status_code == 200
 
 
 def test_member_fragments_show_only_the_tenants_own_members_escaped(
-    client: TestClient,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers_of_new: Callable[[Role], dict[str, str]]
 ) -> None:
-    ours = auth_headers(make_user(make_tenant(), Role.STAFF))
-    theirs = auth_headers(make_user(make_tenant(), Role.STAFF))
+    ours = headers_of_new(Role.STAFF)
+    theirs = headers_of_new(Role.STAFF)
     name = "<script>alert(1)</script> Ada"
     mine = client.post("/api/v1/members", json={"full_name": name}, headers=ours).json()
     other = client.post("/api/v1/members", json={"full_name": "Grace Other"}, headers=theirs)
@@ -107,12 +117,9 @@ def test_member_fragments_show_only_the_tenants_own_members_escaped(
 
 
 def test_dashboard_stats_fragment_draws_the_week(
-    client: TestClient,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers_of_new: Callable[[Role], dict[str, str]]
 ) -> None:
-    headers = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+    headers = headers_of_new(Role.TENANT_OWNER)
     stats = client.get("/app/fragments/stats", headers=headers)
     assert stats.status_code == 200
     assert stats.text.count('class="bar"') == 7
@@ -120,12 +127,9 @@ def test_dashboard_stats_fragment_draws_the_week(
 
 
 def test_member_list_pages_keep_the_search(
-    client: TestClient,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers_of_new: Callable[[Role], dict[str, str]]
 ) -> None:
-    headers = auth_headers(make_user(make_tenant(), Role.STAFF))
+    headers = headers_of_new(Role.STAFF)
     for number in range(21):
         client.post("/api/v1/members", json={"full_name": f"Runner {number:02}"}, headers=headers)
     client.post("/api/v1/members", json={"full_name": "Someone Else"}, headers=headers)
@@ -139,12 +143,9 @@ def test_member_list_pages_keep_the_search(
 
 
 def test_filter_forms_may_leave_fields_empty(
-    client: TestClient,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, headers_of_new: Callable[[Role], dict[str, str]]
 ) -> None:
-    headers = auth_headers(make_user(make_tenant(), Role.TENANT_OWNER))
+    headers = headers_of_new(Role.TENANT_OWNER)
     empty = "allowed=&reason=&since=&until="
     assert client.get(f"/app/fragments/checkins?{empty}", headers=headers).status_code == 200
     audit = client.get("/app/fragments/audit?action=&since=&until=", headers=headers)
