@@ -36,11 +36,15 @@ def _debian_postgres_up() -> bool:
     return True
 
 
-@pytest.fixture
-def second_database(settings: Settings, tmp_path: Path) -> Iterator[tuple[Database, Any]]:
-    """A separate embedded PostgreSQL we may stop without disturbing the other tests."""
-    own = settings.model_copy(update={"visage_data_dir": tmp_path})
-    server = embedded_server(tmp_path)
+@pytest.fixture(scope="module")
+def second_database(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, Any]]:
+    """A separate embedded PostgreSQL, never migrated, that tests may stop (and must restart)
+    without disturbing the rest of the suite."""
+    data_dir = tmp_path_factory.mktemp("second-db")
+    own = settings.model_copy(update={"visage_data_dir": data_dir})
+    server = embedded_server(data_dir)
     database = Database(own)
     yield database, server
     database.dispose()
