@@ -1,5 +1,6 @@
 """The door kiosk: Chromium's camera is fed a picture of an enrolled member, the page signs in
-with a device key and welcomes them — after riding out a network failure."""
+with a device key and welcomes them — after riding out a network failure; another gym's kiosk
+turns them away in red; the front desk enrolls a face from the same webcam."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
     make_tenant: Callable[..., Tenant],
     make_user: Callable[..., User],
     tokens_for: Callable[[User], Tokens],
+    device_headers: Callable[[Tenant], dict[str, str]],
     tmp_path: Path,
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
@@ -113,6 +115,19 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
         expect(banner).to_contain_text("Welcome, Barack Obama!", timeout=WAIT_MS)
         assert errors == []
         context.close()
+
+        # Another gym's kiosk does not know this face: a red answer with the reason.
+        elsewhere = chromium.new_context(viewport={"width": 800, "height": 1280})
+        elsewhere.grant_permissions(["camera"], origin=live_server)
+        page = elsewhere.new_page()
+        page.goto(f"{live_server}/app/kiosk")
+        page.get_by_label("Kiosk key").fill(device_headers(make_tenant())["X-API-Key"])
+        page.get_by_role("button", name="Start the kiosk").click()
+        banner = page.locator("[data-kiosk-banner]")
+        expect(banner).to_have_attribute("data-state", "denied", timeout=WAIT_MS)
+        expect(banner).to_contain_text("Sorry, no entry")
+        screenshot(page, "kiosk_denied")
+        elsewhere.close()
 
         # The front desk adds a second face from the same camera, on the member's page.
         desk = signed_in(chromium.new_context(viewport={"width": 1280, "height": 1000}), owner)
