@@ -51,6 +51,11 @@ def test_add_member_record_consent_and_enroll_from_files(
     expect(page.locator("#member")).to_contain_text("Given", timeout=WAIT_MS)
     expect(page.locator("#consent-form")).to_be_hidden()
 
+    page.get_by_text("Edit details").click()
+    page.get_by_label("Phone").fill("+1 202 456 1111")
+    page.get_by_role("button", name="Save details").click()
+    expect(page.locator("#member dl")).to_contain_text("+1 202 456 1111", timeout=WAIT_MS)
+
     picture_answer = page.locator("[data-enroll-outcome]")
     page.get_by_label("From a file").set_input_files(no_face)
     expect(picture_answer).to_contain_text("No face", timeout=WAIT_MS)

@@ -135,7 +135,12 @@ def member(
     request: Request, member_id: uuid.UUID, session: DbSession, principal: MemberReader
 ) -> HTMLResponse:
     view = members_service.view(session, members_service.get_member(session, principal, member_id))
-    return render(request, "fragments/member.html", view=view)
+    return render(
+        request,
+        "fragments/member.html",
+        view=view,
+        can_manage=principal.can(Permission.MEMBERS_MANAGE),
+    )
 
 
 @router.get("/members/{member_id}/memberships", response_class=HTMLResponse)
