@@ -41,6 +41,7 @@ PAGES = [
     "/app/plans",
     "/app/tenants",
     "/app/account",
+    "/app/settings",
     "/app/users",
     "/app/kiosks",
     "/app/audit",

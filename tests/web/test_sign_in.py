@@ -25,6 +25,7 @@ NAV_PAGES = [
     ("Users and roles", "Users and roles"),
     ("Kiosks", "Kiosks"),
     ("Audit log", "Audit log"),
+    ("Settings", "Settings"),
 ]
 
 
@@ -89,6 +90,22 @@ def test_a_new_platform_signs_up_a_tenant_whose_owner_reaches_every_page(
         )
         expect(page.locator("[role=alert]", has_text="Could not load")).to_have_count(0)
         screenshot(page, "page_" + link.lower().replace(" ", "_"))
+
+    nav.get_by_role("link", name="Settings", exact=True).click()
+    hours = page.locator("[data-opening-hours]")
+    expect(hours.get_by_label("Time zone")).to_be_enabled(timeout=WAIT_MS)  # loaded
+    hours.get_by_label("Time zone").fill("Europe/Amsterdam")
+    hours.get_by_label("Monday opens").fill("06:00")
+    hours.get_by_label("Monday closes").fill("22:00")
+    hours.get_by_role("button", name="Save opening hours").click()
+    expect(hours.locator("[data-outcome]")).to_have_text("Opening hours saved.", timeout=WAIT_MS)
+    expect(hours.get_by_label("Time zone")).to_have_value("Europe/Amsterdam", timeout=WAIT_MS)
+    faces = page.locator("[data-settings=faces]")
+    expect(faces.get_by_label("Keep templates")).not_to_have_value("", timeout=WAIT_MS)
+    faces.get_by_label("Match tolerance").fill("0.5")
+    faces.get_by_role("button", name="Save").click()
+    expect(faces.locator("[data-outcome]")).to_have_text("Saved.", timeout=WAIT_MS)
+    screenshot(page, "settings")
 
     nav.get_by_role("link", name="Check-ins", exact=True).click()
     with page.expect_download(timeout=WAIT_MS) as csv_file:

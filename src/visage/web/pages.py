@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,6 +15,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from visage.access.decision import Reason
+from visage.access.schemas import Weekday
 from visage.identity.models import Role
 from visage.web.fragments import router as fragments_router
 from visage.web.rendering import STATIC_DIR, render
@@ -54,6 +55,9 @@ SHELLS = {
     APP_PREFIX + "/": Shell("dashboard.html", "Dashboard", "dashboard"),
     APP_PREFIX + "/account": Shell("account.html", "My account", "account"),
     APP_PREFIX + "/tenants": Shell("tenants.html", "Tenants", "tenants"),
+    APP_PREFIX + "/settings": Shell(
+        "settings.html", "Settings", "settings", {"weekdays": list(get_args(Weekday))}
+    ),
     APP_PREFIX + "/checkins": Shell(
         "checkins.html", "Check-ins", "checkins", {"reasons": list(Reason)}
     ),

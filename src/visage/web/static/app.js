@@ -119,6 +119,7 @@
       const value = element.value.trim();
       if (value === "") continue;
       if (type === "int") body[element.name] = Number.parseInt(value, 10);
+      else if (type === "float") body[element.name] = Number.parseFloat(value);
       else if (type === "bool") body[element.name] = value === "true";
       else body[element.name] = value;
     }

@@ -46,6 +46,7 @@
       form.elements.event_date.value = event.event_date;
       form.elements.visibility.value = event.visibility;
       form.elements.face_search_enabled.checked = event.face_search_enabled;
+      form.querySelector("[data-settings-fields]").disabled = false;
     }
     const qr = await blobUrl(event.qr_code_url);
     if (qr) document.querySelector("[data-event-qr]").src = qr;
