@@ -11,8 +11,8 @@ from typing import Any, get_args
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from visage.access.decision import Reason
 from visage.access.schemas import Weekday
@@ -111,14 +111,22 @@ def event_page(request: Request, event_id: uuid.UUID) -> HTMLResponse:
     return render(request, "event.html", title="Event", nav="events", event_id=event_id)
 
 
-class BrowserHomeRedirect(BaseHTTPMiddleware):
+class BrowserHomeRedirect:
     """A browser opening `/` lands on the app; API clients keep `GET /`'s JSON."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        accepts_html = "text/html" in request.headers.get("accept", "")
-        if request.url.path == "/" and request.method == "GET" and accepts_html:
-            return RedirectResponse(APP_PREFIX + "/")
-        return await call_next(request)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/"
+            and scope["method"] == "GET"
+            and "text/html" in Headers(scope=scope).get("accept", "")
+        ):
+            await RedirectResponse(APP_PREFIX + "/")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def mount_web(app: FastAPI) -> None:
