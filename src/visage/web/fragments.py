@@ -32,6 +32,9 @@ from visage.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 
+# Roles handed out from the users page (super admins are made with the CLI).
+ASSIGNABLE_ROLES = [Role.TENANT_OWNER, Role.STAFF, Role.PHOTOGRAPHER, Role.MEMBER]
+
 PAGE_SIZE = 20
 WEEK_DAYS = 7
 
@@ -190,7 +193,7 @@ def users(
         request,
         "fragments/users.html",
         users=found,
-        roles=list(Role),
+        roles=ASSIGNABLE_ROLES,
         can_manage=principal.can(Permission.USERS_MANAGE),
         **_pages(total, page),
     )

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from visage.access.decision import Reason
 from visage.access.schemas import Weekday
-from visage.identity.models import Role
+from visage.web.fragments import ASSIGNABLE_ROLES
 from visage.web.fragments import router as fragments_router
 from visage.web.rendering import STATIC_DIR, render
 
@@ -26,9 +26,6 @@ router = APIRouter(include_in_schema=False)
 
 # Version of the consent text the enrollment form shows (recorded with the consent).
 CONSENT_TEXT_VERSION = "2026-11"
-
-# Roles a tenant owner hands out from the users page (super admins are made with the CLI).
-ASSIGNABLE_ROLES = [Role.TENANT_OWNER, Role.STAFF, Role.PHOTOGRAPHER, Role.MEMBER]
 
 
 @dataclass(frozen=True)
