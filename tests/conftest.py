@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from visage.app import create_app  # noqa: E402
 from visage.config import Settings, get_settings  # noqa: E402
-from visage.core.db import Database, set_database  # noqa: E402
+from visage.core.db import Database, embedded_server, set_database  # noqa: E402
 from visage.core.jobs import connected_app  # noqa: E402
 from visage.core.migrations import upgrade_to_head  # noqa: E402
 from visage.identity import service as identity_service  # noqa: E402
@@ -60,6 +61,9 @@ def database(settings: Settings) -> Iterator[Database]:
     set_database(database)
     yield database
     database.dispose()
+    # Killed worker subprocesses keep the shared server's last-user count up: stop it ourselves.
+    embedded_server(settings.visage_data_dir).stop()
+    shutil.rmtree(settings.visage_data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import Annotated
@@ -35,7 +36,6 @@ def _die_with_parent() -> None:
     the signal that stopped it, so a `finally` in `serve` alone can leave orphans."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
@@ -69,6 +69,9 @@ def serve(
         f"Visage on http://{host or settings.api_host}:{port or settings.api_port} "
         f"(docs at /api/v1/docs), {workers} worker(s)"
     )
+    # uvicorn re-raises the SIGTERM that stopped it; as SystemExit it unwinds through the
+    # `finally` below and atexit, which stops the embedded database when we are its last user.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(
             "visage.app:create_app",
