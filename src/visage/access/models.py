@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -23,11 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visage.access.decision import PaymentStatus, PlanKind, Reason
-from visage.core.db import Base, IdMixin, TimestampMixin, utcnow
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(enum_class, name=name, values_callable=lambda e: [m.value for m in e])
+from visage.core.db import Base, IdMixin, TimestampMixin, db_enum, utcnow
 
 
 class CheckinSource(enum.StrEnum):
@@ -43,7 +38,7 @@ class Plan(IdMixin, TimestampMixin, Base):
     # Indexed by uq_plans_tenant_lower_name, which leads with it.
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind, "plan_kind"))
+    kind: Mapped[PlanKind] = mapped_column(db_enum(PlanKind, "plan_kind"))
     # Visit packs: visits in one pack.
     visits: Mapped[int | None] = mapped_column(Integer)
     # Fixed terms (required) and visit packs (optional validity): days from the start.
@@ -72,7 +67,7 @@ class Membership(IdMixin, TimestampMixin, Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     visits_remaining: Mapped[int | None] = mapped_column(Integer)
     payment_status: Mapped[PaymentStatus] = mapped_column(
-        _enum(PaymentStatus, "payment_status"), default=PaymentStatus.CURRENT
+        db_enum(PaymentStatus, "payment_status"), default=PaymentStatus.CURRENT
     )
     # A staff hold stops the member at the door until released, whatever else is valid.
     hold_reason: Mapped[str | None] = mapped_column(String(500))
@@ -140,7 +135,7 @@ class Checkin(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
-    source: Mapped[CheckinSource] = mapped_column(_enum(CheckinSource, "checkin_source"))
+    source: Mapped[CheckinSource] = mapped_column(db_enum(CheckinSource, "checkin_source"))
     device_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("devices.id", ondelete="SET NULL")
     )
@@ -154,10 +149,10 @@ class Checkin(IdMixin, Base):
         ForeignKey("memberships.id", ondelete="SET NULL")
     )
     allowed: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[Reason] = mapped_column(_enum(Reason, "checkin_reason"))
+    reason: Mapped[Reason] = mapped_column(db_enum(Reason, "checkin_reason"))
     distance: Mapped[float | None] = mapped_column(Float)
     # Staff let the member in despite this refusal, for the reason in `note`.
-    overridden_reason: Mapped[Reason | None] = mapped_column(_enum(Reason, "checkin_reason"))
+    overridden_reason: Mapped[Reason | None] = mapped_column(db_enum(Reason, "checkin_reason"))
     note: Mapped[str | None] = mapped_column(String(500))
     # A granted entry that counts as a visit; repeats within the window do not.
     counted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import subprocess
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, func
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -39,6 +40,11 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def db_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum type named `name` that stores the members' values, not their names."""
+    return Enum(enum_class, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class IdMixin:

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from visage.core.db import Base, IdMixin, TimestampMixin, utcnow
+from visage.core.db import Base, IdMixin, TimestampMixin, db_enum, utcnow
 from visage.faces.protection import register_protected_vectors
 
 # Templates are 128-d dlib embeddings after the tenant's keyed rotation (same dimension).
@@ -42,10 +41,6 @@ class PhotoStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(enum_class, name=name, values_callable=lambda e: [m.value for m in e])
-
-
 class Event(IdMixin, TimestampMixin, Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("tenant_id", "slug", name="uq_events_tenant_slug"),)
@@ -56,7 +51,7 @@ class Event(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100))
     event_date: Mapped[date] = mapped_column(Date)
-    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "event_visibility"))
+    visibility: Mapped[Visibility] = mapped_column(db_enum(Visibility, "event_visibility"))
     # The host's opt-in: off means no face is indexed and every template is deleted.
     face_search_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     watermark_previews: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -110,7 +105,7 @@ class Photo(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     status: Mapped[PhotoStatus] = mapped_column(
-        _enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING
+        db_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING
     )
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     face_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from visage.core.db import Base, IdMixin, TimestampMixin, utcnow
+from visage.core.db import Base, IdMixin, TimestampMixin, db_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -29,10 +28,6 @@ class Role(enum.StrEnum):
     STAFF = "staff"
     PHOTOGRAPHER = "photographer"
     MEMBER = "member"
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(enum_class, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Tenant(IdMixin, TimestampMixin, Base):
@@ -52,7 +47,7 @@ class User(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(320))
     full_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(db_enum(Role, "role"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on logout-everywhere, deactivation and password change: older access tokens die.
@@ -125,7 +120,7 @@ class OneTimeToken(IdMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    purpose: Mapped[TokenPurpose] = mapped_column(db_enum(TokenPurpose, "token_purpose"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
@@ -182,7 +177,7 @@ class LoginAttempt(IdMixin, Base):
     success: Mapped[bool] = mapped_column(Boolean)
     # Why it failed; only wrong passwords count toward a lockout, so attempts refused while
     # locked out do not extend it.
-    outcome: Mapped[LoginOutcome] = mapped_column(_enum(LoginOutcome, "login_outcome"))
+    outcome: Mapped[LoginOutcome] = mapped_column(db_enum(LoginOutcome, "login_outcome"))
 
 
 class AuditEvent(IdMixin, Base):
