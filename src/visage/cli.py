@@ -158,6 +158,7 @@ def doctor(
 
 
 def _register_domain_commands() -> None:
+    from visage.access.bench import bench_checkin
     from visage.events.cli import bench_photos, events_app
     from visage.faces.cli import bench_faces, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
@@ -172,6 +173,7 @@ def _register_domain_commands() -> None:
     bench_app.command("photos")(bench_photos)
     bench_app.command("faces")(bench_faces)
     bench_app.command("engine")(bench_engine)
+    bench_app.command("checkin")(bench_checkin)
     app.add_typer(bench_app, name="bench")
 
 

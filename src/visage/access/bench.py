@@ -1,0 +1,171 @@
+"""`visage bench checkin`: kiosk check-in latency over HTTP, end to end, as the door sees it.
+
+A real member is enrolled (two photos) in a tenant whose gallery is then filled with N
+synthetic templates (beside other tenants, as in `visage bench faces`); a kiosk key posts a
+640x480 JPEG frame of a third photo to `POST /api/v1/checkins` on a live server. Decode,
+detection, embedding, the tenant-filtered search, the membership decision and the check-in row
+are all inside the measured time. The synthetic tenants are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import numpy as np
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from visage.access import service as access_service
+from visage.access.decision import PlanKind
+from visage.access.schemas import MembershipCreate, PlanCreate
+from visage.config import Settings
+from visage.core.db import Database
+from visage.core.images import ImageLimits, decode_image
+from visage.core.tenancy import TenantId
+from visage.faces import bench as faces_bench
+from visage.faces import service as faces_service
+from visage.identity.principal import OPERATOR, ClientInfo
+from visage.identity.service import create_device
+from visage.members import service as members_service
+
+ENROLLED_PHOTOS = ("obama2.jpg", "obama3.jpg")  # the frame shows obama.jpg: another photo
+SERVER_START_SECONDS = 120
+
+console = Console(width=140)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[str]:
+    """The real app on a free local port, in this process (its lifespan pre-warms the model)."""
+    from visage.app import create_app
+
+    # One client sends every request: the per-client limit would measure itself.
+    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 1_000_000}))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("The benchmark server did not start.")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def enroll_door_member(
+    database: Database, tenant_id: uuid.UUID, images: Path, limits: ImageLimits
+) -> str:
+    """A consenting member with two photos and an unlimited plan; returns a kiosk API key."""
+    operator = dataclasses.replace(OPERATOR, tenant_id=TenantId(tenant_id))
+    client = ClientInfo()
+    with database.session() as session:
+        member = members_service.create_member(session, operator, {"full_name": "Door Member"})
+        members_service.give_consent(
+            session, operator, member.id, text_version="bench", method="bench"
+        )
+        photos = [decode_image((images / name).read_bytes(), limits) for name in ENROLLED_PHOTOS]
+        faces_service.enroll(session, operator, member.id, photos)
+        plan = access_service.create_plan(
+            session, operator, PlanCreate(name="Bench unlimited", kind=PlanKind.UNLIMITED)
+        )
+        access_service.create_membership(
+            session, operator, member.id, MembershipCreate(plan_id=plan.id), client
+        )
+        _, api_key = create_device(session, tenant_id, "bench kiosk")
+    return api_key
+
+
+def bench_checkin(
+    images: Annotated[
+        Path, typer.Option(help="Folder of the test portraits (obama*.jpg are used)")
+    ] = Path("tests/data/faces"),
+    templates: Annotated[
+        str, typer.Option(help="Templates in the kiosk's tenant, comma-separated (try 100000)")
+    ] = "1000,10000",
+    requests: Annotated[int, typer.Option(min=5, help="Check-ins per gallery size")] = 40,
+) -> None:
+    """Kiosk check-in latency over HTTP (p50/p95) with N templates enrolled."""
+    from visage.config import get_settings
+    from visage.core.db import get_database
+    from visage.core.migrations import is_at_head
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    settings = get_settings()
+    sizes = sorted({int(size) for size in templates.split(",") if size.strip()})
+    if not all((images / name).is_file() for name in (*ENROLLED_PHOTOS, "obama.jpg")):
+        console.print(f"[red]No test portraits in {images}: pass --images tests/data/faces.[/red]")
+        raise typer.Exit(2)
+    database = get_database()
+    if not is_at_head(database.engine):
+        console.print("[red]The database schema is not at head: run `visage migrate`.[/red]")
+        raise typer.Exit(2)
+    frame = faces_bench.scenes(images)[0]
+    table = Table(title=f"POST /api/v1/checkins, 640x480 JPEG frame, {requests} requests each")
+    for column in (
+        "templates in tenant",
+        "all tenants",
+        "search path",
+        "p50 ms",
+        "p95 ms",
+        "granted",
+        "backend",
+    ):
+        table.add_column(column)
+    with faces_bench.synthetic_gallery(database) as gallery:
+        api_key = enroll_door_member(
+            database, gallery.target, images, ImageLimits.from_settings(settings)
+        )
+        with live_server(settings) as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
+            for size in sizes:
+                gallery.grow(size)
+                with database.session() as session:
+                    exact = faces_service.chooses_exact_search(session, gallery.target)
+                latencies, granted = [], 0
+                for index in range(requests + 1):
+                    started = time.perf_counter()
+                    response = http.post(
+                        "/api/v1/checkins",
+                        headers={"X-API-Key": api_key},
+                        files={"image": ("frame.jpg", frame.data, "image/jpeg")},
+                    )
+                    elapsed_ms = (time.perf_counter() - started) * 1000
+                    response.raise_for_status()
+                    if index == 0:
+                        continue  # warm-up: first query plans, first connection
+                    latencies.append(elapsed_ms)
+                    granted += response.json()["reason"] == "GRANTED"
+                table.add_row(
+                    f"{size:,}",
+                    f"{gallery.total:,}",
+                    "exact" if exact else "hnsw",
+                    f"{np.percentile(latencies, 50):.1f}",
+                    f"{np.percentile(latencies, 95):.1f}",
+                    f"{granted}/{requests}",
+                    settings.face_backend,
+                )
+    console.print(table)
