@@ -6,12 +6,9 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from visage.core.deps import AppSettings, DbSession
-from visage.core.errors import ValidationFailed
-from visage.core.images import decode_base64_image
 from visage.core.storage import get_storage
 from visage.events import media, service
 from visage.events.dependencies import CurrentAttendee, CurrentViewer
@@ -37,11 +34,12 @@ from visage.events.schemas import (
     PublicEventOut,
     SearchMatch,
     SearchResult,
-    SelfieSearch,
+    SelfieFields,
     UploadedFile,
     UploadError,
     UploadResult,
 )
+from visage.faces.intake import ImageBody, image_body, openapi_body
 from visage.identity.dependencies import require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -327,58 +325,20 @@ def delete_photo(photo_id: uuid.UUID, session: DbSession, principal: PhotoManage
 
 # ---------------------------------------------------------------- selfie search
 
-_SELFIE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary"},
-                        "notify": {"type": "boolean"},
-                    },
-                }
-            },
-            "application/json": {"schema": SelfieSearch.model_json_schema()},
-        },
-    }
-}
+SelfieBody = Annotated[ImageBody[SelfieFields], Depends(image_body(SelfieFields, "image"))]
 
 
-async def _selfie(request: Request) -> tuple[bytes, bool]:
-    """The selfie as the multipart file `image` (+ `notify`) or JSON `{"image": base64}`."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=4)
-        upload = form.get("image")
-        if upload is None or isinstance(upload, str):
-            raise ValidationFailed(
-                "Send the selfie as the multipart file field `image`.",
-                details=[{"field": "image", "message": "a file is required"}],
-            )
-        notify = str(form.get("notify", "false")).lower() in {"1", "true", "yes", "on"}
-        return await upload.read(), notify
-    try:
-        body = SelfieSearch.model_validate_json(await request.body())
-    except ValidationError as error:
-        raise ValidationFailed(
-            'Send the selfie as JSON {"image": "<base64>"} or as the multipart file `image`.',
-            details=[{"field": "image", "message": "a base64 image is required"}],
-        ) from error
-    return decode_base64_image(body.image), body.notify
-
-
-@events_router.post("/{event_id}/search", openapi_extra=_SELFIE_BODY)
+@events_router.post("/{event_id}/search", openapi_extra=openapi_body(SelfieFields, "image"))
 def search_by_selfie(
     event_id: uuid.UUID,
-    selfie: Annotated[tuple[bytes, bool], Depends(_selfie)],
+    selfie: SelfieBody,
     session: DbSession,
     settings: AppSettings,
     viewer: CurrentViewer,
 ) -> SearchResult:
-    image, notify = selfie
-    outcome = service.search_selfie(session, viewer, event_id, image, settings, notify=notify)
+    outcome = service.search_selfie(
+        session, viewer, event_id, selfie.images[0], settings, notify=selfie.fields.notify
+    )
     return SearchResult(
         photos=[
             SearchMatch(

@@ -195,8 +195,9 @@ class Progress(BaseModel):
     live_workers: int
 
 
-class SelfieSearch(BaseModel):
-    image: str = Field(description="The selfie, base64 (a data: URL prefix is accepted)")
+class SelfieFields(BaseModel):
+    """The fields sent beside the selfie `image` (multipart file or JSON base64)."""
+
     notify: bool = Field(
         default=False, description="Keep my protected template and email me new photos of me"
     )
