@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from visage.access.decision import PaymentStatus, PlanKind, Reason
 from visage.access.models import CheckinSource
+from visage.core.paging import Page
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -195,11 +196,7 @@ class CheckinOut(BaseModel):
     counted: bool
 
 
-class CheckinPage(BaseModel):
-    items: list[CheckinOut]
-    total: int
-    page: int
-    page_size: int
+CheckinPage = Page[CheckinOut]
 
 
 class DayVisits(BaseModel):

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from visage.core.paging import Page
 from visage.events.models import PhotoStatus, Visibility
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -53,11 +54,7 @@ class EventOut(BaseModel):
     qr_code_url: str
 
 
-class EventPage(BaseModel):
-    items: list[EventOut]
-    total: int
-    page: int
-    page_size: int
+EventPage = Page[EventOut]
 
 
 class PublicEventOut(BaseModel):
@@ -106,11 +103,7 @@ class AttendeeSelf(BaseModel):
     selfie_template_expires_at: datetime | None
 
 
-class AttendeePage(BaseModel):
-    items: list[AttendeeOut]
-    total: int
-    page: int
-    page_size: int
+AttendeePage = Page[AttendeeOut]
 
 
 class AttendeeToken(BaseModel):
@@ -175,11 +168,7 @@ class PhotoDetail(PhotoOut):
     faces: list[PhotoFaceOut]
 
 
-class PhotoPage(BaseModel):
-    items: list[PhotoOut]
-    total: int
-    page: int
-    page_size: int
+PhotoPage = Page[PhotoOut]
 
 
 class Progress(BaseModel):
