@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.access.conftest import Gym
-from tests.faces.conftest import as_base64, face_bytes
+from tests.images import as_base64, face_bytes
 
 
 @dataclass

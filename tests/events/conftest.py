@@ -3,20 +3,18 @@ worker run over the photo queue."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tests.images import FACES_DIR, jpeg
 from visage.identity.models import Role, Tenant, User
 
-FACES = Path(__file__).parent.parent / "data" / "faces"
 CANVAS = (1200, 800)
 
 
@@ -25,16 +23,10 @@ def compose(*names: str, background: tuple[int, int, int] = (90, 110, 130)) -> b
     canvas = Image.new("RGB", CANVAS, background)
     slot = CANVAS[0] // len(names)
     for index, name in enumerate(names):
-        portrait = Image.open(FACES / name).convert("RGB")
+        portrait = Image.open(FACES_DIR / name).convert("RGB")
         portrait.thumbnail((slot - 20, CANVAS[1] - 40))
         canvas.paste(portrait, (index * slot + 10, 20))
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def face_file(name: str) -> bytes:
-    return (FACES / name).read_bytes()
+    return jpeg(canvas)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from tests.events.conftest import compose, face_file, join, register
+from tests.events.conftest import compose, join, register
+from tests.images import face_bytes
 from visage.config import Settings
 from visage.core.db import Database
 from visage.events.models import PhotoFace, SelfieSubscription
@@ -29,7 +30,7 @@ def _search(
 ) -> Any:
     return client.post(
         f"/api/v1/events/{event_id}/search",
-        files={"image": ("selfie.jpg", face_file("obama3.jpg"), "image/jpeg")},
+        files={"image": ("selfie.jpg", face_bytes("obama3.jpg"), "image/jpeg")},
         data={"notify": str(notify).lower()},
         headers=headers,
     )

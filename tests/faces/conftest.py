@@ -5,36 +5,17 @@ Face inference costs 0.1-0.5 s per image here: galleries are built once per modu
 
 from __future__ import annotations
 
-import base64
-import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tests.images import FACES_DIR, as_base64, face_bytes, jpeg
 from visage.identity.models import Role, Tenant, User
-
-FACES_DIR = Path(__file__).parents[1] / "data" / "faces"
-
-
-def face_bytes(name: str) -> bytes:
-    return (FACES_DIR / name).read_bytes()
-
-
-def as_base64(data: bytes, *, data_url: bool = False) -> str:
-    encoded = base64.b64encode(data).decode()
-    return f"data:image/jpeg;base64,{encoded}" if data_url else encoded
-
-
-def jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def side_by_side(*names: str, height: int = 400) -> bytes:

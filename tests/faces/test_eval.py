@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 from typer.testing import CliRunner
 
-from tests.faces.conftest import FACES_DIR
+from tests.images import FACES_DIR
 from visage.cli import app
 from visage.faces.evaluation import read_pairs
 

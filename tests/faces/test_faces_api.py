@@ -15,7 +15,8 @@ import pytest
 from PIL import Image, ImageFilter
 from sqlalchemy import select
 
-from tests.faces.conftest import FACES_DIR, Gym, as_base64, face_bytes, jpeg, side_by_side
+from tests.faces.conftest import Gym, side_by_side
+from tests.images import FACES_DIR, as_base64, face_bytes, jpeg
 from visage.core.db import Database
 from visage.faces.models import FaceTemplate
 from visage.identity.models import AuditEvent, Role, Tenant, User

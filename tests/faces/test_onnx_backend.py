@@ -8,7 +8,6 @@ detector takes seconds even at 320 px here, so it only sees two small images.
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import dlib
 import face_recognition_models
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.images import FACES_DIR
 from visage.config import Settings
 from visage.faces.inference.alignment import align
 from visage.faces.inference.base import RGBImage
@@ -30,7 +30,6 @@ from visage.faces.inference.dlib_convert import (
 )
 from visage.faces.inference.onnx_backend import OnnxBackend
 
-FACES_DIR = Path(__file__).parents[1] / "data" / "faces"
 IMAGES = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
 TOLERANCE = 0.6  # dlib's threshold for "same person"
 MMOD_WIDTH = 320

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.faces.conftest import Gym, face_bytes
+from tests.faces.conftest import Gym
+from tests.images import face_bytes
 from visage.cli import app
 from visage.core.db import Database
 from visage.core.images import ImageLimits, decode_image
