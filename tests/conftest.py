@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,29 @@ def auth_headers(settings: Settings, database: Database) -> Callable[[User], dic
         return {"Authorization": f"Bearer {tokens.access_token}"}
 
     return headers
+
+
+@dataclass(frozen=True)
+class TenantOwner:
+    tenant: Tenant
+    user: User
+    headers: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def make_tenant_owner(
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    auth_headers: Callable[[User], dict[str, str]],
+) -> Callable[[], TenantOwner]:
+    """A fresh tenant, its owner and the owner's `Authorization` headers."""
+
+    def factory() -> TenantOwner:
+        tenant = make_tenant()
+        owner = make_user(tenant, Role.TENANT_OWNER)
+        return TenantOwner(tenant, owner, auth_headers(owner))
+
+    return factory
 
 
 @pytest.fixture

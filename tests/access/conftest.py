@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import TenantOwner
 from visage.core.db import Database
 from visage.core.tenancy import TenantId
-from visage.identity.models import Role, Tenant, User
+from visage.identity.models import Tenant, User
 from visage.identity.principal import Principal
 from visage.members.models import Member
 
@@ -71,16 +72,11 @@ class Gym:
 
 @pytest.fixture(scope="session")
 def make_gym(
-    client: TestClient,
-    database: Database,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
+    client: TestClient, database: Database, make_tenant_owner: Callable[[], TenantOwner]
 ) -> Callable[[], Gym]:
     def factory() -> Gym:
-        tenant = make_tenant()
-        owner = make_user(tenant, Role.TENANT_OWNER)
-        return Gym(client, database, tenant, owner, auth_headers(owner))
+        new = make_tenant_owner()
+        return Gym(client, database, new.tenant, new.user, new.headers)
 
     return factory
 

@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tests.conftest import TenantOwner
 from tests.images import FACES_DIR, as_base64, face_bytes, jpeg
-from visage.identity.models import Role, Tenant, User
+from visage.identity.models import Tenant, User
 
 
 def side_by_side(*names: str, height: int = 400) -> bytes:
@@ -73,15 +74,9 @@ class Gym:
 
 
 @pytest.fixture(scope="module")
-def make_gym(
-    client: TestClient,
-    make_tenant: Callable[..., Tenant],
-    make_user: Callable[..., User],
-    auth_headers: Callable[[User], dict[str, str]],
-) -> Callable[[], Gym]:
+def make_gym(client: TestClient, make_tenant_owner: Callable[[], TenantOwner]) -> Callable[[], Gym]:
     def factory() -> Gym:
-        tenant = make_tenant()
-        owner = make_user(tenant, Role.TENANT_OWNER)
-        return Gym(client, tenant, owner, auth_headers(owner))
+        new = make_tenant_owner()
+        return Gym(client, new.tenant, new.user, new.headers)
 
     return factory
