@@ -31,10 +31,6 @@ class AppError(Exception):
         super().__init__(self.message)
 
 
-class BadRequest(AppError):
-    pass
-
-
 class ValidationFailed(AppError):
     status_code = 422
     code = "VALIDATION_ERROR"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -45,10 +44,6 @@ def new_opaque_token(nbytes: int = 32) -> str:
 def hash_token(token: str) -> str:
     """Opaque tokens (refresh, reset, API keys) are stored as SHA-256: random, so not guessable."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def tokens_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)
 
 
 def create_access_token(

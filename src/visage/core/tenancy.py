@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, NewType, Protocol, TypeVar
+from typing import Any, NewType, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Mapped, Session
+from sqlalchemy.orm import Session
 
 from visage.core.errors import NotFound
 
 TenantId = NewType("TenantId", uuid.UUID)
-
-
-class TenantOwned(Protocol):
-    id: Mapped[uuid.UUID]
-    tenant_id: Mapped[uuid.UUID]
 
 
 ModelT = TypeVar("ModelT", bound=Any)
