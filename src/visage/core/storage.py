@@ -34,8 +34,6 @@ class StorageConfigError(Exception):
 
 
 class Storage(Protocol):
-    description: str
-
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes:
@@ -63,7 +61,6 @@ def _checked_key(key: str) -> PurePosixPath:
 class FileStorage:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.description = f"file://{self.root}"
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*_checked_key(key).parts)
@@ -103,7 +100,6 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client: S3Client = client or boto3.client("s3")
-        self.description = f"s3://{bucket}/{self.prefix}"
 
     def _key(self, key: str) -> str:
         relative = str(_checked_key(key))

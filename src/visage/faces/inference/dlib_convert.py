@@ -21,7 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,7 +186,6 @@ class DlibNetwork:
     layers: list[Layer]  # input -> output order
     loss: Literal["metric", "mmod"]
     mmod: MmodOptions | None = None
-    notes: dict[str, float] = field(default_factory=dict)
 
 
 def _split_params(params: FloatArray, *shapes: tuple[int, ...]) -> list[FloatArray]:
