@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,6 +49,14 @@ from visage.identity.principal import ClientInfo  # noqa: E402
 logging.raiseExceptions = False
 
 TEST_PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @pytest.fixture(scope="session")

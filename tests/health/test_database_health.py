@@ -1,7 +1,6 @@
 """/health/db and doctor against a database that goes away, lacks pgvector, or is behind."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.conftest import free_port
 from visage.app import SchemaNotAtHead, prepare_database
 from visage.config import Settings
 from visage.core.db import Database, embedded_server, set_database
 
 DEBIAN_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
 
 
 def _debian_postgres_up() -> bool:
@@ -113,7 +107,7 @@ def test_doctor_reports_missing_vector_extension_with_the_fix(tmp_path: Path) ->
             "PATH": "/usr/bin:/bin",
             "VISAGE_DATA_DIR": str(tmp_path),
             "DATABASE_URL": DEBIAN_POSTGRES,
-            "API_PORT": _free_port(),
+            "API_PORT": str(free_port()),
         },
         timeout=60,
         check=False,
@@ -131,7 +125,11 @@ def test_doctor_passes_on_the_embedded_database(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "VISAGE_DATA_DIR": str(tmp_path), "API_PORT": _free_port()},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "VISAGE_DATA_DIR": str(tmp_path),
+            "API_PORT": str(free_port()),
+        },
         timeout=120,
         check=False,
     )
@@ -155,7 +153,11 @@ def test_doctor_passes_on_the_embedded_database(tmp_path: Path) -> None:
         cwd=tmp_path,
         timeout=120,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "VISAGE_DATA_DIR": str(tmp_path), "API_PORT": _free_port()},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "VISAGE_DATA_DIR": str(tmp_path),
+            "API_PORT": str(free_port()),
+        },
     )
     assert result.returncode == 0, result.stdout
     assert "FAIL" not in result.stdout

@@ -5,7 +5,8 @@ from email import message_from_bytes, policy
 
 from sqlalchemy import text
 
-from tests.identity.conftest import Inbox, free_port
+from tests.conftest import free_port
+from tests.identity.conftest import Inbox
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity.email import EMAIL_QUEUE, mail_dir, send_email
