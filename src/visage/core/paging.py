@@ -1,7 +1,10 @@
-"""Paginated lists: `?page=&page_size=` (at most 100) in, `{items, total, page, page_size}` out."""
+"""Paginated lists: `?page=&page_size=` in, `{items, total, page, page_size}` out.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the query bounds of `page_request` are closure
+values that FastAPI must see evaluated.
+"""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
@@ -26,11 +29,23 @@ class Page(BaseModel, Generic[ItemT]):
     page_size: int
 
 
-def _page_request(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
-    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-) -> PageRequest:
-    return PageRequest(page=page, page_size=page_size)
+def page_request(
+    *, default_size: int = 20, max_size: int = MAX_PAGE_SIZE
+) -> Callable[[int, int], PageRequest]:
+    """The dependency reading `?page=&page_size=` (1..max_size rows, default_size if unset)."""
+
+    def dependency(
+        page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+        page_size: Annotated[int, Query(ge=1, le=max_size)] = default_size,
+    ) -> PageRequest:
+        return PageRequest(page=page, page_size=page_size)
+
+    return dependency
 
 
-Paging = Annotated[PageRequest, Depends(_page_request)]
+Paging = Annotated[PageRequest, Depends(page_request())]
+
+
+def page_of(items: list[ItemT], total: int, request: PageRequest) -> Page[ItemT]:
+    """The response for the requested page of a list of `total` rows."""
+    return Page(items=items, total=total, page=request.page, page_size=request.page_size)

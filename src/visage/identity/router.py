@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from visage.core.deps import AppSettings, DbSession
-from visage.core.paging import Page, Paging
+from visage.core.paging import Page, Paging, page_of
 from visage.identity import auth, management, service
 from visage.identity.dependencies import Client, CurrentUser, require
 from visage.identity.models import Role
@@ -51,15 +51,6 @@ def _tokens(issued: service.IssuedTokens) -> TokenPair:
         refresh_token=issued.refresh_token,
         expires_in=issued.expires_in,
     )
-
-
-def _page(items: list[Any], total: int, paging: Paging, schema: type[Any]) -> Any:
-    return {
-        "items": [schema.model_validate(item) for item in items],
-        "total": total,
-        "page": paging.page,
-        "page_size": paging.page_size,
-    }
 
 
 # --- auth ----------------------------------------------------------------------------------
@@ -160,7 +151,7 @@ def list_tenants(
     active: bool | None = None,
 ) -> Page[TenantOut]:
     tenants, total = management.list_tenants(session, search=search, active=active, paging=paging)
-    return Page[TenantOut].model_validate(_page(tenants, total, paging, TenantOut))
+    return page_of([TenantOut.model_validate(t) for t in tenants], total, paging)
 
 
 @tenants_router.get("/me")
@@ -257,7 +248,7 @@ def list_users(
         tenant_id=tenant_id,
         paging=paging,
     )
-    return Page[UserOut].model_validate(_page(users, total, paging, UserOut))
+    return page_of([UserOut.model_validate(u) for u in users], total, paging)
 
 
 @users_router.get("/{user_id}")
@@ -357,7 +348,7 @@ def list_audit_events(
         tenant_id=tenant_id,
         paging=paging,
     )
-    return Page[AuditEventOut].model_validate(_page(events, total, paging, AuditEventOut))
+    return page_of([AuditEventOut.model_validate(e) for e in events], total, paging)
 
 
 routers = [auth_router, tenants_router, users_router, devices_router, audit_router]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from visage.core.deps import DbSession
-from visage.core.paging import Page, Paging
+from visage.core.paging import Page, Paging, page_of
 from visage.identity.dependencies import Client, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -56,7 +56,7 @@ def list_members(
         page_size=paging.page_size,
     )
     items = [MemberOut.of(v) for v in views]
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return page_of(items, total, paging)
 
 
 @router.get("/{member_id}")
