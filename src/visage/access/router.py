@@ -34,6 +34,7 @@ from visage.access.schemas import (
     PlanUpdate,
 )
 from visage.core.deps import AppSettings, DbSession
+from visage.core.paging import PageRequest, page_of, page_request
 from visage.faces.intake import ImageBody, image_body, openapi_body
 from visage.identity.dependencies import Client, require
 from visage.identity.permissions import Permission
@@ -51,6 +52,7 @@ HoursManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_MANAG
 Kiosk = Annotated[Principal, Depends(require(Permission.CHECKINS_CREATE))]
 FrontDesk = Annotated[Principal, Depends(require(Permission.CHECKINS_MANUAL))]
 CheckinReader = Annotated[Principal, Depends(require(Permission.CHECKINS_READ))]
+CheckinPaging = Annotated[PageRequest, Depends(page_request(default_size=50, max_size=200))]
 
 
 # ---------------------------------------------------------------- plans
@@ -376,19 +378,15 @@ def list_checkins(
     session: DbSession,
     principal: CheckinReader,
     filters: Filters,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    paging: CheckinPaging,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> CheckinPage | Response:
     if format == "csv":
         return _csv_response(service.export_checkins(session, principal, filters))
-    rows, total = service.list_checkins(session, principal, filters, page=page, page_size=page_size)
-    return CheckinPage(
-        items=[_checkin_out(checkin, name) for checkin, name in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
+    rows, total = service.list_checkins(
+        session, principal, filters, page=paging.page, page_size=paging.page_size
     )
+    return page_of([_checkin_out(checkin, name) for checkin, name in rows], total, paging)
 
 
 @router.get("/checkins/export.csv", response_class=Response)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from visage.core.deps import AppSettings, DbSession
+from visage.core.paging import PageRequest, page_of, page_request
 from visage.core.storage import get_storage
 from visage.events import media, service
 from visage.events.dependencies import CurrentAttendee, CurrentViewer
@@ -52,8 +53,7 @@ EventManager = Annotated[Principal, Depends(require(Permission.EVENTS_MANAGE))]
 EventReader = Annotated[Principal, Depends(require(Permission.EVENTS_READ))]
 Uploader = Annotated[Principal, Depends(require(Permission.PHOTOS_UPLOAD))]
 PhotoManager = Annotated[Principal, Depends(require(Permission.PHOTOS_MANAGE))]
-PageNumber = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
+EventPaging = Annotated[PageRequest, Depends(page_request(default_size=50, max_size=200))]
 
 
 def _event_out(event: Event, settings: AppSettings) -> EventOut:
@@ -85,16 +85,12 @@ def list_events(
     session: DbSession,
     settings: AppSettings,
     principal: EventReader,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
+    paging: EventPaging,
 ) -> EventPage:
-    events, total = service.list_events(session, principal, page=page, page_size=page_size)
-    return EventPage(
-        items=[_event_out(event, settings) for event in events],
-        total=total,
-        page=page,
-        page_size=page_size,
+    events, total = service.list_events(
+        session, principal, page=paging.page, page_size=paging.page_size
     )
+    return page_of([_event_out(event, settings) for event in events], total, paging)
 
 
 @events_router.get("/{event_id}")
@@ -137,18 +133,12 @@ def list_attendees(
     event_id: uuid.UUID,
     session: DbSession,
     principal: EventManager,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
+    paging: EventPaging,
 ) -> AttendeePage:
     attendees, total = service.list_attendees(
-        session, principal, event_id, page=page, page_size=page_size
+        session, principal, event_id, page=paging.page, page_size=paging.page_size
     )
-    return AttendeePage(
-        items=[AttendeeOut.model_validate(a) for a in attendees],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    return page_of([AttendeeOut.model_validate(a) for a in attendees], total, paging)
 
 
 @events_router.get("/{event_id}/progress")
@@ -232,10 +222,9 @@ def list_photos(
     session: DbSession,
     settings: AppSettings,
     viewer: CurrentViewer,
+    paging: EventPaging,
     status_filter: Annotated[PhotoStatus | None, Query(alias="status")] = None,
     has_faces: bool | None = None,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
 ) -> PhotoPage:
     photos, total = service.list_photos(
         session,
@@ -244,15 +233,10 @@ def list_photos(
         settings,
         status=status_filter,
         has_faces=has_faces,
-        page=page,
-        page_size=page_size,
+        page=paging.page,
+        page_size=paging.page_size,
     )
-    return PhotoPage(
-        items=[PhotoOut.model_validate(_photo_fields(photo)) for photo in photos],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    return page_of([PhotoOut.model_validate(_photo_fields(p)) for p in photos], total, paging)
 
 
 def _face_out(face: PhotoFace) -> PhotoFaceOut:
