@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, distinct, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visage.access.decision import (
@@ -49,7 +48,7 @@ from visage.access.schemas import (
     PlanUpdate,
 )
 from visage.config import Settings
-from visage.core.db import utcnow
+from visage.core.db import flush_or_raise, utcnow
 from visage.core.errors import Conflict, NotFound, ValidationFailed
 from visage.core.images import DecodedImage
 from visage.core.tenancy import TenantScope
@@ -70,13 +69,9 @@ PEAK_HOURS = 3
 
 def _flush_plan(session: Session, name: str) -> None:
     # The unique index on (tenant, lower(name)) decides, so concurrent requests cannot both win.
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as error:
-        raise Conflict(
-            f"A plan named '{name}' already exists.", details={"field": "name"}
-        ) from error
+    flush_or_raise(
+        session, Conflict(f"A plan named '{name}' already exists.", details={"field": "name"})
+    )
 
 
 def create_plan(session: Session, principal: Principal, data: PlanCreate) -> Plan:

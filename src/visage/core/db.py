@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from visage.config import Settings
@@ -58,6 +59,16 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+
+
+def flush_or_raise(session: Session, error: Exception) -> None:
+    """Flush in a savepoint; a constraint violation (a unique index losing a race) raises `error`
+    and leaves the caller's transaction usable."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as violation:
+        raise error from violation
 
 
 # Its INFO lines repeat every pg_ctl invocation, and log again at interpreter exit.

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
+from visage.core.db import flush_or_raise
 from visage.core.errors import AppError, InvalidCredentials, NotFound
 from visage.core.images import ImageLimits, ImageTooLarge, decode_image
 from visage.core.jobs import enqueue
@@ -273,11 +274,7 @@ def register_attendee(
             password_hash=hash_password(password),
         )
     )
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as error:  # registered concurrently
-        raise AttendeeExists() from error
+    flush_or_raise(session, AttendeeExists())  # registered concurrently
     audit.record(
         session,
         action="events.attendee_registered",

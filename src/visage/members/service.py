@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from visage.core.db import utcnow
+from visage.core.db import flush_or_raise, utcnow
 from visage.core.errors import Conflict, NotFound
 from visage.core.tenancy import TenantScope
 from visage.faces import service as faces_service
@@ -36,14 +35,13 @@ def _check_user(scope: TenantScope, user_id: uuid.UUID | None) -> None:
 
 
 def _flush_unique(session: Session) -> None:
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as error:
-        raise Conflict(
+    flush_or_raise(
+        session,
+        Conflict(
             "Another member already has this external reference.",
             details={"field": "external_ref"},
-        ) from error
+        ),
+    )
 
 
 def views(session: Session, members: list[Member]) -> list[MemberView]:
