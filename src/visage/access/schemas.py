@@ -113,6 +113,16 @@ class IntervalIn(BaseModel):
     opens: time
     closes: time = Field(description="Not after `opens`: closes the next day (00:00-00:00 = 24h)")
 
+    @field_validator("opens", "closes")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError(
+                "give a local time such as 06:00, without an offset "
+                "(the schedule's timezone applies)"
+            )
+        return value
+
 
 class OpeningHoursIn(BaseModel):
     timezone: str = Field(examples=["Europe/Amsterdam"])

@@ -12,6 +12,8 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 
 MAX_PAGE_SIZE = 100
+# Far beyond any real list, and keeps OFFSET inside PostgreSQL's bigint.
+MAX_PAGE = 1_000_000
 
 ItemT = TypeVar("ItemT")
 
@@ -35,7 +37,7 @@ def page_request(
     """The dependency reading `?page=&page_size=` (1..max_size rows, default_size if unset)."""
 
     def dependency(
-        page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
         page_size: Annotated[int, Query(ge=1, le=max_size)] = default_size,
     ) -> PageRequest:
         return PageRequest(page=page, page_size=page_size)
