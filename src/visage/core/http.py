@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -127,6 +128,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def app_error(request: Request, error: AppError) -> JSONResponse:
         return _json(
             request, error.status_code, error.code, error.message, error.details, error.headers
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, error: DataError) -> JSONResponse:
+        # PostgreSQL refused a value the schema let through (a NUL character in text, a number
+        # beyond its column): bad input, so a 4xx; the transaction was rolled back whole.
+        logger.info("Value refused by the database: %s", error.orig)
+        return _json(
+            request,
+            422,
+            "VALIDATION_ERROR",
+            "A value cannot be stored: out of range, or containing a NUL character.",
         )
 
     @app.exception_handler(RequestValidationError)
