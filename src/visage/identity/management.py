@@ -47,7 +47,8 @@ def add_tenant(
 def list_tenants(
     session: Session, *, search: str | None, active: bool | None, paging: PageRequest
 ) -> tuple[list[Tenant], int]:
-    statement = select(Tenant).order_by(Tenant.created_at, Tenant.id)
+    # Newest first: the organization just signed up is the one the admin works on next.
+    statement = select(Tenant).order_by(Tenant.created_at.desc(), Tenant.id)
     if search:
         pattern = f"%{search.lower()}%"
         statement = statement.where(or_(Tenant.name.ilike(pattern), Tenant.slug.ilike(pattern)))
