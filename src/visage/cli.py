@@ -57,6 +57,11 @@ def serve(
     settings = _settings_or_exit()
     configure_logging(settings)
     get_database()  # start (or join) the embedded database before the worker does
+    if settings.face_threads == 0:
+        # The API and each worker run inference at the same time: share the cores between
+        # them instead of letting every process claim all of them.
+        settings.face_threads = max(1, (os.cpu_count() or 1) // (workers + 1))
+        os.environ["FACE_THREADS"] = str(settings.face_threads)
     worker_processes = [
         subprocess.Popen(
             [sys.executable, "-m", "visage", "worker"],
