@@ -21,6 +21,11 @@ ensure_venv() {
     echo "Installing Visage${extras:+ with [$extras]} into .venv ..."
     pip_quietly --upgrade pip
     pip_quietly -e ".${extras:+[$extras]}"
+    if [ "$extras" = dev ]; then
+      # The benchmarks' peer; --no-deps because its `dlib` requirement would compile dlib from
+      # source, while dlib-bin already provides `import dlib`.
+      pip_quietly --no-deps face_recognition==1.3.0
+    fi
     touch "$stamp"
   fi
 }
