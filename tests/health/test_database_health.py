@@ -1,6 +1,8 @@
 """/health/db and doctor against a database that goes away, lacks pgvector, or is behind."""
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from tests.conftest import free_port
 from visage.app import SchemaNotAtHead, prepare_database
 from visage.config import Settings
 from visage.core.db import Database, embedded_server, set_database
+from visage.health.checks import check_port
 
 DEBIAN_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -170,3 +173,15 @@ def test_service_refuses_an_external_database_behind_head(
     external = settings.model_copy(update={"database_url": str(server.get_uri())})
     with pytest.raises(SchemaNotAtHead, match="Target database is not up to date"):
         prepare_database(external, other)
+
+
+def test_doctor_names_the_process_holding_the_port(settings: Settings) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = check_port(settings.model_copy(update={"api_host": "127.0.0.1", "api_port": port}))
+    assert not result.ok
+    assert f"Port {port} is already in use by " in result.detail
+    assert f"(pid {os.getpid()})" in result.detail
+    assert "API_PORT" in result.fix

@@ -64,27 +64,40 @@ def check_port(settings: Settings) -> CheckResult:
             probe.bind((settings.api_host, settings.api_port))
         except OSError:
             owner = _port_owner(settings.api_port)
+            if owner and "visage serve" in owner.command:
+                # Doctor run beside a running service: the port is taken by the right program.
+                return CheckResult(
+                    "port", True, f"Port {settings.api_port} is served by Visage (pid {owner.pid})"
+                )
+            by = f" by {owner.name} (pid {owner.pid})" if owner else ""
             return CheckResult(
                 "port",
                 False,
-                f"Port {settings.api_port} is already in use{owner}",
+                f"Port {settings.api_port} is already in use{by}",
                 "Stop that process (`kill <pid>`) or set API_PORT to a free port",
             )
     return CheckResult("port", True, f"Port {settings.api_port} is free")
 
 
-def _port_owner(port: int) -> str:
+@dataclass(frozen=True)
+class PortOwner:
+    pid: int
+    name: str
+    command: str
+
+
+def _port_owner(port: int) -> PortOwner | None:
     try:
         import psutil
 
         for connection in psutil.net_connections(kind="tcp"):
             listening = connection.status == "LISTEN" and connection.pid
             if listening and connection.laddr and connection.laddr.port == port:
-                name = psutil.Process(connection.pid).name()
-                return f" by {name} (pid {connection.pid})"
+                process = psutil.Process(connection.pid)
+                return PortOwner(connection.pid, process.name(), " ".join(process.cmdline()))
     except Exception:  # noqa: S110 - naming the owner is a courtesy; access may be denied
         pass
-    return ""
+    return None
 
 
 def check_database(database: Database) -> CheckResult:
