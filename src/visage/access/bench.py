@@ -111,19 +111,12 @@ def bench_checkin(
 ) -> None:
     """Kiosk check-in latency over HTTP (p50/p95) with N templates enrolled."""
     from visage.config import get_settings
-    from visage.core.db import get_database
-    from visage.core.migrations import is_at_head
+    from visage.faces.cli import bench_database, bench_sizes
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     settings = get_settings()
-    sizes = sorted({int(size) for size in templates.split(",") if size.strip()})
-    if not all((images / name).is_file() for name in (*ENROLLED_PHOTOS, "obama.jpg")):
-        console.print(f"[red]No test portraits in {images}: pass --images tests/data/faces.[/red]")
-        raise typer.Exit(2)
-    database = get_database()
-    if not is_at_head(database.engine):
-        console.print("[red]The database schema is not at head: run `visage migrate`.[/red]")
-        raise typer.Exit(2)
+    sizes = bench_sizes(templates)
+    database = bench_database(images, (*ENROLLED_PHOTOS, faces_bench.PORTRAITS[0]))
     frame = faces_bench.scenes(images)[0]
     table = Table(title=f"POST /api/v1/checkins, 640x480 JPEG frame, {requests} requests each")
     for column in (

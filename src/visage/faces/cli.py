@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from visage.core.db import Database
 
 console = Console(soft_wrap=True)
 keys_app = typer.Typer(
@@ -100,6 +103,27 @@ def evaluate(
         console.print(f"Unreadable: {name}")
 
 
+def bench_sizes(sizes: str) -> list[int]:
+    """`--sizes 1000,10000` as sorted gallery sizes."""
+    return sorted({int(size) for size in sizes.split(",") if size.strip()})
+
+
+def bench_database(images: Path, portraits: Sequence[str]) -> Database:
+    """The database a benchmark fills, once the portraits it needs are found and the schema is
+    at head; otherwise say what to do and exit 2."""
+    from visage.core.db import get_database
+    from visage.core.migrations import is_at_head
+
+    if not all((images / name).is_file() for name in portraits):
+        console.print(f"[red]No test portraits in {images}: pass --images tests/data/faces.[/red]")
+        raise typer.Exit(2)
+    database = get_database()
+    if not is_at_head(database.engine):
+        console.print("[red]The database schema is not at head: run `visage migrate`.[/red]")
+        raise typer.Exit(2)
+    return database
+
+
 def bench_faces(
     images: Annotated[
         Path, typer.Option(help="Folder of the portraits the scenes are composed of")
@@ -114,23 +138,15 @@ def bench_faces(
     from rich.table import Table
 
     from visage.config import get_settings
-    from visage.core.db import get_database
     from visage.core.images import ImageLimits
-    from visage.core.migrations import is_at_head
     from visage.faces import bench
     from visage.faces.pipeline import FaceAnalysis
     from visage.faces.service import identify_face
 
     wide = Console(width=160)
     settings = get_settings()
-    gallery_sizes = sorted({int(size) for size in sizes.split(",") if size.strip()})
-    if not (images / bench.PORTRAITS[0]).is_file():
-        console.print(f"[red]No portraits in {images}: pass --images tests/data/faces.[/red]")
-        raise typer.Exit(2)
-    database = get_database()
-    if not is_at_head(database.engine):
-        console.print("[red]The database schema is not at head: run `visage migrate`.[/red]")
-        raise typer.Exit(2)
+    gallery_sizes = bench_sizes(sizes)
+    database = bench_database(images, bench.PORTRAITS[:1])
     with bench.synthetic_gallery(database) as gallery:
         gallery.grow(gallery_sizes[0])
 
