@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from tests.conftest import free_port
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity import service as identity_service
@@ -33,16 +33,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 SERVER_START_SECONDS = 180
 # Generous: CI runs this on 2 shared cores, with face inference in the loop.
 WAIT_MS = 60_000
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +43,7 @@ def live_server(database: Database) -> Iterator[str]:
     """`visage serve` in a subprocess, sharing the test run's embedded database."""
     del database  # started and migrated first, so the server only joins it
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = (ARTIFACTS / "server.log").open("w")
     command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
-from tests.web.conftest import FACES, WAIT_MS, Tokens, expect_ok, screenshot, signed_in, watch
+from tests.images import FACES_DIR
+from tests.web.conftest import WAIT_MS, Tokens, expect_ok, screenshot, signed_in, watch
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -83,7 +84,7 @@ def test_photographer_uploads_a_folder_and_watches_it_indexed(
     folder = tmp_path / "shoot"
     folder.mkdir()
     for name in ("obama.jpg", "biden.jpg", "hopper.jpg"):
-        small_photo(FACES / name, folder / name)
+        small_photo(FACES_DIR / name, folder / name)
     (folder / "broken.jpg").write_bytes(b"this is not a photo")
     photographer = tokens_for(make_user(tenant, Role.PHOTOGRAPHER))
     context = signed_in(browser.new_context(viewport={"width": 1280, "height": 1000}), photographer)
@@ -148,9 +149,9 @@ def test_attendee_finds_their_photos_with_a_selfie_on_a_phone(
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
     event = new_event(api, owner)
     photos = [
-        small_photo(FACES / "obama2.jpg", tmp_path / "speech.jpg"),
-        small_photo(FACES / "hopper.jpg", tmp_path / "stranger.jpg"),
-        group_photo([FACES / "biden.jpg", FACES / "obama.jpg"], tmp_path / "group.jpg"),
+        small_photo(FACES_DIR / "obama2.jpg", tmp_path / "speech.jpg"),
+        small_photo(FACES_DIR / "hopper.jpg", tmp_path / "stranger.jpg"),
+        group_photo([FACES_DIR / "biden.jpg", FACES_DIR / "obama.jpg"], tmp_path / "group.jpg"),
     ]
     files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
     upload = api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers)
@@ -167,11 +168,11 @@ def test_attendee_finds_their_photos_with_a_selfie_on_a_phone(
     page.goto(f"{live_server}/e/{event['access_code']}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
     selfie = page.get_by_label("Take or choose a selfie")
-    selfie.set_input_files(FACES / "obama3.jpg")
+    selfie.set_input_files(FACES_DIR / "obama3.jpg")
     expect(page.locator("[data-selfie-outcome]")).to_contain_text("tick", timeout=WAIT_MS)
 
     page.get_by_label("I agree to this use of my selfie").check()
-    selfie.set_input_files(FACES / "obama3.jpg")
+    selfie.set_input_files(FACES_DIR / "obama3.jpg")
     expect(page.locator("[data-results-count]")).to_have_text(
         "We found you in 2 photos.", timeout=WAIT_MS
     )

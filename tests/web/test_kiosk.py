@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Playwright, Route, expect
 
+from tests.images import FACES_DIR
 from tests.web.conftest import (
-    FACES,
     WAIT_MS,
     Tokens,
     expect_ok,
@@ -54,7 +54,7 @@ def enrolled_member_with_kiosk(api: httpx.Client, owner: Tokens) -> tuple[str, s
     path = f"/members/{member['id']}"
     consent = {"text_version": "2026-11", "method": "paper"}
     expect_ok(api.post(f"{path}/consent", json=consent, headers=headers))
-    with (FACES / "obama.jpg").open("rb") as photo:
+    with (FACES_DIR / "obama.jpg").open("rb") as photo:
         files = {"images": ("obama.jpg", photo, "image/jpeg")}
         expect_ok(api.post(f"{path}/faces", files=files, headers=headers))
     plan = expect_ok(
@@ -77,7 +77,7 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
     member_id, kiosk_key = enrolled_member_with_kiosk(api, owner)
-    camera = write_y4m(FACES / "obama3.jpg", tmp_path / "door.y4m")
+    camera = write_y4m(FACES_DIR / "obama3.jpg", tmp_path / "door.y4m")
     chromium = launch_chromium(
         playwright,
         "--use-fake-ui-for-media-stream",

@@ -13,7 +13,8 @@ from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import TEST_PASSWORD
-from tests.web.conftest import FACES, WAIT_MS, Tokens, screenshot, signed_in, watch
+from tests.images import FACES_DIR
+from tests.web.conftest import WAIT_MS, Tokens, screenshot, signed_in, watch
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -61,9 +62,9 @@ def test_add_member_record_consent_and_enroll_from_files(
     expect(picture_answer).to_contain_text("No face", timeout=WAIT_MS)
     screenshot(page, "enroll_no_face")
 
-    page.get_by_label("From a file").set_input_files(FACES / "obama.jpg")
+    page.get_by_label("From a file").set_input_files(FACES_DIR / "obama.jpg")
     expect(picture_answer).to_contain_text("Face added", timeout=WAIT_MS)
-    page.get_by_label("From a file").set_input_files(FACES / "obama2.jpg")
+    page.get_by_label("From a file").set_input_files(FACES_DIR / "obama2.jpg")
     expect(page.locator("[data-face-count-text]")).to_have_text("2", timeout=WAIT_MS)
     expect(page.locator("[data-templates] img[src^='blob:']")).to_have_count(2)
     screenshot(page, "member_enrolled")
