@@ -18,7 +18,7 @@ from PIL import Image
 from tests.images import FACES_DIR
 from visage.config import Settings
 from visage.faces.inference.alignment import align
-from visage.faces.inference.base import RGBImage
+from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, RGBImage
 from visage.faces.inference.dlib_backend import DlibBackend
 from visage.faces.inference.dlib_convert import (
     MMOD_TOKENS,
@@ -52,6 +52,10 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     inner = inner_w * inner_h
     area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)  # noqa: E731
     return inner / (area(a) + area(b) - inner)
+
+
+def as_rect(face: DetectedFace) -> tuple[int, int, int, int]:
+    return (face.left, face.top, face.right, face.bottom)
 
 
 @pytest.fixture(scope="session")
@@ -158,18 +162,29 @@ def test_images_smaller_than_the_mmod_window_have_no_face(onnx_backend: OnnxBack
     assert onnx_backend.detect(np.zeros((1, 1, 3), dtype=np.uint8), "photo") == []
 
 
-def test_kiosk_hog_tries_the_frame_size_before_upsampling(
+def test_kiosk_hog_tries_the_frame_size_before_enlarging(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:
-    close = load("biden.jpg", MMOD_WIDTH)  # a face of ~100 px: found without upsampling
+    close = load("biden.jpg", MMOD_WIDTH)  # a face of ~100 px: found without enlarging
     expected = dlib_backend.hog(close, 0)
     assert expected
     assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in expected]
-    far = load("obama.jpg", 160)  # a face of ~40 px: only dlib's upsampled pass finds it
+    far = load("obama.jpg", 160)  # a face of ~50 px: only an enlarged scan finds it
     assert dlib_backend.hog(far, 0) == []
-    expected = dlib_backend.detect(far, "kiosk")
-    assert expected
-    assert [f.box() for f in onnx_backend.detect(far, "kiosk")] == [f.box() for f in expected]
+    (upsampled,) = dlib_backend.hog(far, 1)
+    (found,) = onnx_backend.detect(far, "kiosk")
+    assert found.width >= MIN_FACE_WIDTH
+    assert iou(as_rect(found), as_rect(upsampled)) >= 0.5
+
+
+def test_hog_does_not_look_for_faces_too_small_to_recognize(
+    onnx_backend: OnnxBackend, dlib_backend: DlibBackend
+) -> None:
+    tiny = load("obama.jpg", 120)  # a face of ~36 px: dlib's 2x pass finds it, unusable
+    (upsampled,) = dlib_backend.hog(tiny, 1)
+    assert upsampled.width < MIN_FACE_WIDTH
+    assert onnx_backend.detect(tiny, "kiosk") == []
+    assert onnx_backend.detect(tiny, "photo") == []
 
 
 def test_converted_models_are_cached_by_source_hash(

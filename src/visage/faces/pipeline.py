@@ -16,12 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from visage.faces.inference.alignment import align
-from visage.faces.inference.base import DetectedFace, DetectionMode, RGBImage
+from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, DetectionMode, RGBImage
 from visage.faces.inference.engine import get_backend
 
-# Below this width (in analyzed pixels) the 150x150 chip is mostly upsampling noise and the
-# embedding is not reliable enough to decide who it is.
-MIN_FACE_WIDTH = 50
 # Variance of the Laplacian of the aligned grey chip. Sharp chips score in the hundreds; a
 # Gaussian blur of about 2 px sigma at chip scale (motion, focus) brings it under this.
 MIN_SHARPNESS = 15.0

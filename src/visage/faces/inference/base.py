@@ -17,6 +17,9 @@ Embeddings = npt.NDArray[np.float32]  # N x D
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
+# Below this width (in analyzed pixels) the 150x150 chip is mostly upsampling noise and the
+# embedding is not reliable enough to decide who it is.
+MIN_FACE_WIDTH = 50
 
 # "kiosk": one frame from a door camera, fast, faces are large.
 # "photo": an event photo, thorough, must find small and turned faces.

@@ -5,9 +5,12 @@ The weights ship inside the `face_recognition_models` package; nothing is downlo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dlib
 import face_recognition_models
 import numpy as np
+import numpy.typing as npt
 
 from visage.faces.inference.base import DetectedFace, DetectionMode, Embeddings, RGBImage
 
@@ -39,10 +42,33 @@ class DlibBackend:
 
     def hog(self, image: RGBImage, upsample: int) -> list[DetectedFace]:
         """HOG faces (the image upsampled `upsample` times first), best first."""
-        rects, scores, _ = self._detector.run(np.ascontiguousarray(image), upsample, 0.0)
+        return self.faces(image, *self.hog_scan(np.ascontiguousarray(image), upsample))
+
+    def hog_scan(
+        self, pixels: npt.NDArray[np.uint8], upsample: int = 0
+    ) -> tuple[list[dlib.rectangle], list[float]]:
+        """The HOG detector's raw boxes and scores on any image (RGB or grey)."""
+        rects, scores, _ = self._detector.run(pixels, upsample, 0.0)
+        return list(rects), list(scores)
+
+    def faces(
+        self,
+        image: RGBImage,
+        rects: Sequence[dlib.rectangle],
+        scores: Sequence[float],
+        scale: float = 1.0,
+    ) -> list[DetectedFace]:
+        """Boxes found at `scale` times the image's size as faces of the image, with their
+        landmarks, best first."""
         height, width = image.shape[:2]
         faces = []
-        for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
+        for found, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
+            rect = dlib.rectangle(
+                round(found.left() / scale),
+                round(found.top() / scale),
+                round(found.right() / scale),
+                round(found.bottom() / scale),
+            )
             faces.append(
                 DetectedFace(
                     left=max(0, rect.left()),
