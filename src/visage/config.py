@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     # onnx: dlib's own networks converted to ONNX Runtime (tests/faces/test_onnx_backend.py
     # proves the embeddings and MMOD boxes equal to dlib's); dlib: the reference.
     face_backend: Literal["dlib", "onnx"] = "onnx"
-    # Detectors of the onnx backend: dlib's HOG (fast, frontal faces; upsampled for photos),
-    # the MMOD CNN (also turned faces, about 7 kFLOP a pixel), or both merged (photos).
+    # Detectors of the onnx backend: dlib's HOG (fast, frontal faces from ~52 px, the smallest
+    # worth recognizing), the MMOD CNN (also turned faces, about 7 kFLOP a pixel), or both
+    # merged (photos).
     face_kiosk_detector: Literal["hog", "mmod"] = "hog"
     face_photo_detector: Literal["hog", "mmod", "both"] = "hog"
     # ONNX Runtime threads per process (0: every core the process may use). With the API and

@@ -24,7 +24,7 @@ from visage.faces.inference.base import MIN_FACE_WIDTH
 events_app = typer.Typer(
     help="Event photos (FindMe): indexing and maintenance.", no_args_is_help=True
 )
-console = Console()
+console = Console(width=120)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 POLL_SECONDS = 1.0
@@ -79,10 +79,17 @@ def reindex(
     )
 
 
-def _load_engine() -> None:
+def _load_engine(workers: int) -> None:
     from visage.faces.inference.engine import load_backend
+    from visage.faces.inference.onnx_backend import available_cores
 
-    load_backend(get_settings())
+    settings = get_settings()
+    if settings.face_threads == 0:
+        # The workers run at the same time: they share the cores, as under `visage serve`.
+        settings = settings.model_copy(
+            update={"face_threads": max(1, available_cores() // workers)}
+        )
+    load_backend(settings)
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def bench_photos(
     if not files:
         console.print(f"[red]No photos in {directory}[/red]")
         raise typer.Exit(1)
-    with ProcessPoolExecutor(max_workers=workers, initializer=_load_engine) as pool:
+    with ProcessPoolExecutor(workers, initializer=_load_engine, initargs=(workers,)) as pool:
         list(pool.map(_faces_in, files[:workers]))  # every process loaded and warm
         started = time.perf_counter()
         ours_faces = sum(pool.map(_faces_in, files), FaceCount())

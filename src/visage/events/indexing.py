@@ -1,10 +1,11 @@
 """Finding every face of an event photo.
 
-The photo is decoded EXIF-upright and analyzed whole at up to 2048 px in "photo" mode
-(upsampled: faces down to about 40 px). When EVENT_PHOTO_MAX_SIDE is larger and the original
-has the pixels, it is also analyzed at that resolution in overlapping 2048 px tiles, so small
-faces of big group photos are found and embedded from their real pixels. Boxes are mapped back
-to the original's pixels and the detections of one face by several passes are merged.
+The photo is decoded EXIF-upright and analyzed whole at up to 2048 px in "photo" mode (faces
+down to about 52 px there, the smallest worth recognizing). When EVENT_PHOTO_MAX_SIDE is larger
+and the original has the pixels, it is also analyzed at that resolution in overlapping 2048 px
+tiles, so small faces of big group photos are found and embedded from their real pixels. Boxes
+are mapped back to the original's pixels and the detections of one face by several passes are
+merged.
 """
 
 from __future__ import annotations

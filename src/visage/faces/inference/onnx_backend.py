@@ -20,7 +20,6 @@ from typing import Literal
 import dlib
 import numpy as np
 import onnxruntime as ort
-from PIL import Image
 
 from visage.faces.inference.base import (
     MIN_FACE_WIDTH,
@@ -67,10 +66,11 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
 
 
 def enlarged(image: RGBImage, scale: float) -> RGBImage:
+    """Bilinear, by dlib (twice as fast as Pillow's resampling filter here)."""
     if scale == 1.0:
         return image
-    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+    rows, cols = round(image.shape[0] * scale), round(image.shape[1] * scale)
+    return np.asarray(dlib.resize_image(image, rows, cols), dtype=np.uint8)
 
 
 def _seen(face: DetectedFace, others: list[DetectedFace]) -> bool:
