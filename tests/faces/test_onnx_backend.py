@@ -177,9 +177,12 @@ def test_kiosk_hog_tries_the_frame_size_before_enlarging(
     assert iou(as_rect(found), as_rect(upsampled)) >= 0.5
 
 
-def test_hog_does_not_look_for_faces_too_small_to_recognize(
+def test_hog_looks_for_faces_down_to_the_smallest_recognizable_size(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:
+    small = load("obama.jpg", 160)  # a face of ~50 px: usable, found in photos
+    (found,) = onnx_backend.detect(small, "photo")
+    assert found.width >= MIN_FACE_WIDTH
     tiny = load("obama.jpg", 120)  # a face of ~36 px: dlib's 2x pass finds it, unusable
     (upsampled,) = dlib_backend.hog(tiny, 1)
     assert upsampled.width < MIN_FACE_WIDTH

@@ -47,7 +47,7 @@ class DlibBackend:
     def hog_scan(
         self, pixels: npt.NDArray[np.uint8], upsample: int = 0
     ) -> tuple[list[dlib.rectangle], list[float]]:
-        """The HOG detector's raw boxes and scores on any image (RGB or grey)."""
+        """The HOG detector's raw boxes and scores, in the pixels of `pixels`."""
         rects, scores, _ = self._detector.run(pixels, upsample, 0.0)
         return list(rects), list(scores)
 

@@ -132,8 +132,8 @@ class OnnxBackend:
     def _hog_faces(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
         if mode == "photo":
             return self.hog(image, SMALL_FACE_SCALE)
-        # Someone checking in is close to the camera: the frame's own size finds them in a
-        # third of the enlarged scan's time, which runs only when it finds nobody.
+        # Someone checking in is close to the camera: the frame's own size finds them in half
+        # the enlarged scan's time, which runs only when it finds nobody.
         faces = self.hog(image, 1.0)
         if faces or image.shape[1] >= KIOSK_UPSAMPLE_BELOW_WIDTH:
             return faces
