@@ -4,17 +4,20 @@ tenants' templates never come back, and the benchmark's synthetic tenants leave 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from tests.images import FACES_DIR
 from visage.core.db import Database
 from visage.faces import service
-from visage.faces.bench import OTHER_TENANTS, SyntheticGallery, synthetic_gallery
+from visage.faces.bench import OTHER_TENANTS, SyntheticGallery, mean_face, synthetic_gallery
 from visage.faces.models import FaceTemplate
 from visage.identity.models import Tenant
 from visage.members.models import Member
@@ -23,8 +26,13 @@ TEMPLATES = 400
 
 
 @pytest.fixture(scope="module")
-def gallery(database: Database) -> Iterator[SyntheticGallery]:
-    with synthetic_gallery(database) as built:
+def center() -> npt.NDArray[np.float32]:
+    return mean_face(FACES_DIR)
+
+
+@pytest.fixture(scope="module")
+def gallery(database: Database, center: npt.NDArray[np.float32]) -> Iterator[SyntheticGallery]:
+    with synthetic_gallery(database, center) as built:
         built.grow(TEMPLATES)
         yield built
 
@@ -52,8 +60,46 @@ def test_filtered_hnsw_agrees_with_exact_search(
     assert agreements >= 8
 
 
-def test_synthetic_tenants_are_deleted(database: Database) -> None:
-    with synthetic_gallery(database) as built:
+@contextmanager
+def vector_searches(database: Database) -> Iterator[list[str]]:
+    """The nearest-template statements run inside the block."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement = args[2]
+        if "ORDER BY" in statement and "face_templates.embedding <->" in statement:
+            statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+def test_an_hnsw_search_that_finds_nobody_close_is_checked_exactly(
+    database: Database, gallery: SyntheticGallery
+) -> None:
+    (member,) = gallery.probes(1)
+    stranger = member + 1.0  # about 11 from every template
+    with database.session() as session:
+        with vector_searches(database) as searches:
+            found = service.nearest_members(
+                session, gallery.target, member, members=2, exact=False, within=0.6
+            )
+        assert found[0].distance <= 0.6
+        assert len(searches) == 1  # the index answered: someone is that close
+        with vector_searches(database) as searches:
+            found = service.nearest_members(
+                session, gallery.target, stranger, members=2, exact=False, within=0.6
+            )
+        exact = service.nearest_members(session, gallery.target, stranger, members=2, exact=True)
+        assert len(searches) == 2  # "nobody" is the exact scan's answer
+        assert found == exact
+
+
+def test_synthetic_tenants_are_deleted(database: Database, center: npt.NDArray[np.float32]) -> None:
+    with synthetic_gallery(database, center) as built:
         built.grow(10)
         tenants = built.tenants
     assert len(tenants) == OTHER_TENANTS + 1

@@ -116,7 +116,9 @@ def bench_checkin(
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     settings = get_settings()
     sizes = bench_sizes(templates)
-    database = bench_database(images, (*ENROLLED_PHOTOS, faces_bench.PORTRAITS[0]))
+    database = bench_database(
+        images, (*ENROLLED_PHOTOS, faces_bench.PORTRAITS[0], *faces_bench.MEAN_FACE_PORTRAITS)
+    )
     frame = faces_bench.scenes(images)[0]
     table = Table(title=f"POST /api/v1/checkins, 640x480 JPEG frame, {requests} requests each")
     for column in (
@@ -129,7 +131,7 @@ def bench_checkin(
         "backend",
     ):
         table.add_column(column)
-    with faces_bench.synthetic_gallery(database) as gallery:
+    with faces_bench.synthetic_gallery(database, faces_bench.mean_face(images)) as gallery:
         api_key = enroll_door_member(
             database, gallery.target, images, ImageLimits.from_settings(settings)
         )

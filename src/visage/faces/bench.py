@@ -31,7 +31,7 @@ from visage.core.images import ImageLimits, decode_image
 from visage.faces import service
 from visage.faces.inference.base import DetectionMode
 from visage.faces.models import TEMPLATE_DIMENSIONS, FaceTemplate
-from visage.faces.pipeline import FaceAnalysis, StageTimer, analyze, largest
+from visage.faces.pipeline import FaceAnalysis, StageTimer, analyze, analyze_largest, largest
 from visage.faces.protection import tenant_protector
 from visage.identity.models import Tenant
 from visage.members.models import Member
@@ -41,9 +41,12 @@ OTHER_TENANTS = 3
 RECALL_AT = 10
 STAGES = ("decode", "detect", "align", "embed", "search")
 INSERT_BATCH = 2000
-# Spread of synthetic embeddings per dimension, and of a new photo of the same person
-# (about dlib's: templates ~1.4 long, same person ~0.35 apart).
-EMBEDDING_SPREAD = 0.12
+# Real embeddings crowd around the mean face (on the test portraits: ~1.4 long, their mean
+# 1.3): synthetic members are drawn around it, per dimension this far, so two of them are ~0.85
+# apart as two real people are (0.69-0.89 on the portraits), and a new photo of the same
+# person is ~0.35 from their template (0.33-0.43).
+MEAN_FACE_PORTRAITS = ("obama.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
+EMBEDDING_SPREAD = 0.053
 SAME_PERSON_NOISE = 0.03
 
 Vectors = npt.NDArray[np.float32]
@@ -158,11 +161,26 @@ def stage_run(
     )
 
 
-class SyntheticGallery:
-    """One target tenant and a few others, filled with random templates, deleted on exit."""
+def mean_face(images_dir: Path) -> Vectors:
+    """The mean embedding of a few real people: where synthetic members are drawn around."""
+    faces = []
+    for name in MEAN_FACE_PORTRAITS:
+        rgb = np.asarray(Image.open(images_dir / name).convert("RGB"))
+        face = analyze_largest(rgb, "kiosk")
+        if face is None:
+            raise ValueError(f"No face found in {images_dir / name}")
+        faces.append(face.embedding)
+    center: Vectors = np.mean(faces, axis=0).astype(np.float32)
+    return center
 
-    def __init__(self, database: Database, seed: int = 20261122) -> None:
+
+class SyntheticGallery:
+    """One target tenant and a few others, filled with random templates that look like real
+    ones (around `center`, the mean face, protected by each tenant's key), deleted on exit."""
+
+    def __init__(self, database: Database, center: Vectors, seed: int = 20261122) -> None:
         self.database = database
+        self.center = center
         self.rng = np.random.default_rng(seed)
         self.target = uuid.uuid4()
         self.others = [uuid.uuid4() for _ in range(OTHER_TENANTS)]
@@ -185,9 +203,9 @@ class SyntheticGallery:
             session.execute(delete(Tenant).where(Tenant.id.in_(self.tenants)))
 
     def _insert(self, tenant_id: uuid.UUID, count: int) -> Vectors:
-        vectors = (self.rng.normal(size=(count, TEMPLATE_DIMENSIONS)) * EMBEDDING_SPREAD).astype(
-            np.float32
-        )
+        people = self.center + self.rng.normal(size=(count, TEMPLATE_DIMENSIONS)) * EMBEDDING_SPREAD
+        with self.database.session() as session:
+            vectors = tenant_protector(session, tenant_id).protect(people)
         for start in range(0, count, INSERT_BATCH):
             batch = vectors[start : start + INSERT_BATCH]
             member_ids = [uuid.uuid4() for _ in batch]
@@ -248,8 +266,8 @@ class SyntheticGallery:
 
 
 @contextmanager
-def synthetic_gallery(database: Database) -> Iterator[SyntheticGallery]:
-    gallery = SyntheticGallery(database)
+def synthetic_gallery(database: Database, center: Vectors) -> Iterator[SyntheticGallery]:
+    gallery = SyntheticGallery(database, center)
     gallery.create()
     try:
         yield gallery

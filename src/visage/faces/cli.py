@@ -146,8 +146,8 @@ def bench_faces(
     wide = Console(width=160)
     settings = get_settings()
     gallery_sizes = bench_sizes(sizes)
-    database = bench_database(images, bench.PORTRAITS[:1])
-    with bench.synthetic_gallery(database) as gallery:
+    database = bench_database(images, (*bench.PORTRAITS[:1], *bench.MEAN_FACE_PORTRAITS))
+    with bench.synthetic_gallery(database, bench.mean_face(images)) as gallery:
         gallery.grow(gallery_sizes[0])
 
         def search(face: FaceAnalysis) -> None:

@@ -371,21 +371,26 @@ def nearest_members(
     *,
     members: int,
     exact: bool | None = None,
+    within: float | None = None,
 ) -> list[Candidate]:
     """The `members` nearest members to a protected probe, nearest first.
 
     The tenant filter is in the same statement as the vector order. Small galleries are
     scanned exactly; larger ones use HNSW with pgvector's iterative scan, which keeps
     walking the graph until enough rows of this tenant were found. `exact` forces either
-    path (the benchmark compares them).
+    path (the benchmark compares them). With `within`, an HNSW answer with no template that
+    close is checked by an exact scan: an approximate search can only miss, so it may say
+    "someone" quickly but never "nobody" on its own.
     """
     templates = members * MAX_FACES_PER_MEMBER  # enough to hold `members` distinct members
     if exact is None:
         exact = chooses_exact_search(session, tenant_id)
     rows = _nearest_templates(session, tenant_id, probe, templates, exact=exact)
-    if not exact and len(rows) < templates:
+    if not exact and (
         # The iterative scan gave up (hnsw.max_scan_tuples) before finding enough rows of
-        # this tenant: a rare tenant in a huge table. Exact search is still right.
+        # this tenant (a rare tenant in a huge table), or found nobody close enough.
+        len(rows) < templates or (within is not None and rows[0][1] > within)
+    ):
         rows = _nearest_templates(session, tenant_id, probe, templates, exact=True)
     best: dict[uuid.UUID, float] = {}
     for member_id, member_distance in rows:
@@ -401,7 +406,9 @@ def identify_face(
     if not face.usable:
         return Identification("LOW_CONFIDENCE", None, None, threshold)
     probe = tenant_protector(session, tenant_id, for_search=True).protect(face.embedding)
-    candidates = tuple(nearest_members(session, tenant_id, probe, members=max(top_k, 2)))
+    candidates = tuple(
+        nearest_members(session, tenant_id, probe, members=max(top_k, 2), within=threshold)
+    )
     best = candidates[0] if candidates else None
     shown = candidates[:top_k]
     if best is None or best.distance > threshold:

@@ -57,7 +57,7 @@ class Row:
             return "-" if value is None else f"{value:.1f}"
 
         return (
-            f"{self.figure:<40} dlib {cell(self.dlib):>8}  onnx {cell(self.onnx):>8}  "
+            f"{self.figure:<44} dlib {cell(self.dlib):>8}  onnx {cell(self.onnx):>8}  "
             f"face_recognition {cell(self.peer):>8}  {self.unit:<10} onnx vs dlib "
             f"{self._speedup(self.dlib):>6}, vs face_recognition {self._speedup(self.peer):>6}"
         )
