@@ -28,7 +28,7 @@ from visage.faces.inference.dlib_convert import (
     parse_network,
     source_path,
 )
-from visage.faces.inference.onnx_backend import OnnxBackend
+from visage.faces.inference.onnx_backend import KIOSK_FACE_WIDTH, KIOSK_SCALE, OnnxBackend
 
 IMAGES = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
 TOLERANCE = 0.6  # dlib's threshold for "same person"
@@ -162,14 +162,16 @@ def test_images_smaller_than_the_mmod_window_have_no_face(onnx_backend: OnnxBack
     assert onnx_backend.detect(np.zeros((1, 1, 3), dtype=np.uint8), "photo") == []
 
 
-def test_kiosk_hog_tries_the_frame_size_before_enlarging(
+def test_kiosk_hog_looks_for_a_close_face_first(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:
-    close = load("biden.jpg", MMOD_WIDTH)  # a face of ~100 px: found without enlarging
-    expected = dlib_backend.hog(close, 0)
-    assert expected
-    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in expected]
-    far = load("obama.jpg", 160)  # a face of ~50 px: only an enlarged scan finds it
+    close = load("biden.jpg", 480)  # a face of ~150 px: the quick scan for close faces
+    quick = onnx_backend.hog(close, KIOSK_SCALE)
+    assert quick
+    assert quick[0].width >= KIOSK_FACE_WIDTH
+    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in quick]
+    far = load("obama.jpg", 160)  # a face of ~50 px: only the scan for every usable face
+    assert onnx_backend.hog(far, KIOSK_SCALE) == []
     assert dlib_backend.hog(far, 0) == []
     (upsampled,) = dlib_backend.hog(far, 1)
     (found,) = onnx_backend.detect(far, "kiosk")

@@ -30,7 +30,11 @@ class IdentifyFields(Strict):
 
 class DetectFields(Strict):
     mode: DetectionMode = Field(
-        default="kiosk", description="kiosk: fast, large faces; photo: also small faces"
+        default="kiosk",
+        description=(
+            "kiosk: the person in front of the camera (smaller faces only when there is no "
+            "close one); photo: every face from about 52 px"
+        ),
     )
 
 

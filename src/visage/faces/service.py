@@ -122,10 +122,13 @@ def recognition_threshold(session: Session, tenant_id: uuid.UUID) -> float:
 # --- single faces out of an image -------------------------------------------------------
 
 
-def single_face(image: DecodedImage, *, index: int | None = None) -> FaceAnalysis:
-    """The one usable face of an enrollment or verification photo, or the error saying why not."""
+def single_face(
+    image: DecodedImage, mode: DetectionMode, *, index: int | None = None
+) -> FaceAnalysis:
+    """The one usable face of an enrollment ("photo": every face is looked for, so a second
+    person is noticed) or verification ("kiosk") photo, or the error saying why not."""
     details = {"image": index} if index is not None else None
-    faces = analyze(image.rgb, "kiosk")
+    faces = analyze(image.rgb, mode)
     if not faces:
         raise NoFaceDetected(details=details)
     if len(faces) > 1:
@@ -189,7 +192,7 @@ def enroll(
     existing = count_templates(session, member)
     if existing + len(images) > MAX_FACES_PER_MEMBER:
         raise TooManyFaces(details={"enrolled": existing, "sent": len(images)})
-    faces = [single_face(image, index=index) for index, image in enumerate(images)]
+    faces = [single_face(image, "photo", index=index) for index, image in enumerate(images)]
     protector = tenant_protector(session, member.tenant_id)
     templates = [
         scope.add(
@@ -440,7 +443,7 @@ def verify_image(
     member = scope.get(Member, member_id, what="Member")
     if count_templates(session, member) == 0:
         raise NoFaceEnrolled()
-    face = single_face(image)
+    face = single_face(image, "kiosk")
     probe = tenant_protector(session, member.tenant_id, for_search=True).protect(face.embedding)
     distance = session.scalar(
         select(func.min(FaceTemplate.embedding.l2_distance(probe))).where(

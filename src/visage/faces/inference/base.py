@@ -21,8 +21,9 @@ CHIP_PADDING = 0.25
 # embedding is not reliable enough to decide who it is.
 MIN_FACE_WIDTH = 50
 
-# "kiosk": one frame from a door camera, fast, faces are large.
-# "photo": an event photo, thorough, must find small and turned faces.
+# "kiosk": one frame from a door camera or a selfie: the person in front of it, fast; smaller
+#   faces are looked for only when there is no large one.
+# "photo": an event photo or an enrollment photo: every face worth recognizing.
 DetectionMode = Literal["kiosk", "photo"]
 
 

@@ -35,10 +35,16 @@ from visage.faces.inference.onnx_mmod import Detection, MmodConfig, decode, tile
 KioskDetector = Literal["hog", "mmod"]
 PhotoDetector = Literal["hog", "mmod", "both"]
 
-# dlib's HOG face boxes are about 74 px wide at the scale it scans (its 80 px window less the
-# padding), so scanning the image enlarged this much finds faces down to about 52 px: just
-# above MIN_FACE_WIDTH, with room for the boxes' quantization.
-SMALL_FACE_SCALE = 74 / (MIN_FACE_WIDTH + 2)
+# dlib's HOG face boxes are about this wide at the scale it scans (its 80 px window less the
+# padding): scanning an image resized by HOG_BOX / w finds faces from about w px.
+HOG_BOX = 74
+# Every face worth recognizing: just above MIN_FACE_WIDTH, with room for the boxes'
+# quantization.
+SMALL_FACE_SCALE = HOG_BOX / (MIN_FACE_WIDTH + 2)
+# Someone checking in stands close to the camera: in a kiosk frame their face is at least this
+# wide, and a scan for faces that size takes half the time of one at the frame's own size.
+KIOSK_FACE_WIDTH = 100
+KIOSK_SCALE = HOG_BOX / KIOSK_FACE_WIDTH
 
 # Chips per embedder run: bounds the activations' memory on a photo full of faces.
 EMBED_BATCH = 32
@@ -132,12 +138,12 @@ class OnnxBackend:
     def _hog_faces(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
         if mode == "photo":
             return self.hog(image, SMALL_FACE_SCALE)
-        # Someone checking in is close to the camera: the frame's own size finds them in half
-        # the enlarged scan's time, which runs only when it finds nobody.
-        faces = self.hog(image, 1.0)
-        if faces or image.shape[1] >= KIOSK_UPSAMPLE_BELOW_WIDTH:
+        faces = self.hog(image, KIOSK_SCALE)
+        if faces:
             return faces
-        return self.hog(image, SMALL_FACE_SCALE)
+        # Nobody close: every face worth recognizing (a large frame at its own size).
+        wide = image.shape[1] >= KIOSK_UPSAMPLE_BELOW_WIDTH
+        return self.hog(image, 1.0 if wide else SMALL_FACE_SCALE)
 
     def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
         image = np.ascontiguousarray(image)
