@@ -73,6 +73,6 @@ Index(
     "ix_face_templates_embedding_hnsw",
     FaceTemplate.embedding,
     postgresql_using="hnsw",
-    postgresql_with={"m": 16, "ef_construction": 64},
+    postgresql_with={"m": 32, "ef_construction": 128},
     postgresql_ops={"embedding": "vector_l2_ops"},
 )

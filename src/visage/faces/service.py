@@ -46,7 +46,7 @@ MAX_FACES_PER_MEMBER = 5
 # Up to this many templates a tenant's gallery is searched exactly (a few ms); above it the
 # HNSW index with pgvector's iterative scan is used.
 EXACT_SEARCH_MAX_TEMPLATES = 20_000
-HNSW_EF_SEARCH = 400
+HNSW_EF_SEARCH = 200
 THUMBNAIL_QUALITY = 85
 # Retention counts in days; activity finer than this is not worth a write per recognition.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
