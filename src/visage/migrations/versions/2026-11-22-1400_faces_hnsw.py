@@ -2,7 +2,7 @@
 
 With m 16 / ef_construction 64 the filtered walk found the true nearest member of 100k
 synthetic templates 85 % of the time at ef_search 400; with these, 97 % at ef_search 200 in
-less time (docs/decisions.md, "Faces"). Inserts cost about 1.8x as much.
+less time (docs/decisions.md, "Faces"). Inserts cost about 3.5x as much.
 
 Revision ID: 0006_faces_hnsw
 Revises: 0005_events
