@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from visage.core.errors import AppError
 from visage.core.tenancy import TenantId, TenantScope
 from visage.events import service
 from visage.events.models import PhotoStatus
+from visage.faces.bench import FaceCount
 from visage.faces.inference.base import MIN_FACE_WIDTH
 
 events_app = typer.Typer(
@@ -81,28 +81,13 @@ def reindex(
 
 def _load_engine(workers: int) -> None:
     from visage.faces.inference.engine import load_backend
-    from visage.faces.inference.onnx_backend import available_cores
+    from visage.faces.inference.onnx_backend import threads_per_process
 
     settings = get_settings()
     if settings.face_threads == 0:
         # The workers run at the same time: they share the cores, as under `visage serve`.
-        settings = settings.model_copy(
-            update={"face_threads": max(1, available_cores() // workers)}
-        )
+        settings = settings.model_copy(update={"face_threads": threads_per_process(workers)})
     load_backend(settings)
-
-
-@dataclass(frozen=True)
-class FaceCount:
-    found: int = 0
-    recognizable: int = 0  # at least MIN_FACE_WIDTH wide: the faces a selfie search can match
-
-    def __add__(self, other: FaceCount) -> FaceCount:
-        return FaceCount(self.found + other.found, self.recognizable + other.recognizable)
-
-    @classmethod
-    def of_widths(cls, widths: list[int]) -> FaceCount:
-        return cls(len(widths), sum(width >= MIN_FACE_WIDTH for width in widths))
 
 
 def _faces_in(path: Path) -> FaceCount:

@@ -29,7 +29,7 @@ from sqlalchemy import delete, insert, text
 from visage.core.db import Database, utcnow
 from visage.core.images import ImageLimits, decode_image
 from visage.faces import service
-from visage.faces.inference.base import DetectionMode
+from visage.faces.inference.base import MIN_FACE_WIDTH, DetectionMode
 from visage.faces.models import TEMPLATE_DIMENSIONS, FaceTemplate
 from visage.faces.pipeline import FaceAnalysis, StageTimer, analyze, analyze_largest, largest
 from visage.faces.protection import tenant_protector
@@ -159,6 +159,21 @@ def stage_run(
         peer_ms=statistics.median(peer_samples) if peer_samples else None,
         face=largest(faces) if faces else None,
     )
+
+
+@dataclass(frozen=True)
+class FaceCount:
+    """Faces a pipeline found, and how many are wide enough for a search to match."""
+
+    found: int = 0
+    recognizable: int = 0  # at least MIN_FACE_WIDTH wide
+
+    def __add__(self, other: FaceCount) -> FaceCount:
+        return FaceCount(self.found + other.found, self.recognizable + other.recognizable)
+
+    @classmethod
+    def of_widths(cls, widths: list[int]) -> FaceCount:
+        return cls(len(widths), sum(width >= MIN_FACE_WIDTH for width in widths))
 
 
 def mean_face(images_dir: Path) -> Vectors:

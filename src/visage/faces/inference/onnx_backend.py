@@ -54,6 +54,11 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def threads_per_process(processes: int) -> int:
+    """Inference threads each of `processes` processes running at once may take."""
+    return max(1, available_cores() // processes)
+
+
 def _session(path: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from visage.faces.bench import FaceCount
 from visage.faces.inference.alignment import align
 from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, FaceBackend, RGBImage
 from visage.faces.inference.dlib_backend import DlibBackend
-from visage.faces.inference.onnx_backend import OnnxBackend, PhotoDetector, available_cores
+from visage.faces.inference.onnx_backend import OnnxBackend, PhotoDetector, threads_per_process
 
 PORTRAITS = ("obama.jpg", "biden.jpg", "hopper.jpg", "obama2.jpg", "obama3.jpg")
 BATCH = 16
@@ -102,12 +103,8 @@ def group_photos(images_dir: Path) -> list[RGBImage]:
     return photos
 
 
-def _count_all(faces: list[DetectedFace]) -> int:
-    return len(faces)
-
-
-def _count_usable(faces: list[DetectedFace]) -> int:
-    return sum(face.width >= MIN_FACE_WIDTH for face in faces)
+def _counted(faces: list[DetectedFace]) -> FaceCount:
+    return FaceCount.of_widths([face.width for face in faces])
 
 
 def _peer() -> Any:
@@ -149,7 +146,7 @@ def indexing_rate(
     detector: PhotoDetector | None, models_dir: Path, photos: list[RGBImage], workers: int
 ) -> tuple[float, float]:
     """(photos/min, faces/min) with `workers` processes sharing the cores."""
-    threads = max(1, available_cores() // workers)
+    threads = threads_per_process(workers)
     with ProcessPoolExecutor(
         workers, initializer=_start_worker, initargs=(detector, models_dir, threads)
     ) as pool:
@@ -228,15 +225,15 @@ def run(images_dir: Path, models_dir: Path, *, repeats: int = 5) -> Iterator[Row
         "ms",
     )
     photos = group_photos(images_dir)
-    upsampled = [dlib_backend.detect(p, "photo") for p in photos]
+    upsampled = [_counted(dlib_backend.detect(p, "photo")) for p in photos]
     for detector in COUNTED_DETECTORS:
         onnx_backend.photo_detector = detector
-        found = [onnx_backend.detect(p, "photo") for p in photos]
-        for label, counted in (("", _count_all), (f" >= {MIN_FACE_WIDTH} px", _count_usable)):
+        found = [_counted(onnx_backend.detect(p, "photo")) for p in photos]
+        for label, field in (("", "found"), (f" >= {MIN_FACE_WIDTH} px", "recognizable")):
             yield Row(
                 f"faces{label} / photo of {2 * len(GROUP_FACE_HEIGHTS)}: HOG-up | {detector}",
-                statistics.mean(counted(faces) for faces in upsampled),
-                statistics.mean(counted(faces) for faces in found),
+                statistics.mean(getattr(count, field) for count in upsampled),
+                statistics.mean(getattr(count, field) for count in found),
                 None,
                 "faces",
                 higher_is_better=True,
