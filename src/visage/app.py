@@ -24,6 +24,8 @@ from visage.events.router import routers as events_routers
 from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
 from visage.faces.router import routers as faces_routers
+from visage.guides.aliases import install_aliases
+from visage.guides.router import router as guides_router
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.router import routers as identity_routers
@@ -108,5 +110,7 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     app.include_router(health_router)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(guides_router)
+    install_aliases(app)
     mount_web(app)
     return app

@@ -41,6 +41,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _exit_if_port_taken(settings: Settings) -> None:
+    """uvicorn would only log `[Errno 98] Address already in use`: name the holder and the fix."""
+    from visage.health.checks import check_port
+
+    result = check_port(settings)
+    if not result.ok or result.data.get("pid"):
+        in_use = "Address already in use"
+        detail = result.detail if in_use in result.detail else f"{result.detail}: {in_use}"
+        console.print(f"[red]{detail}[/red]")
+        console.print(f"     fix: {result.fix}")
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default API_HOST)")] = None,
@@ -55,6 +68,11 @@ def serve(
     from visage.core.logging import configure_logging
 
     settings = _settings_or_exit()
+    _exit_if_port_taken(
+        settings.model_copy(
+            update={"api_host": host or settings.api_host, "api_port": port or settings.api_port}
+        )
+    )
     configure_logging(settings)
     get_database()  # start (or join) the embedded database before the worker does
     if settings.face_threads == 0:

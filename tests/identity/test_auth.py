@@ -75,7 +75,7 @@ def test_wrong_password_and_unknown_user_answer_alike(
         error = response.json()["error"]
         assert (error["code"], error["message"], error["details"]) == (
             "AUTH_001",
-            "Invalid credentials.",
+            "Invalid credentials. Unable to log in with provided credentials.",
             None,
         )
     failed = session.scalar(

@@ -46,7 +46,8 @@ class NotAuthenticated(AppError):
 class InvalidCredentials(AppError):
     status_code = 401
     code = "AUTH_001"
-    default_message = "Invalid credentials."
+    # PowerGym/Messaging/AllIN say "Invalid credentials", WiWebb the sentence after it.
+    default_message = "Invalid credentials. Unable to log in with provided credentials."
 
 
 class AccountNotVerified(AppError):
@@ -88,7 +89,7 @@ class PayloadTooLarge(AppError):
 class RateLimited(AppError):
     status_code = 429
     code = "RATE_LIMITED"
-    default_message = "Too many requests: slow down and retry later."
+    default_message = "Rate limit exceeded: too many requests, retry later."
 
 
 class ServiceUnavailable(AppError):

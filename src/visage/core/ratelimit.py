@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from visage.config import Settings
-from visage.core.errors import error_body
+from visage.core.errors import RateLimited, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class RateLimitMiddleware:
         response = JSONResponse(
             error_body(
                 "RATE_LIMITED",
-                "Too many requests: slow down and retry later.",
+                RateLimited.default_message,
                 {"retry_after": int(retry_after)},
                 state.get("request_id"),
             ),

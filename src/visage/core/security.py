@@ -79,6 +79,13 @@ def decode_access_token(
             audience=JWT_AUDIENCE,
             options={"require": ["exp", "nbf", "aud", "sub", "type"]},
         )
+    except jwt.ExpiredSignatureError as error:
+        # The words of the guides ("Token expired"), with their fix.
+        raise NotAuthenticated(
+            "Token expired: get a new one with POST /api/v1/auth/refresh "
+            '{"refresh_token": "..."} or sign in again.',
+            details={"reason": type(error).__name__},
+        ) from error
     except jwt.PyJWTError as error:
         raise NotAuthenticated(details={"reason": type(error).__name__}) from error
     if payload.get("type") != token_type:

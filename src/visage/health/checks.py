@@ -67,16 +67,35 @@ def check_port(settings: Settings) -> CheckResult:
             if owner and "visage serve" in owner.command:
                 # Doctor run beside a running service: the port is taken by the right program.
                 return CheckResult(
-                    "port", True, f"Port {settings.api_port} is served by Visage (pid {owner.pid})"
+                    "port",
+                    True,
+                    f"Port {settings.api_port} is served by Visage (pid {owner.pid})",
+                    f"That Visage already listens there: stop it (`kill {owner.pid}`) "
+                    f"or set API_PORT={_free_port_near(settings)}",
+                    {"pid": owner.pid},
                 )
             by = f" by {owner.name} (pid {owner.pid})" if owner else ""
+            pid = str(owner.pid) if owner else f"$(lsof -t -i :{settings.api_port})"
             return CheckResult(
                 "port",
                 False,
-                f"Port {settings.api_port} is already in use{by}",
-                "Stop that process (`kill <pid>`) or set API_PORT to a free port",
+                f"Port {settings.api_port} is already in use{by}: Address already in use",
+                f"Stop that process (`kill {pid}`) or set API_PORT={_free_port_near(settings)}",
+                {"pid": owner.pid if owner else None},
             )
     return CheckResult("port", True, f"Port {settings.api_port} is free")
+
+
+def _free_port_near(settings: Settings) -> int:
+    """The first free port after API_PORT, for the fix to name."""
+    for candidate in range(settings.api_port + 1, min(settings.api_port + 50, 65536)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((settings.api_host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return settings.api_port + 1
 
 
 @dataclass(frozen=True)
@@ -119,8 +138,10 @@ def check_database(database: Database) -> CheckResult:
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         auth = "authentication failed" in reason or "password" in reason
+        user = database.engine.url.username or "<user>"
         fix = (
-            "Check the user and password in DATABASE_URL"
+            f"Check the user and password in DATABASE_URL, or reset it: "
+            f"ALTER USER {user} WITH PASSWORD '<new password>';"
             if auth
             else "Start PostgreSQL or fix the host/port in DATABASE_URL"
         )
@@ -227,11 +248,17 @@ def doctor_checks(
     settings: Settings, database: Callable[[], Database], *, serving: bool
 ) -> list[CheckResult]:
     """Everything `visage doctor` verifies, in the order a person should fix them."""
+    from visage.health.setup_checks import check_database_url, check_smtp, check_unique_constraints
+
     results = [check_python(), check_settings(settings)]
     if not serving:
         results.append(check_port(settings))
+    results.append(check_database_url(settings))
     try:
-        results.append(check_database(database()))
+        opened = database()
+        results.append(check_database(opened))
+        if results[-1].data.get("connected"):
+            results.append(check_unique_constraints(opened))
     except Exception as error:  # the embedded server itself may fail to start
         results.append(
             CheckResult(
@@ -241,5 +268,10 @@ def doctor_checks(
                 "Check VISAGE_DATA_DIR is writable, or set DATABASE_URL",
             )
         )
-    results += [check_model_files(), check_redis(settings), check_disk(settings)]
+    results += [
+        check_model_files(),
+        check_redis(settings),
+        check_smtp(settings),
+        check_disk(settings),
+    ]
     return results

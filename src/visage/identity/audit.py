@@ -16,11 +16,16 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from visage.core.db import get_database
-from visage.identity.models import AuditEvent, Device, Tenant, User
+from visage.identity.models import ApiToken, AuditEvent, Device, Tenant, User
 from visage.identity.principal import ClientInfo, Principal
 
 USER_AGENT_MAX = 400
-_TARGET_TYPES: dict[type, str] = {User: "user", Tenant: "tenant", Device: "device"}
+_TARGET_TYPES: dict[type, str] = {
+    User: "user",
+    Tenant: "tenant",
+    Device: "device",
+    ApiToken: "api_token",
+}
 
 
 def _event(
@@ -77,7 +82,7 @@ def record(
 def record_on(
     session: Session,
     action: str,
-    target: User | Tenant | Device,
+    target: User | Tenant | Device | ApiToken,
     *,
     actor: Principal | None,
     client: ClientInfo,

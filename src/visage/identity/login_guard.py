@@ -73,7 +73,7 @@ def check_not_locked(session: Session, settings: Settings, key: str, ip: str | N
     if locked:
         retry_after = math.ceil((max(locked) - now).total_seconds())
         raise RateLimited(
-            "Too many failed sign-in attempts: wait before trying again.",
+            "Rate limit exceeded: too many failed sign-in attempts, wait before trying again.",
             details={"retry_after": retry_after},
             headers={"Retry-After": str(retry_after)},
         )

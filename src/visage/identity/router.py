@@ -10,13 +10,16 @@ from fastapi import APIRouter, Depends, Query, status
 
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import Page, Paging, page_of
-from visage.identity import auth, management, service
+from visage.identity import api_tokens, auth, management, service
 from visage.identity.dependencies import Client, CurrentUser, require
 from visage.identity.models import Role
 from visage.identity.permissions import ROLE_PERMISSIONS, Permission
 from visage.identity.principal import Principal
 from visage.identity.schemas import (
     Accepted,
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenOut,
     AuditEventOut,
     DeviceCreate,
     DeviceCreated,
@@ -125,6 +128,30 @@ def verify_email(body: TokenRequest, session: DbSession, client: Client) -> None
 def resend_verification(body: EmailRequest, session: DbSession, settings: AppSettings) -> Accepted:
     auth.resend_verification(session, settings, body.email, body.tenant)
     return _ACCEPTED
+
+
+@auth_router.post("/tokens", status_code=status.HTTP_201_CREATED)
+def create_api_token(
+    body: ApiTokenCreate, session: DbSession, principal: CurrentUser, client: Client
+) -> ApiTokenCreated:
+    api_token, token = api_tokens.create_api_token(
+        session, principal, name=body.name, expires_in_days=body.expires_in_days, client=client
+    )
+    return ApiTokenCreated.model_validate(
+        {**ApiTokenOut.model_validate(api_token).model_dump(), "token": token}
+    )
+
+
+@auth_router.get("/tokens")
+def list_api_tokens(session: DbSession, principal: CurrentUser) -> list[ApiTokenOut]:
+    return [ApiTokenOut.model_validate(t) for t in api_tokens.list_api_tokens(session, principal)]
+
+
+@auth_router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_token(
+    token_id: uuid.UUID, session: DbSession, principal: CurrentUser, client: Client
+) -> None:
+    api_tokens.revoke_api_token(session, principal, token_id, client)
 
 
 # --- tenants -------------------------------------------------------------------------------

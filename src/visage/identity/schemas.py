@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from visage.identity.models import Role
 
@@ -43,7 +43,12 @@ class TokenPair(BaseModel):
 
 
 class RefreshRequest(Strict):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    # AllIN and the Messaging API send `refreshToken`.
+    refresh_token: str = Field(
+        min_length=1,
+        max_length=200,
+        validation_alias=AliasChoices("refresh_token", "refreshToken"),
+    )
 
 
 class EmailRequest(Strict):
@@ -156,3 +161,23 @@ class AuditEventOut(BaseModel):
 class MeOut(UserOut):
     tenant: TenantOut | None
     permissions: list[str]
+
+
+class ApiTokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int = Field(default=90, ge=1, le=366)
+
+
+class ApiTokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    token_prefix: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="Shown this once: send it as `Authorization: Token <token>`.")

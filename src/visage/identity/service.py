@@ -218,7 +218,7 @@ def revoke_device(
         audit.record_on(session, "device.revoked", device, actor=actor, client=client)
 
 
-def _is_stale(moment: datetime | None, now: datetime, interval: timedelta) -> bool:
+def is_stale(moment: datetime | None, now: datetime, interval: timedelta) -> bool:
     return moment is None or now - moment >= interval
 
 
@@ -231,9 +231,9 @@ def principal_from_api_key(session: Session, api_key: str, client: ClientInfo) -
         raise AccountInactive()
     principal = Principal(kind="device", id=device.id, tenant_id=TenantId(device.tenant_id))
     now = utcnow()
-    if _is_stale(device.last_used_at, now, DEVICE_USE_AUDIT_INTERVAL):
+    if is_stale(device.last_used_at, now, DEVICE_USE_AUDIT_INTERVAL):
         audit.record_on(session, "device.key_used", device, actor=principal, client=client)
-    if _is_stale(device.last_used_at, now, DEVICE_LAST_USED_PRECISION):
+    if is_stale(device.last_used_at, now, DEVICE_LAST_USED_PRECISION):
         device.last_used_at = now
     return principal
 
