@@ -24,7 +24,7 @@ from visage.events.router import routers as events_routers
 from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
 from visage.faces.router import routers as faces_routers
-from visage.guides.aliases import install_aliases
+from visage.guides.aliases import alias_router
 from visage.guides.router import router as guides_router
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(guides_router)
-    install_aliases(app)
+    app.include_router(
+        alias_router([("", health_router), *((API_PREFIX, r) for r in api_routers())])
+    )
     mount_web(app)
     return app

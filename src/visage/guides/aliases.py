@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 ALIAS_TAG = "guide aliases"
@@ -72,23 +72,29 @@ class UnknownCanonicalRoute(LookupError):
     pass
 
 
-def _canonical_route(app: FastAPI, alias: Alias) -> APIRoute:
-    for route in app.routes:
-        if (
-            isinstance(route, APIRoute)
-            and route.path == alias.canonical
-            and alias.method in (route.methods or set())
-        ):
-            return route
+Mounted = Iterable[tuple[str, APIRouter]]
+
+
+def _canonical_route(mounted: Mounted, alias: Alias) -> APIRoute:
+    for prefix, router in mounted:
+        for route in router.routes:
+            if (
+                isinstance(route, APIRoute)
+                and prefix + route.path == alias.canonical
+                and alias.method in (route.methods or set())
+            ):
+                return route
     raise UnknownCanonicalRoute(f"{alias.method} {alias.canonical} (alias {alias.path})")
 
 
-def install_aliases(app: FastAPI, aliases: Iterable[Alias] = ALIASES) -> None:
-    """Add each alias as a route sharing its canonical route's handler; call after the
-    canonical routers are included (and before any mount that would shadow them)."""
+def alias_router(mounted: Mounted, aliases: Iterable[Alias] = ALIASES) -> APIRouter:
+    """A router of every alias, each sharing its canonical route's handler. `mounted` lists
+    the routers the app includes, with the prefix each is included under."""
+    mounted = list(mounted)
+    router = APIRouter(tags=[ALIAS_TAG])
     for alias in aliases:
-        route = _canonical_route(app, alias)
-        app.add_api_route(
+        route = _canonical_route(mounted, alias)
+        router.add_api_route(
             alias.path,
             route.endpoint,
             methods=[alias.method],
@@ -98,9 +104,9 @@ def install_aliases(app: FastAPI, aliases: Iterable[Alias] = ALIASES) -> None:
             responses=route.responses,
             response_class=route.response_class,
             openapi_extra=route.openapi_extra,
-            tags=[ALIAS_TAG],
             deprecated=True,
             summary=f"{alias.guide}'s path for {alias.method} {alias.canonical}",
             description=f"Alias kept for {alias.guide}'s guide; use `{alias.canonical}`.",
             name=f"{route.name}_alias",
         )
+    return router
