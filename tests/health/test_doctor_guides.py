@@ -1,0 +1,176 @@
+"""`visage doctor` in the situations of the guides, each FAIL naming its fix in one line: a
+PostgreSQL without pgvector, a schema behind head, the port held by another process, a wrong
+DATABASE_URL password, Docker's host name outside Docker, an unreachable SMTP server, and
+FindMe's migration trap (a global unique index left on the attendees)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import free_port
+from tests.guides.databases import (
+    DEBIAN_POSTGRES,
+    can_run_password_cluster,
+    password_cluster,
+    scratch_database,
+)
+from visage.config import Settings
+from visage.core.db import Database
+from visage.guides.service import findme_health
+
+
+def _debian_postgres_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def run_doctor(
+    tmp_path: Path, *, as_json: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        "VISAGE_DATA_DIR": str(tmp_path),
+        "API_PORT": str(free_port()),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "visage", "doctor", *(["--json"] if as_json else [])],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def doctor_checks(tmp_path: Path, **env: str) -> dict[str, dict[str, Any]]:
+    result = run_doctor(tmp_path, **env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = json.loads(result.stdout)["checks"]
+    for check in checks:
+        if not check["ok"]:
+            assert check["fix"], check
+            assert "\n" not in check["fix"], check
+    return {check["name"]: check for check in checks}
+
+
+@pytest.mark.skipif(not _debian_postgres_up(), reason="needs the machine's PostgreSQL on :5432")
+def test_without_pgvector_every_fail_prints_its_fix_on_one_line(tmp_path: Path) -> None:
+    result = run_doctor(tmp_path, as_json=False, DATABASE_URL=DEBIAN_POSTGRES)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "FAIL database: Extension vector does not exist" in lines
+    fails = [i for i, line in enumerate(lines) if line.startswith("FAIL ")]
+    for index in fails:
+        assert lines[index + 1].startswith("     fix: "), lines[index : index + 2]
+    assert (
+        "CREATE EXTENSION IF NOT EXISTS vector"
+        in lines[lines.index("FAIL database: Extension vector does not exist") + 1]
+    )
+
+
+def test_schema_behind_head(tmp_path: Path, settings: Settings) -> None:
+    with scratch_database(settings, revision="0005_events") as url:
+        checks = doctor_checks(tmp_path, DATABASE_URL=url)
+    database = checks["database"]
+    assert database["detail"].startswith("Target database is not up to date")
+    assert database["fix"] == "visage migrate"
+    assert (database["data"]["revision"], database["data"]["at_head"]) == ("0005_events", False)
+
+
+def test_port_held_by_another_process_names_its_pid_and_api_port(tmp_path: Path) -> None:
+    port = free_port()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket, sys, time\n"
+            f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
+            "print('ready', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        checks = doctor_checks(tmp_path, API_HOST="127.0.0.1", API_PORT=str(port))
+    finally:
+        holder.kill()
+        holder.wait()
+    check = checks["port"]
+    assert not check["ok"]
+    assert f"Port {port} is already in use by " in check["detail"]
+    assert f"(pid {holder.pid})" in check["detail"]
+    assert "Address already in use" in check["detail"]
+    assert f"kill {holder.pid}" in check["fix"]
+    assert "API_PORT=" in check["fix"]
+
+
+@pytest.mark.skipif(
+    not can_run_password_cluster(), reason="needs PostgreSQL 15's initdb (and runuser as root)"
+)
+def test_wrong_database_password(tmp_path: Path) -> None:
+    with password_cluster("the right one") as url:
+        wrong = url.replace("the right one", "not-the-password")
+        checks = doctor_checks(tmp_path, DATABASE_URL=wrong)
+    check = checks["database"]
+    assert "password authentication failed" in check["detail"]
+    assert "DATABASE_URL" in check["fix"]
+    assert "ALTER USER visage WITH PASSWORD" in check["fix"]
+
+
+def test_docker_host_name_outside_docker_and_unreachable_smtp(tmp_path: Path) -> None:
+    checks = doctor_checks(
+        tmp_path,
+        DATABASE_URL="postgresql://user:pass@postgres:5432/powergym",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(free_port()),
+    )
+    assert "does not resolve" in checks["database_url"]["detail"]
+    assert "Docker" in checks["database_url"]["detail"]
+    assert "localhost" in checks["database_url"]["fix"]
+    assert checks["smtp"]["ok"] is False
+    assert "SMTP_HOST" in checks["smtp"]["fix"]
+
+
+def test_findme_migration_trap(tmp_path: Path, settings: Settings) -> None:
+    """FindMe's errors 2 and 3: a global unique index left over, a composite one missing."""
+    with scratch_database(settings, revision="head") as url:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as connection:
+            connection.execute(
+                text("CREATE UNIQUE INDEX ix_users_email ON event_attendees (email)")
+            )
+        checks = doctor_checks(tmp_path, DATABASE_URL=url)
+        stray = checks["unique_constraints"]
+        assert "ix_users_email" in stray["detail"]
+        assert stray["fix"] == "DROP INDEX IF EXISTS ix_users_email;"
+
+        database = Database(settings.model_copy(update={"database_url": url}))
+        health = findme_health(database)
+        assert health.status == "degraded"
+        assert "DROP INDEX IF EXISTS ix_users_email;" in health.message
+
+        with engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_users_email"))
+            connection.execute(text("DROP INDEX users_email_event_unique"))
+        health = findme_health(database)
+        assert health.database.composite_constraints == ["users_username_event_unique"]
+        assert "CREATE UNIQUE INDEX users_email_event_unique" in health.message
+        database.dispose()
+        engine.dispose()
