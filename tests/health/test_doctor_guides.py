@@ -6,11 +6,9 @@ FindMe's migration trap (a global unique index left on the attendees)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from tests.guides.databases import (
     password_cluster,
     scratch_database,
 )
+from tests.guides.situations import port_held_by_another_process, run_visage
 from visage.config import Settings
 from visage.core.db import Database
 from visage.guides.service import findme_health
@@ -36,25 +35,9 @@ def _debian_postgres_up() -> bool:
     return True
 
 
-def run_doctor(
-    tmp_path: Path, *, as_json: bool = True, **env: str
-) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        "VISAGE_DATA_DIR": str(tmp_path),
-        "API_PORT": str(free_port()),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "visage", "doctor", *(["--json"] if as_json else [])],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+def run_doctor(tmp_path: Path, *, as_json: bool = True, **env: str) -> CompletedProcess[str]:
+    env.setdefault("API_PORT", str(free_port()))
+    return run_visage(tmp_path, "doctor", *(["--json"] if as_json else []), **env)
 
 
 def doctor_checks(tmp_path: Path, **env: str) -> dict[str, dict[str, Any]]:
@@ -93,31 +76,14 @@ def test_schema_behind_head(tmp_path: Path, settings: Settings) -> None:
 
 
 def test_port_held_by_another_process_names_its_pid_and_api_port(tmp_path: Path) -> None:
-    port = free_port()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import socket, sys, time\n"
-            f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
-            "print('ready', flush=True); time.sleep(120)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
+    with port_held_by_another_process() as (port, pid):
         checks = doctor_checks(tmp_path, API_HOST="127.0.0.1", API_PORT=str(port))
-    finally:
-        holder.kill()
-        holder.wait()
     check = checks["port"]
     assert not check["ok"]
     assert f"Port {port} is already in use by " in check["detail"]
-    assert f"(pid {holder.pid})" in check["detail"]
+    assert f"(pid {pid})" in check["detail"]
     assert "Address already in use" in check["detail"]
-    assert f"kill {holder.pid}" in check["fix"]
+    assert f"kill {pid}" in check["fix"]
     assert "API_PORT=" in check["fix"]
 
 
