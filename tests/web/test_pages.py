@@ -44,6 +44,7 @@ PAGES = [
     "/app/settings",
     "/app/users",
     "/app/kiosks",
+    "/app/tokens",
     "/app/audit",
     "/app/events",
     "/app/events/00000000-0000-0000-0000-000000000000",

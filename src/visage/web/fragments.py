@@ -21,9 +21,9 @@ from visage.access.schemas import DayVisits
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest
 from visage.events import service as events_service
-from visage.identity import management
+from visage.identity import api_tokens, management
 from visage.identity import service as identity_service
-from visage.identity.dependencies import require
+from visage.identity.dependencies import CurrentUser, require
 from visage.identity.models import Role
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -203,6 +203,17 @@ def users(
 def devices(request: Request, session: DbSession, principal: DeviceManager) -> HTMLResponse:
     return render(
         request, "fragments/devices.html", devices=identity_service.list_devices(session, principal)
+    )
+
+
+@router.get("/api-tokens", response_class=HTMLResponse)
+def personal_api_tokens(
+    request: Request, session: DbSession, principal: CurrentUser
+) -> HTMLResponse:
+    return render(
+        request,
+        "fragments/api_tokens.html",
+        tokens=api_tokens.list_api_tokens(session, principal),
     )
 
 

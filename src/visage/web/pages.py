@@ -64,6 +64,7 @@ SHELLS = {
         "users.html", "Users and roles", "users", {"roles": ASSIGNABLE_ROLES}
     ),
     APP_PREFIX + "/kiosks": Shell("kiosks.html", "Kiosks", "kiosks"),
+    APP_PREFIX + "/tokens": Shell("api_tokens.html", "API tokens", "tokens"),
     APP_PREFIX + "/audit": Shell("audit.html", "Audit log", "audit"),
     APP_PREFIX + "/events": Shell("events.html", "Events", "events"),
 }
