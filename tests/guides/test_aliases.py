@@ -108,3 +108,16 @@ def test_a_domain_adds_its_guides_paths_as_rows() -> None:
             [("/api/v1", billing)],
             [Alias("POST", "/refund/", "/api/v1/payments/refund", "WiWebb")],
         )
+
+
+def test_findme_login_refuses_bad_input_with_4xx(client: TestClient) -> None:
+    too_long = client.post(
+        "/api/login", json={"username": "invite", "password": "x" * 300, "access_code": "ABC"}
+    )
+    assert (too_long.status_code, too_long.json()["error"]["code"]) == (422, "VALIDATION_ERROR")
+    unknown_event = client.post(
+        "/api/login", json={"username": "invite", "password": "secret", "access_code": "NOPE"}
+    )
+    assert (unknown_event.status_code, unknown_event.json()["error"]["code"]) == (401, "EVENT_003")
+    no_identifier = client.post("/api/login", json={"password": "secret"})
+    assert no_identifier.status_code == 422

@@ -6,16 +6,13 @@ an attendee's (with the event's `access_code`) to `POST /api/v1/attendees/login`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from visage.core.db import get_database
 from visage.core.deps import AppSettings, DbSession
-from visage.core.errors import ValidationFailed
 from visage.events import router as events_router
 from visage.events.schemas import AttendeeLogin, AttendeeToken
 from visage.guides.aliases import ALIAS_TAG
@@ -27,19 +24,17 @@ from visage.identity.schemas import LoginRequest, TokenPair
 
 router = APIRouter(tags=[ALIAS_TAG])
 
-BodyT = TypeVar("BodyT", bound=BaseModel)
 
-
-def _as(schema: type[BodyT], build: Callable[[], dict[str, object]]) -> BodyT:
-    """The canonical route's body; its own limits answer 422 like the route would."""
+def _attendee_login(body: FindMeLogin) -> AttendeeLogin:
+    """The attendees' route has its own limits: over them, 422 as that route would answer."""
     try:
-        return schema.model_validate(build())
+        return AttendeeLogin(
+            access_code=str(body.access_code),
+            login=body.username or str(body.email),
+            password=body.password,
+        )
     except ValidationError as error:
-        fields = [
-            {"field": ".".join(map(str, e["loc"])), "message": e["msg"], "type": e["type"]}
-            for e in error.errors()
-        ]
-        raise ValidationFailed(details=fields) from error
+        raise RequestValidationError(error.errors()) from error
 
 
 @router.post(
@@ -51,24 +46,8 @@ def findme_login(
     body: FindMeLogin, session: DbSession, settings: AppSettings, client: Client
 ) -> TokenPair | AttendeeToken:
     if body.access_code:
-        attendee_login = _as(
-            AttendeeLogin,
-            lambda: {
-                "access_code": body.access_code,
-                "login": body.username or str(body.email),
-                "password": body.password,
-            },
-        )
-        return events_router.login_attendee(attendee_login, session, settings)
-    user_login = _as(
-        LoginRequest,
-        lambda: {
-            "username": body.username,
-            "email": body.email,
-            "password": body.password,
-            "tenant": body.tenant,
-        },
-    )
+        return events_router.login_attendee(_attendee_login(body), session, settings)
+    user_login = LoginRequest.model_validate(body.model_dump(exclude={"access_code"}))
     return identity_router.login(user_login, session, settings, client)
 
 

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import BaseModel, Field
+
+from visage.identity.schemas import LoginRequest
 
 
-class FindMeLogin(BaseModel):
-    """A photographer signs in with a username (or email) and password; an attendee adds the
-    event's access code."""
+class FindMeLogin(LoginRequest):
+    """A photographer signs in as on `/api/v1/auth/login`; an attendee adds the event's
+    access code."""
 
-    username: str | None = Field(default=None, max_length=320)
-    email: EmailStr | None = None
-    password: str = Field(min_length=1, max_length=1024)
     access_code: str | None = Field(default=None, min_length=1, max_length=32)
-    tenant: str | None = Field(default=None, max_length=100, description="Tenant slug")
-
-    @model_validator(mode="after")
-    def _one_identifier(self) -> FindMeLogin:
-        if not (self.username or self.email):
-            raise ValueError("give a username or an email")
-        return self
 
 
 class FindMeDatabase(BaseModel):

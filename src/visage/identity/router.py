@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel
 
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import Page, Paging, page_of
@@ -54,6 +55,16 @@ def _tokens(issued: service.IssuedTokens) -> TokenPair:
         refresh_token=issued.refresh_token,
         expires_in=issued.expires_in,
     )
+
+
+CreatedT = TypeVar("CreatedT", bound=BaseModel)
+
+
+def _shown_once(
+    created: type[CreatedT], out: type[BaseModel], row: object, **secret: str
+) -> CreatedT:
+    """A new object's answer with its secret (API token, kiosk key), which is stored hashed."""
+    return created.model_validate({**out.model_validate(row).model_dump(), **secret})
 
 
 # --- auth ----------------------------------------------------------------------------------
@@ -137,9 +148,7 @@ def create_api_token(
     api_token, token = api_tokens.create_api_token(
         session, principal, name=body.name, expires_in_days=body.expires_in_days, client=client
     )
-    return ApiTokenCreated.model_validate(
-        {**ApiTokenOut.model_validate(api_token).model_dump(), "token": token}
-    )
+    return _shown_once(ApiTokenCreated, ApiTokenOut, api_token, token=token)
 
 
 @auth_router.get("/tokens")
@@ -332,9 +341,7 @@ def create_device(
     body: DeviceCreate, session: DbSession, principal: DeviceManager, client: Client
 ) -> DeviceCreated:
     device, api_key = service.register_device(session, principal, body.name, client)
-    return DeviceCreated.model_validate(
-        {**DeviceOut.model_validate(device).model_dump(), "api_key": api_key}
-    )
+    return _shown_once(DeviceCreated, DeviceOut, device, api_key=api_key)
 
 
 @devices_router.get("")
