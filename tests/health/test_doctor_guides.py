@@ -100,13 +100,16 @@ def test_wrong_database_password(tmp_path: Path) -> None:
     assert "ALTER USER visage WITH PASSWORD" in check["fix"]
 
 
-def test_docker_host_name_outside_docker_and_unreachable_smtp(tmp_path: Path) -> None:
+def test_docker_host_name_outside_docker_unreachable_smtp_and_redis(tmp_path: Path) -> None:
     checks = doctor_checks(
         tmp_path,
         DATABASE_URL="postgresql://user:pass@postgres:5432/powergym",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(free_port()),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
     )
+    assert checks["redis"]["ok"] is False
+    assert "REDIS_URL" in checks["redis"]["fix"]
     assert "does not resolve" in checks["database_url"]["detail"]
     assert "Docker" in checks["database_url"]["detail"]
     assert "localhost" in checks["database_url"]["fix"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -53,6 +54,18 @@ def test_token_is_shown_once_stored_hashed_and_acts_as_its_user(
         session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == str(created["id"])))
     )
     assert {"api_token.created", "api_token.used"} <= actions
+
+
+def test_token_works_on_the_event_photo_routes_too(
+    client: TestClient, make_tenant_owner: Callable[[], TenantOwner]
+) -> None:
+    owner = make_tenant_owner()
+    token = _create(client, owner.headers)["token"]
+    assert client.get("/api/v1/events", headers=_token_headers(token)).status_code == 200
+    photo = client.get(f"/api/v1/photos/{uuid.uuid4()}", headers=_token_headers(token))
+    assert photo.status_code == 404  # signed in, and no such photo in the tenant
+    bad = client.get(f"/api/v1/photos/{uuid.uuid4()}", headers=_token_headers("vst_nope"))
+    assert bad.status_code == 401
 
 
 def test_token_has_the_users_role_and_tenant(

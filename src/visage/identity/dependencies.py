@@ -47,14 +47,24 @@ def _looks_like_jwt(value: str) -> bool:
     return value.startswith("eyJ") and value.count(".") == JWT_SEGMENTS - 1
 
 
+def _scheme_and_value(authorization: str) -> tuple[str, str]:
+    scheme, _, value = authorization.strip().partition(" ")
+    return scheme.lower(), value.strip()
+
+
+def personal_token(request: Request) -> str | None:
+    """The key of `Authorization: Token <key>`, for routes that read other schemes themselves."""
+    scheme, value = _scheme_and_value(request.headers.get("authorization", ""))
+    return value if scheme == "token" and value else None
+
+
 def _from_authorization(
     session: Session, settings: Settings, client: ClientInfo, authorization: str
 ) -> Principal:
-    scheme, _, value = authorization.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "token" and value:
+    scheme, value = _scheme_and_value(authorization)
+    if scheme == "token" and value:
         return api_tokens.principal_from_api_token(session, value, client)
-    if scheme.lower() == "bearer" and value:
+    if scheme == "bearer" and value:
         if not _looks_like_jwt(value):
             raise NotAuthenticated(WRONG_SCHEME)
         return service.principal_from_access_token(session, settings, value)
