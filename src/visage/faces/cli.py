@@ -224,3 +224,57 @@ def bench_faces(
                 f"{result.hnsw_top1:.3f}",
             )
         wide.print(scale_table)
+
+
+def calibrate(
+    directory: Annotated[Path, typer.Argument(help="A folder per person, their photos inside")],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the JSON (default: print a summary only)"),
+    ] = None,
+) -> None:
+    """Measure FMR(d)/FNMR(d), the enrollment gate and multi-photo strategies on labelled photos."""
+    import json
+
+    from visage.config import get_settings
+    from visage.core.images import ImageLimits
+    from visage.faces.calibration.measure import calibration_document, measure_folder
+    from visage.faces.calibration.model import score_model_from_json
+    from visage.faces.inference.engine import get_backend
+
+    if not directory.is_dir():
+        console.print(f"[red]{directory} is not a folder.[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+
+    def progress(count: int) -> None:
+        if count % 250 == 0:
+            console.print(f"{count} photos measured")
+
+    measures = measure_folder(directory, ImageLimits.from_settings(settings), progress)
+    source = {
+        "dataset": directory.name,
+        "engine": f"dlib_face_recognition_resnet_model_v1 ({get_backend().name} backend)",
+        "how": "visage calibrate DIR: every photo through the product's pipeline ('photo' "
+        "detection, largest face); all same-person pairs are genuine, all others impostor",
+    }
+    try:
+        document = calibration_document(measures, source)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    model = score_model_from_json(document)
+    gate = document["measurements"]["enrollment_gate"]
+    console.print(
+        f"{model.source['embedded']} of {len(measures)} photos embedded; genuine mean "
+        f"{model.source['genuine_mean']}, impostor mean {model.source['impostor_mean']}; "
+        f"enrollment gate refuses {gate['refused_share']:.1%} {gate['refused']}"
+    )
+    for size in (1, 100, 1_000, 10_000, 100_000):
+        distance = model.acceptance_distance(size, 0.001)
+        console.print(
+            f"N={size}: accept within {distance:.3f}, FNIR {model.fnir(distance, size):.1%}"
+        )
+    if output is not None:
+        output.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        console.print(f"[green]Written to {output}.[/green]")

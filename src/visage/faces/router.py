@@ -128,16 +128,15 @@ def detect(body: DetectBody, settings: AppSettings, principal: Searcher) -> Dete
 
 
 def _settings_out(session: DbSession, principal: Principal) -> FaceSettingsOut:
-    row = service.face_settings(session, principal.tenant())
-    return FaceSettingsOut(
-        recognition_tolerance=row.recognition_tolerance,
-        retention_days=row.retention_days,
-        effective_tolerance=service.recognition_threshold(session, principal.tenant()),
+    tenant_id = principal.tenant()
+    return FaceSettingsOut.of(
+        service.face_settings(session, tenant_id), service.operating_point(session, tenant_id)
     )
 
 
 @router.get("/settings")
 def get_face_settings(session: DbSession, principal: SettingsReader) -> FaceSettingsOut:
+    """The tenant's settings and what they mean at its gallery size (FPIR/FNIR per mode)."""
     return _settings_out(session, principal)
 
 
@@ -150,6 +149,8 @@ def put_face_settings(
         principal,
         recognition_tolerance=body.recognition_tolerance,
         retention_days=body.retention_days,
+        kiosk_mode=body.kiosk_mode,
+        fpir_target=body.fpir_target,
     )
     return _settings_out(session, principal)
 
