@@ -55,13 +55,10 @@ def pin_hashes(
     """The PIN hashes of those of `member_ids` who set one, in `member_ids`' order."""
     if not member_ids:
         return {}
-    rows = dict(
-        session.execute(
-            select(MemberPin.member_id, MemberPin.pin_hash).where(
-                MemberPin.tenant_id == tenant_id, MemberPin.member_id.in_(member_ids)
-            )
-        ).tuples()
+    statement = select(MemberPin.member_id, MemberPin.pin_hash).where(
+        MemberPin.tenant_id == tenant_id, MemberPin.member_id.in_(member_ids)
     )
+    rows = {member_id: pin_hash for member_id, pin_hash in session.execute(statement).tuples()}
     return {member_id: rows[member_id] for member_id in member_ids if member_id in rows}
 
 
