@@ -30,6 +30,7 @@ from rich.table import Table
 from visage.access import service as access_service
 from visage.access.decision import PlanKind
 from visage.access.schemas import MembershipCreate, PlanCreate
+from visage.bench.report import DEFAULT_ACCURACY_SIZES, TABLE_NOTE, rates_table
 from visage.config import Settings
 from visage.core.db import Database
 from visage.core.images import ImageLimits, decode_image
@@ -108,13 +109,32 @@ def bench_checkin(
         str, typer.Option(help="Templates in the kiosk's tenant, comma-separated (try 100000)")
     ] = "1000,10000",
     requests: Annotated[int, typer.Option(min=5, help="Check-ins per gallery size")] = 40,
+    accuracy_sizes: Annotated[
+        str, typer.Option(help="Gallery sizes for FPIR/FNIR per kiosk mode, comma-separated")
+    ] = DEFAULT_ACCURACY_SIZES,
+    trials: Annotated[
+        int, typer.Option(min=100, help="Strangers and members drawn per size and mode")
+    ] = 20_000,
 ) -> None:
-    """Kiosk check-in latency over HTTP (p50/p95) with N templates enrolled."""
+    """Kiosk check-in latency over HTTP (p50/p95) with N templates enrolled, and FPIR/FNIR
+    per kiosk mode at N members on distances drawn from the calibrated curves."""
+    from visage.bench.identification import simulate
     from visage.config import get_settings
+    from visage.faces.calibration.model import shipped_score_model
     from visage.faces.cli import bench_database, bench_sizes
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     settings = get_settings()
+    rates = simulate(
+        shipped_score_model(),
+        bench_sizes(accuracy_sizes),
+        fpir_target=settings.face_fpir_target,
+        candidate_distance=settings.face_recognition_tolerance,
+        trials=trials,
+    )
+    console.print(rates_table(f"Kiosk decision, {trials:,} draws per size (LFW curves)", rates))
+    console.print(TABLE_NOTE)
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     sizes = bench_sizes(templates)
     database = bench_database(
         images, (*ENROLLED_PHOTOS, faces_bench.PORTRAITS[0], *faces_bench.MEAN_FACE_PORTRAITS)

@@ -70,18 +70,36 @@ def shred(
 
 
 def evaluate(
-    pairs: Annotated[Path, typer.Argument(help="CSV with columns file_x,file_y,Decision (Yes/No)")],
-    images: Annotated[Path, typer.Option("--images", help="Folder the file names are relative to")],
+    pairs: Annotated[
+        Path | None, typer.Argument(help="CSV with columns file_x,file_y,Decision (Yes/No)")
+    ] = None,
+    images: Annotated[
+        Path | None, typer.Option("--images", help="Folder the file names are relative to")
+    ] = None,
     threshold: Annotated[
         float | None, typer.Option(help="Distance threshold (default FACE_RECOGNITION_TOLERANCE)")
     ] = None,
+    identify: Annotated[
+        Path | None,
+        typer.Option(help="1:N instead: a folder per person; FPIR/FNIR per kiosk mode at N"),
+    ] = None,
+    sizes: Annotated[
+        str, typer.Option(help="With --identify: gallery sizes, filled with synthetic members")
+    ] = "1000,10000,100000",
 ) -> None:
-    """Accuracy, false accept and false reject rates on labeled pairs; the best threshold."""
+    """Accuracy, false accept and false reject rates on labeled pairs; the best threshold.
+    With --identify DIR: the kiosk decision's FPIR/FNIR per mode on the folder's photos."""
     from visage.config import get_settings
     from visage.core.images import ImageLimits
     from visage.faces.evaluation import PairsFileError, evaluate, read_pairs
 
     settings = get_settings()
+    if identify is not None:
+        evaluate_identification(identify, bench_sizes(sizes))
+        return
+    if pairs is None or images is None:
+        console.print("[red]Give PAIRS.csv and --images DIR, or --identify DIR.[/red]")
+        raise typer.Exit(2)
     configured = threshold if threshold is not None else settings.face_recognition_tolerance
     try:
         report = evaluate(
@@ -101,6 +119,44 @@ def evaluate(
         console.print(f"No face found: {name}")
     for name in report.unreadable:
         console.print(f"Unreadable: {name}")
+
+
+def evaluate_identification(directory: Path, sizes: list[int]) -> None:
+    """Real probes of a folder per person against real + synthetic galleries of each size."""
+    import numpy as np
+
+    from visage.bench.identification import evaluate_probes
+    from visage.bench.report import TABLE_NOTE, rates_table
+    from visage.config import get_settings
+    from visage.core.images import ImageLimits
+    from visage.faces.calibration.face_space import FaceSpace
+    from visage.faces.calibration.measure import measure_folder
+    from visage.faces.calibration.model import shipped_calibration, shipped_score_model
+
+    if not directory.is_dir():
+        console.print(f"[red]{directory} is not a folder.[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    measures = [
+        m
+        for m in measure_folder(directory, ImageLimits.from_settings(settings))
+        if m.embedding is not None
+    ]
+    if len({m.person for m in measures}) < 4:
+        console.print("[red]Identification needs photos of at least 4 people.[/red]")
+        raise typer.Exit(1)
+    rates = evaluate_probes(
+        shipped_score_model(),
+        FaceSpace.from_json(shipped_calibration()["face_space"]),
+        np.stack([m.embedding for m in measures if m.embedding is not None]).astype(np.float64),
+        np.array([m.person for m in measures]),
+        sizes,
+        fpir_target=settings.face_fpir_target,
+        candidate_distance=settings.face_recognition_tolerance,
+    )
+    title = f"{directory.name}: real probes, galleries filled with synthetic members"
+    Console(width=160).print(rates_table(title, rates))
+    console.print(TABLE_NOTE)
 
 
 def bench_sizes(sizes: str) -> list[int]:

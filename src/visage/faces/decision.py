@@ -7,7 +7,9 @@ members whose distances differ by less than one person's own photos vary (the ca
 margin) cannot be told apart.
 
 With a PIN the face only has to narrow the gallery to at most `MAX_PIN_CANDIDATES` members
-within the 1:1 distance (dlib's 0.6: FNMR under 1 %), and the PIN decides among them.
+within the candidate distance (at most the 1:1 tolerance, dlib's 0.6: FNMR under 1 %; in a
+large gallery less, where fewer strangers crowd a member out of the k nearest), and the PIN
+decides among them.
 """
 
 from __future__ import annotations
@@ -57,20 +59,6 @@ def pin_guess_rate() -> float:
     return MAX_PIN_CANDIDATES / float(10**PIN_MIN_DIGITS)
 
 
-def mode_rates(
-    model: ScoreModel, gallery_size: int, acceptance: float, candidate_distance: float
-) -> dict[KioskMode, Rates]:
-    face_alone = Rates(model.fpir(acceptance, gallery_size), model.fnir(acceptance, gallery_size))
-    near_someone = model.fpir(candidate_distance, gallery_size)
-    pin_fnir = model.fnmr(candidate_distance)
-    return {
-        "face": face_alone,
-        # Clearly recognized members walk in; the others near someone type their PIN.
-        "face_then_pin": Rates(face_alone.fpir + near_someone * pin_guess_rate(), pin_fnir),
-        "face_and_pin": Rates(near_someone * pin_guess_rate(), pin_fnir),
-    }
-
-
 def operating_point(
     model: ScoreModel,
     gallery_size: int,
@@ -80,19 +68,42 @@ def operating_point(
     tolerance_override: float | None = None,
     mode: KioskMode | None = None,
 ) -> OperatingPoint:
-    """`tolerance_override`: the tenant chose its own distance (the curve is then only read)."""
+    """Where to decide at this size. `candidate_distance`: the widest the PIN modes look
+    (1:1 tolerance); within it, the distance that loses the fewest members to crowding.
+    face_then_pin spends part of the target on PIN guesses, so its face alone is stricter.
+    `tolerance_override`: the tenant chose its own acceptance distance."""
     size = max(gallery_size, 1)
-    acceptance = (
+    face_acceptance = (
         tolerance_override
         if tolerance_override is not None
         else model.acceptance_distance(size, fpir_target)
     )
-    candidates_within = max(candidate_distance, acceptance)
-    rates = mode_rates(model, size, acceptance, candidates_within)
+    widest = max(candidate_distance, face_acceptance)
+    candidates_within = model.best_candidate_distance(
+        size, MAX_PIN_CANDIDATES, low=min(face_acceptance, widest), high=widest
+    )
+    guessed = model.fpir(candidates_within, size) * pin_guess_rate()
+    pin_fnir = model.candidate_failure(candidates_within, size, MAX_PIN_CANDIDATES)
+    then_pin_acceptance = (
+        tolerance_override
+        if tolerance_override is not None
+        else model.acceptance_distance(size, max(fpir_target - guessed, fpir_target / 10))
+    )
+    acceptances: dict[KioskMode, float] = {
+        "face": face_acceptance,
+        "face_then_pin": then_pin_acceptance,
+        "face_and_pin": face_acceptance,
+    }
+    rates: dict[KioskMode, Rates] = {
+        "face": Rates(model.fpir(face_acceptance, size), model.fnir(face_acceptance, size)),
+        # Clearly recognized members walk in; the others near someone type their PIN.
+        "face_then_pin": Rates(model.fpir(then_pin_acceptance, size) + guessed, pin_fnir),
+        "face_and_pin": Rates(guessed, pin_fnir),
+    }
     if mode is None:
         mode = "face" if rates["face"].fnir <= MAX_FACE_ALONE_FNIR else "face_then_pin"
     return OperatingPoint(
-        size, fpir_target, acceptance, candidates_within, model.margin, mode, rates
+        size, fpir_target, acceptances[mode], candidates_within, model.margin, mode, rates
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -151,12 +152,30 @@ def operating_point(
     row = face_settings(session, tenant_id)
     settings = get_settings()
     mode = row.kiosk_mode if row.kiosk_mode in KIOSK_MODES else None
+    return _operating_point(
+        gallery_size(session, tenant_id) if size is None else size,
+        row.fpir_target or settings.face_fpir_target,
+        settings.face_recognition_tolerance,
+        row.recognition_tolerance,
+        mode,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _operating_point(
+    size: int,
+    fpir_target: float,
+    candidate_distance: float,
+    tolerance_override: float | None,
+    mode: KioskMode | None,
+) -> OperatingPoint:
+    # Reading the curves costs ~0.1 s; a gallery changes size one enrollment at a time.
     return decision.operating_point(
         shipped_score_model(),
-        gallery_size(session, tenant_id) if size is None else size,
-        fpir_target=row.fpir_target or settings.face_fpir_target,
-        candidate_distance=settings.face_recognition_tolerance,
-        tolerance_override=row.recognition_tolerance,
+        size,
+        fpir_target=fpir_target,
+        candidate_distance=candidate_distance,
+        tolerance_override=tolerance_override,
         mode=mode,
     )
 

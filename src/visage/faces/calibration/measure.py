@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from visage.core.errors import AppError
 from visage.core.images import ImageLimits, decode_image
+from visage.faces.calibration.face_space import face_space_of
 from visage.faces.calibration.model import ImpostorTail, ScoreModel
 from visage.faces.calibration.strategies import strategy_rates
 from visage.faces.pipeline import assess, embed, enrollment_refusal, largest
@@ -160,6 +161,7 @@ def calibration_document(measures: list[PhotoMeasure], source: dict[str, Any]) -
         },
     )
     document = model.to_json()
+    document["face_space"] = face_space_of(embeddings, labels).to_json()
     checkpoints = [model.acceptance_distance(size, 0.001) for size in (1, 1_000)] + [0.6]
     document["measurements"] = {
         "enrollment_gate": {

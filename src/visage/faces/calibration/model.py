@@ -79,6 +79,21 @@ class ScoreModel:
         """False non-match rate: share of genuine pairs beyond `distance`."""
         return 1.0 - self._cumulative(self.genuine, distance)
 
+    def impostor_distances(self, fmr_values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The distances at which FMR reaches `fmr_values` (inverse CDF, tail included)."""
+        grid = np.linspace(0.0, float(self.edges[-1]), 16_001)
+        curve = np.array([self.fmr(float(d)) for d in grid])
+        usable = np.concatenate([[True], np.diff(curve) > 0]) & (curve > 0)
+        log_curve = np.log(curve[usable])
+        wanted = np.log(np.clip(fmr_values, curve[usable][0], 1.0))
+        return np.interp(wanted, log_curve, grid[usable])
+
+    def genuine_distances(self, uniform: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Genuine distances for uniform draws in [0, 1) (inverse CDF of the histogram)."""
+        cumulative = np.concatenate([[0.0], np.cumsum(self.genuine)]) / self.genuine.sum()
+        keep = np.concatenate([[True], np.diff(cumulative) > 0])
+        return np.asarray(np.interp(uniform, cumulative[keep], self.edges[keep]), np.float64)
+
     def fpir(self, distance: float, gallery_size: int) -> float:
         """A stranger is within `distance` of at least one of `gallery_size` members."""
         return -math.expm1(gallery_size * math.log1p(-min(self.fmr(distance), 1 - 1e-15)))
@@ -107,6 +122,31 @@ class ScoreModel:
                 continue
             failing += count * self.fpir((low + high) / 2 + self.margin, others)
         return float(failing / total)
+
+    def candidate_failure(self, candidate_distance: float, gallery_size: int, k: int) -> float:
+        """Share of members not among the `k` nearest candidates within the distance: too far
+        from their templates, or crowded out by `k` others nearer (Poisson count of others)."""
+        others = max(gallery_size - 1, 0)
+        total = self.genuine.sum()
+        found = 0.0
+        for low, high, count in zip(self.edges[:-1], self.edges[1:], self.genuine, strict=True):
+            if high > candidate_distance or count == 0:
+                continue
+            expected = others * self.fmr((low + high) / 2)
+            fewer = sum(math.exp(-expected) * expected**j / math.factorial(j) for j in range(k))
+            found += count * fewer
+        return float(1.0 - found / total)
+
+    def best_candidate_distance(
+        self, gallery_size: int, k: int, *, low: float, high: float
+    ) -> float:
+        """The candidate distance in [low, high] that loses the fewest members (a wider one
+        lets more strangers crowd them out of the k nearest)."""
+        grid = np.arange(low, high + 1e-9, float(self.edges[1] - self.edges[0]))
+        if grid.size == 0:
+            return high
+        failures = [self.candidate_failure(float(d), gallery_size, k) for d in grid]
+        return float(grid[int(np.argmin(failures))])
 
     def fnir(self, acceptance: float, gallery_size: int) -> float:
         """A member is refused: too far from their own templates, or not clearly nearest."""
@@ -160,7 +200,13 @@ def read_score_model(path: Path) -> ScoreModel:
 
 
 @lru_cache(maxsize=1)
-def shipped_score_model() -> ScoreModel:
-    """The curve measured on LFW with the engine the product runs (read once)."""
+def shipped_calibration() -> dict[str, Any]:
+    """The calibration measured on LFW with the engine the product runs (read once)."""
     text = resources.files(__package__).joinpath(SHIPPED_FILE).read_text(encoding="utf-8")
-    return score_model_from_json(json.loads(text))
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@lru_cache(maxsize=1)
+def shipped_score_model() -> ScoreModel:
+    return score_model_from_json(shipped_calibration())
