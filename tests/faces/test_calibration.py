@@ -4,6 +4,7 @@ than the target and a clearly nearest member is kept; `visage calibrate` rebuild
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -25,7 +26,13 @@ from visage.faces.calibration.model import (
 )
 from visage.faces.decision import Nearest, judge, operating_point
 
-LFW = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "lfw"
+# The calibration photos sit beside the repository (never in it); a user's clone has none.
+LFW = Path(
+    os.environ.get(
+        "VISAGE_CALIBRATION_PHOTOS",
+        Path(__file__).resolve().parents[3] / "shared" / "calibration" / "lfw",
+    )
+)
 TARGET = 0.001
 
 
