@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Playwright, expect
 
 from tests.images import FACES_DIR
-from tests.web.conftest import WAIT_MS, Tokens, expect_ok, launch_chromium, screenshot, watch
-from tests.web.test_kiosk import write_y4m
+from tests.web.conftest import WAIT_MS, Tokens, expect_ok, screenshot
+from tests.web.test_kiosk import camera_browser, kiosk_page, write_y4m
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -54,21 +54,9 @@ def test_the_kiosk_asks_for_a_pin_and_welcomes_only_once_it_matches(
     assert mode["effective_kiosk_mode"] == "face_then_pin"
     kiosk_key = expect_ok(api.post("/devices", json={"name": "Door"}, headers=headers))["api_key"]
     camera = write_y4m(FACES_DIR / "obama3.jpg", tmp_path / "door.y4m")
-    chromium = launch_chromium(
-        playwright,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera}",
-    )
+    chromium = camera_browser(playwright, camera)
     try:
-        context = chromium.new_context(viewport={"width": 800, "height": 1280})
-        context.grant_permissions(["camera"], origin=live_server)
-        page = context.new_page()
-        errors = watch(page)
-        page.goto(f"{live_server}/app/kiosk")
-        page.get_by_label("Kiosk key").fill(kiosk_key)
-        page.get_by_role("button", name="Start the kiosk").click()
-
+        page, errors = kiosk_page(chromium, live_server, kiosk_key)
         banner = page.locator("[data-kiosk-banner]")
         expect(banner).to_have_attribute("data-state", "pin", timeout=WAIT_MS)
         expect(banner).to_contain_text("Enter your PIN")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -111,31 +112,30 @@ class ScoreModel:
                 high = middle
         return low
 
+    def _genuine_share(self, within: float, weight: Callable[[float], float]) -> float:
+        """The share of genuine pairs within `within`, each bin weighted by weight(centre)."""
+        total = 0.0
+        for low, high, count in zip(self.edges[:-1], self.edges[1:], self.genuine, strict=True):
+            if high <= within and count:
+                total += count * weight((low + high) / 2)
+        return float(total / self.genuine.sum())
+
     def margin_failure(self, acceptance: float, gallery_size: int) -> float:
         """Share of members within `acceptance` refused because another member is within
         `margin` of their distance too."""
         others = max(gallery_size - 1, 0)
-        total = self.genuine.sum()
-        failing = 0.0
-        for low, high, count in zip(self.edges[:-1], self.edges[1:], self.genuine, strict=True):
-            if high > acceptance or count == 0:
-                continue
-            failing += count * self.fpir((low + high) / 2 + self.margin, others)
-        return float(failing / total)
+        return self._genuine_share(acceptance, lambda d: self.fpir(d + self.margin, others))
 
     def candidate_failure(self, candidate_distance: float, gallery_size: int, k: int) -> float:
         """Share of members not among the `k` nearest candidates within the distance: too far
         from their templates, or crowded out by `k` others nearer (Poisson count of others)."""
         others = max(gallery_size - 1, 0)
-        total = self.genuine.sum()
-        found = 0.0
-        for low, high, count in zip(self.edges[:-1], self.edges[1:], self.genuine, strict=True):
-            if high > candidate_distance or count == 0:
-                continue
-            expected = others * self.fmr((low + high) / 2)
-            fewer = sum(math.exp(-expected) * expected**j / math.factorial(j) for j in range(k))
-            found += count * fewer
-        return float(1.0 - found / total)
+
+        def fewer_than_k_nearer(distance: float) -> float:
+            expected = others * self.fmr(distance)
+            return sum(math.exp(-expected) * expected**j / math.factorial(j) for j in range(k))
+
+        return 1.0 - self._genuine_share(candidate_distance, fewer_than_k_nearer)
 
     def best_candidate_distance(
         self, gallery_size: int, k: int, *, low: float, high: float
