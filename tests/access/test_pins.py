@@ -153,3 +153,32 @@ def test_wrong_pins_lock_the_candidates_then_the_kiosk(
         hashes = pins.pin_hashes(session, gym.tenant.id, [first])
         with pytest.raises(RateLimited):
             pins.check_pin(session, strict, kiosk_principal, hashes, "2468")
+
+
+def test_the_settings_say_what_the_gallery_size_costs_in_words(
+    twins: tuple[Gym, uuid.UUID, uuid.UUID],
+) -> None:
+    gym, _, _ = twins
+    strict = kiosk_mode(gym, "face")
+    assert strict["gallery_size"] == 2
+    assert strict["effective_fpir_target"] == 0.001
+    assert strict["summary"].startswith(
+        "At 2 members, face alone: about 1 wrong entry in 1,000 strangers, "
+    )
+    assert set(strict["expected"]) == {"face", "face_then_pin", "face_and_pin"}
+    assert strict["expected"]["face"]["fpir"] <= 0.001
+    response = gym.client.put(
+        "/api/v1/faces/settings",
+        json={"kiosk_mode": "face_then_pin", "fpir_target": 0.01},
+        headers=gym.headers,
+    )
+    loose = response.json()
+    # A looser target buys a wider acceptance distance (and says so).
+    assert loose["effective_tolerance"] > strict["effective_tolerance"]
+    assert "about 1 wrong entry in 100 strangers" in loose["summary"]
+    assert "With face then pin (this kiosk's mode)" in loose["summary"]
+    bad = gym.client.put(
+        "/api/v1/faces/settings", json={"kiosk_mode": "retina"}, headers=gym.headers
+    )
+    assert bad.status_code == 422
+    kiosk_mode(gym, "face_then_pin")

@@ -103,7 +103,13 @@ def operating_point(
     if mode is None:
         mode = "face" if rates["face"].fnir <= MAX_FACE_ALONE_FNIR else "face_then_pin"
     return OperatingPoint(
-        size, fpir_target, acceptances[mode], candidates_within, model.margin, mode, rates
+        max(gallery_size, 0),
+        fpir_target,
+        acceptances[mode],
+        candidates_within,
+        model.margin,
+        mode,
+        rates,
     )
 
 
@@ -140,7 +146,8 @@ def describe(point: OperatingPoint) -> str:
     face = point.rates["face"]
     strangers = f"about 1 wrong entry in {_one_in(face.fpir)} strangers"
     text = (
-        f"At {point.gallery_size:,} members, face alone: {strangers}, "
+        f"At {point.gallery_size:,} member{'s' if point.gallery_size != 1 else ''}, "
+        f"face alone: {strangers}, "
         f"{_percent(face.fnir)} of members asked again."
     )
     if point.mode != "face":
