@@ -39,6 +39,7 @@ from visage.core.images import ImageLimits, decode_image
 from visage.core.tenancy import TenantId
 from visage.faces import bench as faces_bench
 from visage.faces import service as faces_service
+from visage.faces import tenant_settings
 from visage.faces.decision import KioskMode
 from visage.faces.models import DEFAULT_RETENTION_DAYS
 from visage.identity.principal import OPERATOR, ClientInfo
@@ -112,7 +113,7 @@ def enroll_door_member(
 def set_kiosk_mode(database: Database, tenant_id: uuid.UUID, mode: KioskMode) -> None:
     operator = dataclasses.replace(OPERATOR, tenant_id=TenantId(tenant_id))
     with database.session() as session:
-        faces_service.update_face_settings(
+        tenant_settings.update_face_settings(
             session,
             operator,
             recognition_tolerance=None,

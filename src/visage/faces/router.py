@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from visage.core.deps import AppSettings, DbSession
-from visage.faces import service
+from visage.faces import service, tenant_settings
 from visage.faces.intake import ImageBody, image_body, openapi_body
 from visage.faces.schemas import (
     DetectFields,
@@ -130,7 +130,8 @@ def detect(body: DetectBody, settings: AppSettings, principal: Searcher) -> Dete
 def _settings_out(session: DbSession, principal: Principal) -> FaceSettingsOut:
     tenant_id = principal.tenant()
     return FaceSettingsOut.of(
-        service.face_settings(session, tenant_id), service.operating_point(session, tenant_id)
+        tenant_settings.face_settings(session, tenant_id),
+        tenant_settings.operating_point(session, tenant_id),
     )
 
 
@@ -144,7 +145,7 @@ def get_face_settings(session: DbSession, principal: SettingsReader) -> FaceSett
 def put_face_settings(
     body: FaceSettingsUpdate, session: DbSession, principal: SettingsManager
 ) -> FaceSettingsOut:
-    service.update_face_settings(
+    tenant_settings.update_face_settings(
         session,
         principal,
         recognition_tolerance=body.recognition_tolerance,
