@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.images import FACES_DIR
-from visage.bench.identification import simulate
+from visage.bench.identification import evaluate_probes, simulate
 from visage.cli import app
 from visage.config import get_settings
 from visage.core.images import ImageLimits
@@ -145,3 +145,20 @@ def test_the_gate_on_a_sample_of_the_calibration_photos() -> None:
     refused = [m for m in (measure_photo(n, photo, limits) for n, photo in photos) if m.refusal]
     assert len(photos) > 100
     assert len(refused) <= 0.02 * len(photos)
+
+
+def test_eval_identify_runs_the_decision_on_labelled_probes_in_a_filled_gallery() -> None:
+    space = FaceSpace.from_json(shipped_calibration()["face_space"])
+    rng = np.random.default_rng(11)
+    people = space.members(rng, 80)
+    photos = np.concatenate([space.photos(rng, people) for _ in range(3)])
+    labels = np.array([f"person{index}" for index in range(80)] * 3)
+    rates = evaluate_probes(
+        shipped_score_model(), photos, labels, [500], fpir_target=TARGET, candidate_distance=0.6
+    )
+    by_mode = {rate.mode: rate for rate in rates}
+    assert set(by_mode) == {"face", "face_then_pin", "face_and_pin"}
+    face = by_mode["face"]
+    assert face.gallery_size == 500
+    assert (face.strangers, face.members) == (120, 80)  # 40 strangers x 3, 40 members x 2
+    assert by_mode["face_then_pin"].fnir <= face.fnir

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from visage.faces.calibration.face_space import FaceSpace
+from visage.faces.calibration.face_space import face_space_of
 from visage.faces.calibration.model import ScoreModel
 from visage.faces.decision import (
     KIOSK_MODES,
@@ -198,7 +198,6 @@ def _nearest_rows(
 
 def evaluate_probes(
     model: ScoreModel,
-    space: FaceSpace,
     embeddings: Vectors,
     labels: npt.NDArray[np.str_],
     sizes: Iterable[int],
@@ -208,8 +207,8 @@ def evaluate_probes(
     seed: int = SEED,
 ) -> list[ModeRates]:
     """Half the people (2+ photos) enrolled with their first photo, their other photos as
-    members at the door; the other half's photos as strangers; synthetic members fill the
-    gallery up to each size."""
+    members at the door; the other half's photos as strangers; synthetic members, drawn from
+    the face space of these very embeddings, fill the gallery up to each size."""
     rng = np.random.default_rng(seed)
     people = [p for p in np.unique(labels) if np.sum(labels == p) >= 2]
     rng.shuffle(people)
@@ -221,7 +220,7 @@ def evaluate_probes(
     ]
     stranger_probes = np.concatenate([embeddings[labels == p] for p in strangers])
     center = embeddings.mean(axis=0)
-    basis, _ = np.linalg.qr(rng.standard_normal((embeddings.shape[1], embeddings.shape[1])))
+    space, basis = face_space_of(embeddings, labels)
     results: list[ModeRates] = []
     keep = MAX_PIN_CANDIDATES + 1
     for size in sizes:

@@ -129,9 +129,8 @@ def evaluate_identification(directory: Path, sizes: list[int]) -> None:
     from visage.bench.report import TABLE_NOTE, rates_table
     from visage.config import get_settings
     from visage.core.images import ImageLimits
-    from visage.faces.calibration.face_space import FaceSpace
     from visage.faces.calibration.measure import measure_folder
-    from visage.faces.calibration.model import shipped_calibration, shipped_score_model
+    from visage.faces.calibration.model import shipped_score_model
 
     if not directory.is_dir():
         console.print(f"[red]{directory} is not a folder.[/red]")
@@ -147,7 +146,6 @@ def evaluate_identification(directory: Path, sizes: list[int]) -> None:
         raise typer.Exit(1)
     rates = evaluate_probes(
         shipped_score_model(),
-        FaceSpace.from_json(shipped_calibration()["face_space"]),
         np.stack([m.embedding for m in measures if m.embedding is not None]).astype(np.float64),
         np.array([m.person for m in measures]),
         sizes,

@@ -46,8 +46,10 @@ class FaceSpace:
         )
 
 
-def face_space_of(embeddings: Vectors, labels: npt.NDArray[np.str_]) -> FaceSpace:
-    """Between- and within-person covariance of labelled embeddings, on one basis."""
+def face_space_of(embeddings: Vectors, labels: npt.NDArray[np.str_]) -> tuple[FaceSpace, Vectors]:
+    """Between- and within-person spread of labelled embeddings, and the basis (columns) they
+    are measured on: members drawn on it sit among these embeddings as their people do (on a
+    random basis they keep their distances to each other, not to real faces)."""
     people = np.unique(labels)
     counts = np.array([np.sum(labels == person) for person in people])
     means = np.stack([embeddings[labels == person].mean(axis=0) for person in people])
@@ -59,6 +61,7 @@ def face_space_of(embeddings: Vectors, labels: npt.NDArray[np.str_]) -> FaceSpac
     between = np.cov(means.T) - within * float(np.mean(1 / counts))
     eigenvalues, basis = np.linalg.eigh(between)
     within_along = np.einsum("ij,jk,ki->i", basis.T, within, basis)
-    return FaceSpace(
+    space = FaceSpace(
         np.sqrt(np.clip(eigenvalues, 0.0, None)), np.sqrt(np.clip(within_along, 0.0, None))
     )
+    return space, np.asarray(basis, dtype=np.float64)

@@ -161,7 +161,7 @@ def calibration_document(measures: list[PhotoMeasure], source: dict[str, Any]) -
         },
     )
     document = model.to_json()
-    document["face_space"] = face_space_of(embeddings, labels).to_json()
+    document["face_space"] = face_space_of(embeddings, labels)[0].to_json()
     checkpoints = [model.acceptance_distance(size, 0.001) for size in (1, 1_000)] + [0.6]
     document["measurements"] = {
         "enrollment_gate": {
