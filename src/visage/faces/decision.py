@@ -154,7 +154,7 @@ def describe(point: OperatingPoint) -> str:
         pin = point.rates[point.mode]
         text += (
             f" With {point.mode.replace('_', ' ')} (this kiosk's mode): about 1 wrong entry "
-            f"in {_one_in(pin.fpir)} PINs typed by strangers, {_percent(pin.fnir)} of members "
+            f"in {_one_in(pin.fpir)} strangers who each try one PIN, {_percent(pin.fnir)} of members "
             "not recognized."
         )
     return text
