@@ -154,8 +154,8 @@ def describe(point: OperatingPoint) -> str:
         pin = point.rates[point.mode]
         text += (
             f" With {point.mode.replace('_', ' ')} (this kiosk's mode): about 1 wrong entry "
-            f"in {_one_in(pin.fpir)} strangers who each try one PIN, {_percent(pin.fnir)} of members "
-            "not recognized."
+            f"in {_one_in(pin.fpir)} strangers who each try one PIN, "
+            f"{_percent(pin.fnir)} of members not recognized."
         )
     return text
 
