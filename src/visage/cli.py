@@ -183,7 +183,7 @@ def doctor(
 def _register_domain_commands() -> None:
     from visage.access.bench import bench_checkin
     from visage.events.cli import bench_photos, events_app
-    from visage.faces.cli import bench_faces, evaluate, keys_app
+    from visage.faces.cli import bench_faces, calibrate, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
 
@@ -192,6 +192,7 @@ def _register_domain_commands() -> None:
     app.add_typer(events_app, name="events")
     app.add_typer(keys_app, name="keys")
     app.command("eval")(evaluate)
+    app.command("calibrate")(calibrate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
     bench_app.command("photos")(bench_photos)
     bench_app.command("faces")(bench_faces)

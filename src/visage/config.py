@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     email_from: str = "Visage <no-reply@localhost>"
     public_base_url: str = "http://localhost:8000"
 
+    # Faces, 1:N decision and kiosk PINs (issue 11): the false positive identification rate a
+    # tenant's kiosk is held to unless it sets its own, and the wrong PINs allowed in
+    # PIN_FAILURE_WINDOW_MINUTES per candidate member and per kiosk.
+    face_fpir_target: float = Field(default=0.001, gt=0, le=0.1)
+    pin_max_failures_per_member: int = Field(default=5, ge=1)
+    pin_max_failures_per_kiosk: int = Field(default=20, ge=1)
+    pin_failure_window_minutes: int = Field(default=15, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from tests.faces.conftest import Gym, side_by_side
 from tests.images import FACES_DIR, as_base64, face_bytes, jpeg
 from visage.core.db import Database
+from visage.faces.calibration.model import shipped_score_model
 from visage.faces.models import FaceTemplate
 from visage.identity.models import AuditEvent, Role, Tenant, User
 
@@ -50,7 +51,12 @@ def test_third_photo_of_an_enrolled_member_matches(
     match = obama3_identified["match"]
     assert isinstance(match, dict)
     assert match["member_id"] == str(obama)
-    assert 0 < match["distance"] <= obama3_identified["threshold"] == 0.6
+    # One member: the acceptance distance the LFW curve allows at N = 1 for a 0.1 % FPIR.
+    calibrated = shipped_score_model().acceptance_distance(1, 0.001)
+    assert obama3_identified["threshold"] == pytest.approx(calibrated, abs=1e-3)
+    assert 0 < match["distance"] <= obama3_identified["threshold"]
+    assert obama3_identified["gallery_size"] == 1
+    assert obama3_identified["expected_fpir"] <= 0.001
 
 
 def test_stranger_is_no_match(gym: Gym, obama: uuid.UUID) -> None:
@@ -183,7 +189,10 @@ def test_enrollment_photo_with_two_faces_is_refused(gym: Gym) -> None:
 
 @pytest.fixture(scope="module")
 def blurred_hopper() -> bytes:
-    return jpeg(Image.open(FACES_DIR / "hopper.jpg").filter(ImageFilter.GaussianBlur(4)))
+    # Radius 6 on this 182 px face: sharpness 2.9, and 0.5 from the sharp photo's own
+    # embedding. (Radius 4 leaves sharpness 7.9, above the calibrated gate's 5: on LFW such
+    # blur does not raise genuine distances, so it is no longer refused.)
+    return jpeg(Image.open(FACES_DIR / "hopper.jpg").filter(ImageFilter.GaussianBlur(6)))
 
 
 def test_blurred_enrollment_photo_is_refused(gym: Gym, blurred_hopper: bytes) -> None:

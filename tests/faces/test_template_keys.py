@@ -17,6 +17,7 @@ from visage.cli import app
 from visage.core.db import Database
 from visage.core.images import ImageLimits, decode_image
 from visage.faces import service
+from visage.faces.calibration.model import shipped_score_model
 from visage.faces.models import FaceTemplate, TenantKey
 from visage.faces.pipeline import FaceAnalysis, analyze
 from visage.faces.protection import TemplateKeyError, tenant_protector
@@ -137,14 +138,29 @@ def test_shredding_leaves_backups_useless(
     assert identify(database, gym, obama3).outcome == "UNKNOWN_FACE"
 
 
-def test_two_members_within_threshold_is_low_confidence(
+def test_two_members_without_a_margin_are_low_confidence(
     database: Database, make_gym: Callable[[], Gym], obama3: FaceAnalysis
 ) -> None:
-    gym, members = enrolled_gym(make_gym, "obama.jpg", "obama2.jpg")
+    # The same face enrolled for two members: no margin between them, no guess.
+    gym, members = enrolled_gym(make_gym, "obama.jpg", "obama.jpg")
     result = identify(database, gym, obama3)
     assert result.outcome == "LOW_CONFIDENCE"
     assert result.member_id is None
     assert {c.member_id for c in result.candidates} == set(members)
+    assert set(result.pin_candidates) == set(members)
+
+
+def test_the_margin_rule_keeps_a_clearly_nearest_member(
+    database: Database, make_gym: Callable[[], Gym], obama3: FaceAnalysis
+) -> None:
+    # Two members alike (two photos of one man): the nearer by more than the calibrated
+    # margin wins, where "another member within 0.6" refused both.
+    gym, members = enrolled_gym(make_gym, "obama.jpg", "obama2.jpg")
+    result = identify(database, gym, obama3)
+    first, second = result.candidates
+    assert second.distance <= 0.6
+    assert second.distance - first.distance >= shipped_score_model().margin
+    assert (result.outcome, result.member_id) == ("MATCH", members[0])
 
 
 def test_tenant_tolerance_overrides_the_default(
@@ -154,11 +170,13 @@ def test_tenant_tolerance_overrides_the_default(
     obama3: FaceAnalysis,
 ) -> None:
     gym, _ = enrolled_gym(make_gym, "obama.jpg")
-    assert gym.get("/faces/settings").json() == {
+    defaults = gym.get("/faces/settings").json()
+    calibrated = shipped_score_model().acceptance_distance(1, 0.001)
+    assert {key: defaults[key] for key in ("recognition_tolerance", "retention_days")} == {
         "recognition_tolerance": None,
         "retention_days": 3 * 365,
-        "effective_tolerance": 0.6,
     }
+    assert defaults["effective_tolerance"] == pytest.approx(calibrated, abs=1e-3)
     assert identify(database, gym, obama3).outcome == "MATCH"
     too_long = gym.put("/faces/settings", json={"retention_days": 4 * 365})
     assert too_long.status_code == 422
@@ -167,6 +185,8 @@ def test_tenant_tolerance_overrides_the_default(
     assert strict.json()["effective_tolerance"] == 0.2
     # The same photo is now too far for this tenant (fewer false accepts, more false rejects).
     strict_result = identify(database, gym, obama3)
-    assert (strict_result.outcome, strict_result.threshold) == ("UNKNOWN_FACE", 0.2)
+    # Still within the 1:1 distance, so "look again" rather than "a stranger".
+    assert (strict_result.outcome, strict_result.threshold) == ("LOW_CONFIDENCE", 0.2)
+    assert strict_result.member_id is None
     # Other tenants keep FACE_RECOGNITION_TOLERANCE.
-    assert identify(database, gym_a[0], obama3).threshold == 0.6
+    assert identify(database, gym_a[0], obama3).threshold == pytest.approx(calibrated, abs=1e-3)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Playwright, Route, expect
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.images import FACES_DIR
 from tests.web.conftest import (
@@ -47,6 +47,35 @@ def write_y4m(picture: Path, target: Path) -> Path:
     return target
 
 
+def camera_browser(playwright: Playwright, camera: Path) -> Browser:
+    return launch_chromium(
+        playwright,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    )
+
+
+def kiosk_page(
+    chromium: Browser,
+    live_server: str,
+    kiosk_key: str,
+    prepare: Callable[[Page], None] | None = None,
+) -> tuple[Page, list[str]]:
+    """A new kiosk page (camera allowed) started with `kiosk_key`, and its console errors;
+    `prepare` runs before the page loads."""
+    context = chromium.new_context(viewport={"width": 800, "height": 1280})
+    context.grant_permissions(["camera"], origin=live_server)
+    page = context.new_page()
+    errors = watch(page)
+    if prepare is not None:
+        prepare(page)
+    page.goto(f"{live_server}/app/kiosk")
+    page.get_by_label("Kiosk key").fill(kiosk_key)
+    page.get_by_role("button", name="Start the kiosk").click()
+    return page, errors
+
+
 def enrolled_member_with_kiosk(api: httpx.Client, owner: Tokens) -> tuple[str, str]:
     """A member with consent, a face and an unlimited membership; their id and a kiosk key."""
     headers = owner.headers
@@ -78,17 +107,8 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
     member_id, kiosk_key = enrolled_member_with_kiosk(api, owner)
     camera = write_y4m(FACES_DIR / "obama3.jpg", tmp_path / "door.y4m")
-    chromium = launch_chromium(
-        playwright,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera}",
-    )
+    chromium = camera_browser(playwright, camera)
     try:
-        context = chromium.new_context(viewport={"width": 800, "height": 1280})
-        context.grant_permissions(["camera"], origin=live_server)
-        page = context.new_page()
-        errors = watch(page)
         failures_left = [2]
 
         def drop_first_frames(route: Route) -> None:
@@ -98,11 +118,13 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
             else:
                 route.continue_()
 
-        page.route("**/api/v1/checkins", drop_first_frames)
-        page.goto(f"{live_server}/app/kiosk")
-        page.get_by_label("Kiosk key").fill(kiosk_key)
-        page.get_by_role("button", name="Start the kiosk").click()
-
+        page, errors = kiosk_page(
+            chromium,
+            live_server,
+            kiosk_key,
+            lambda page: page.route("**/api/v1/checkins", drop_first_frames),
+        )
+        context = page.context
         banner = page.locator("[data-kiosk-banner]")
         expect(banner).to_have_attribute("data-state", "offline", timeout=WAIT_MS)
         expect(banner).to_contain_text("Welcome, Barack Obama!", timeout=WAIT_MS)
@@ -117,12 +139,8 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
         context.close()
 
         # Another gym's kiosk does not know this face: a red answer with the reason.
-        elsewhere = chromium.new_context(viewport={"width": 800, "height": 1280})
-        elsewhere.grant_permissions(["camera"], origin=live_server)
-        page = elsewhere.new_page()
-        page.goto(f"{live_server}/app/kiosk")
-        page.get_by_label("Kiosk key").fill(device_headers(make_tenant())["X-API-Key"])
-        page.get_by_role("button", name="Start the kiosk").click()
+        page, _ = kiosk_page(chromium, live_server, device_headers(make_tenant())["X-API-Key"])
+        elsewhere = page.context
         banner = page.locator("[data-kiosk-banner]")
         expect(banner).to_have_attribute("data-state", "denied", timeout=WAIT_MS)
         expect(banner).to_contain_text("Sorry, no entry")

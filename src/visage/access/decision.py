@@ -6,7 +6,8 @@ rules in one fixed order, so the same facts always give the same answer.
 
 Precedence, first match wins:
 
-1. `UNKNOWN_FACE`, `LOW_CONFIDENCE`: nothing is known about who is at the door.
+1. `UNKNOWN_FACE`, `LOW_CONFIDENCE`, `PIN_REQUIRED` (the face narrowed it to a few members:
+   the kiosk asks for a PIN), `WRONG_PIN`: nothing is known about who is at the door.
 2. `OUTSIDE_HOURS`: the door is closed for everyone (kiosk check-ins only; a staff member
    checking someone in by hand is on site, so the gym is open).
 3. `NO_MEMBERSHIP`: the member is inactive or has no membership that has started.
@@ -47,6 +48,8 @@ class Reason(enum.StrEnum):
     NO_VISITS_LEFT = "NO_VISITS_LEFT"
     OUTSIDE_HOURS = "OUTSIDE_HOURS"
     STAFF_HOLD = "STAFF_HOLD"
+    PIN_REQUIRED = "PIN_REQUIRED"
+    WRONG_PIN = "WRONG_PIN"
 
 
 class PlanKind(enum.StrEnum):
@@ -63,7 +66,7 @@ class PaymentStatus(enum.StrEnum):
     LAPSED = "lapsed"  # -> EXPIRED
 
 
-Identification = Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE"]
+Identification = Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE", "PIN_REQUIRED", "WRONG_PIN"]
 
 # What the kiosk shows; it never says why staff put a hold on someone.
 KIOSK_MESSAGES: dict[Reason, str] = {
@@ -77,6 +80,8 @@ KIOSK_MESSAGES: dict[Reason, str] = {
     Reason.NO_VISITS_LEFT: "No visits left on your pack: get a new one at the front desk.",
     Reason.OUTSIDE_HOURS: "We are closed right now: see the opening hours.",
     Reason.STAFF_HOLD: "Please see the front desk.",
+    Reason.PIN_REQUIRED: "Enter your PIN",
+    Reason.WRONG_PIN: "Wrong PIN: look at the camera and try again.",
 }
 
 # Among memberships that all refuse, the reason of the one closest to granting is given.

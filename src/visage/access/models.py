@@ -156,3 +156,36 @@ class Checkin(IdMixin, Base):
     note: Mapped[str | None] = mapped_column(String(500))
     # A granted entry that counts as a visit; repeats within the window do not.
     counted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MemberPin(Base):
+    """A member's kiosk PIN (argon2id hash): confirms who the face narrowed the door to."""
+
+    __tablename__ = "member_pins"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PinFailure(IdMixin, Base):
+    """One wrong PIN at a kiosk, one row per candidate it was checked against."""
+
+    __tablename__ = "pin_failures"
+    __table_args__ = (
+        Index("ix_pin_failures_member", "member_id", "created_at"),
+        Index("ix_pin_failures_device", "device_id", "created_at"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    attempt_id: Mapped[uuid.UUID] = mapped_column()
+    device_id: Mapped[uuid.UUID | None] = mapped_column()
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from visage.access import service
+from visage.access import pins, service
 from visage.access.decision import Reason
 from visage.access.models import Checkin, CheckinSource, Plan
 from visage.access.schemas import (
@@ -29,6 +29,7 @@ from visage.access.schemas import (
     MembershipUpdate,
     OpeningHoursIn,
     OpeningHoursOut,
+    PinIn,
     PlanCreate,
     PlanOut,
     PlanUpdate,
@@ -50,6 +51,7 @@ MembershipManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_
 HoursReader = Annotated[Principal, Depends(require(Permission.TENANT_READ))]
 HoursManager = Annotated[Principal, Depends(require(Permission.MEMBERSHIPS_MANAGE))]
 Kiosk = Annotated[Principal, Depends(require(Permission.CHECKINS_CREATE))]
+MemberManager = Annotated[Principal, Depends(require(Permission.MEMBERS_MANAGE))]
 FrontDesk = Annotated[Principal, Depends(require(Permission.CHECKINS_MANUAL))]
 CheckinReader = Annotated[Principal, Depends(require(Permission.CHECKINS_READ))]
 CheckinPaging = Annotated[PageRequest, Depends(page_request(default_size=50, max_size=200))]
@@ -281,7 +283,21 @@ def kiosk_checkin(
     """A kiosk (`X-API-Key`) sends one camera frame (multipart `image` or JSON base64);
     the answer says whether to open the door, and why not."""
     (image,) = body.decoded(settings)
-    return _result(service.kiosk_checkin(session, settings, principal, image))
+    outcome = service.kiosk_checkin(session, settings, principal, image, pin=body.fields.pin)
+    return _result(outcome)
+
+
+@router.put("/members/{member_id}/pin", status_code=status.HTTP_204_NO_CONTENT)
+def set_member_pin(
+    member_id: uuid.UUID,
+    body: PinIn,
+    session: DbSession,
+    principal: MemberManager,
+    client: Client,
+) -> None:
+    """Set or change the member's kiosk PIN (4-6 digits); the kiosk asks for it when the
+    face alone is not enough (faces settings' kiosk_mode)."""
+    pins.set_pin(session, principal, member_id, body.pin, client)
 
 
 @router.post("/checkins/manual", response_model=CheckinResult)

@@ -155,10 +155,21 @@ class OpeningHoursOut(BaseModel):
     open_now: bool
 
 
+PIN_PATTERN = r"^[0-9]{4,6}$"
+
+
 class KioskFrame(BaseModel):
-    """Nothing besides the frame `image`."""
+    """The frame `image`, and the PIN when the previous answer was PIN_REQUIRED."""
 
     model_config = ConfigDict(extra="forbid")
+    pin: str | None = Field(
+        default=None, pattern=PIN_PATTERN, description="4-6 digits, typed at the kiosk"
+    )
+
+
+class PinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pin: str = Field(pattern=PIN_PATTERN, description="4-6 digits (stored as an argon2id hash)")
 
 
 class ManualCheckin(BaseModel):

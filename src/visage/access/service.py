@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
+from visage.access import pins
 from visage.access.decision import (
     KIOSK_MESSAGES,
     Attempt,
@@ -463,19 +464,21 @@ def kiosk_checkin(
     principal: Principal,
     image: DecodedImage,
     *,
+    pin: str | None = None,
     now: datetime | None = None,
 ) -> CheckinOutcome:
-    """A frame from the door: who is it, and may they come in."""
+    """A frame from the door (and a PIN when one was asked): who is it, may they come in."""
     scope = principal.scope(session)
     identification = faces_service.identify_image(session, scope.tenant_id, image)
+    outcome, member_id = pins.resolve(session, settings, principal, identification, pin)
     member = None
-    if identification.outcome == "MATCH" and identification.member_id is not None:
-        member = _member(scope, identification.member_id, lock=True)
+    if outcome == "MATCH" and member_id is not None:
+        member = _member(scope, member_id, lock=True)
     return _record_attempt(
         scope,
         settings,
         now or utcnow(),
-        identification=identification.outcome,
+        identification=outcome,
         member=member,
         distance=identification.distance,
         source=CheckinSource.KIOSK,

@@ -29,6 +29,8 @@ from sqlalchemy import delete, insert, text
 from visage.core.db import Database, utcnow
 from visage.core.images import ImageLimits, decode_image
 from visage.faces import service
+from visage.faces.calibration.face_space import FaceSpace
+from visage.faces.calibration.model import shipped_calibration
 from visage.faces.inference.base import MIN_FACE_WIDTH, DetectionMode
 from visage.faces.models import TEMPLATE_DIMENSIONS, FaceTemplate
 from visage.faces.pipeline import FaceAnalysis, StageTimer, analyze, analyze_largest, largest
@@ -41,13 +43,11 @@ OTHER_TENANTS = 3
 RECALL_AT = 10
 STAGES = ("decode", "detect", "align", "embed", "search")
 INSERT_BATCH = 2000
-# Real embeddings crowd around the mean face (on the test portraits: ~1.4 long, their mean
-# 1.3): synthetic members are drawn around it, per dimension this far, so two of them are ~0.85
-# apart as two real people are (0.69-0.89 on the portraits), and a new photo of the same
-# person is ~0.35 from their template (0.33-0.43).
+# Synthetic members are drawn around the mean face of a few real portraits from the face space
+# calibrated on LFW (faces/calibration/face_space.py): two of them are 0.81 +- 0.10 apart and
+# two photos of one 0.37, as real people are, so the search meets the crowding a real gallery
+# has (the former isotropic draw put everyone 0.85 +- 0.03 apart, nobody within 0.6).
 MEAN_FACE_PORTRAITS = ("obama.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
-EMBEDDING_SPREAD = 0.053
-SAME_PERSON_NOISE = 0.03
 
 Vectors = npt.NDArray[np.float32]
 
@@ -200,6 +200,10 @@ class SyntheticGallery:
         self.target = uuid.uuid4()
         self.others = [uuid.uuid4() for _ in range(OTHER_TENANTS)]
         self.target_vectors = np.zeros((0, TEMPLATE_DIMENSIONS), dtype=np.float32)
+        self.target_people = np.zeros((0, TEMPLATE_DIMENSIONS))  # offsets from the centre
+        self.space = FaceSpace.from_json(shipped_calibration()["face_space"])
+        # Distances do not depend on the basis the face space is drawn in: any rotation.
+        self.basis = np.linalg.qr(self.rng.normal(size=(TEMPLATE_DIMENSIONS,) * 2))[0]
         self.total = 0
         self.build_seconds = 0.0
 
@@ -217,10 +221,17 @@ class SyntheticGallery:
         with self.database.session() as session:
             session.execute(delete(Tenant).where(Tenant.id.in_(self.tenants)))
 
+    def _embedding(self, people: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """One photo of each person, as the embedder would place it."""
+        photos = self.center + self.space.photos(self.rng, people) @ self.basis.T
+        return np.asarray(photos, dtype=np.float64)
+
     def _insert(self, tenant_id: uuid.UUID, count: int) -> Vectors:
-        people = self.center + self.rng.normal(size=(count, TEMPLATE_DIMENSIONS)) * EMBEDDING_SPREAD
+        people = self.space.members(self.rng, count)
+        if tenant_id == self.target:
+            self.target_people = np.concatenate([self.target_people, people])
         with self.database.session() as session:
-            vectors = tenant_protector(session, tenant_id).protect(people)
+            vectors = tenant_protector(session, tenant_id).protect(self._embedding(people))
         for start in range(0, count, INSERT_BATCH):
             batch = vectors[start : start + INSERT_BATCH]
             member_ids = [uuid.uuid4() for _ in batch]
@@ -276,8 +287,9 @@ class SyntheticGallery:
     def probes(self, count: int) -> Vectors:
         """Stored-space probes: new 'photos' of enrolled synthetic members."""
         picks = self.rng.choice(len(self.target_vectors), size=count, replace=False)
-        noise = self.rng.normal(size=(count, TEMPLATE_DIMENSIONS)) * SAME_PERSON_NOISE
-        return (self.target_vectors[picks] + noise).astype(np.float32)
+        with self.database.session() as session:
+            protector = tenant_protector(session, self.target)
+            return protector.protect(self._embedding(self.target_people[picks]))
 
 
 @contextmanager

@@ -70,18 +70,36 @@ def shred(
 
 
 def evaluate(
-    pairs: Annotated[Path, typer.Argument(help="CSV with columns file_x,file_y,Decision (Yes/No)")],
-    images: Annotated[Path, typer.Option("--images", help="Folder the file names are relative to")],
+    pairs: Annotated[
+        Path | None, typer.Argument(help="CSV with columns file_x,file_y,Decision (Yes/No)")
+    ] = None,
+    images: Annotated[
+        Path | None, typer.Option("--images", help="Folder the file names are relative to")
+    ] = None,
     threshold: Annotated[
         float | None, typer.Option(help="Distance threshold (default FACE_RECOGNITION_TOLERANCE)")
     ] = None,
+    identify: Annotated[
+        Path | None,
+        typer.Option(help="1:N instead: a folder per person; FPIR/FNIR per kiosk mode at N"),
+    ] = None,
+    sizes: Annotated[
+        str, typer.Option(help="With --identify: gallery sizes, filled with synthetic members")
+    ] = "1000,10000,100000",
 ) -> None:
-    """Accuracy, false accept and false reject rates on labeled pairs; the best threshold."""
+    """Accuracy, false accept and false reject rates on labeled pairs; the best threshold.
+    With --identify DIR: the kiosk decision's FPIR/FNIR per mode on the folder's photos."""
     from visage.config import get_settings
     from visage.core.images import ImageLimits
     from visage.faces.evaluation import PairsFileError, evaluate, read_pairs
 
     settings = get_settings()
+    if identify is not None:
+        evaluate_identification(identify, bench_sizes(sizes))
+        return
+    if pairs is None or images is None:
+        console.print("[red]Give PAIRS.csv and --images DIR, or --identify DIR.[/red]")
+        raise typer.Exit(2)
     configured = threshold if threshold is not None else settings.face_recognition_tolerance
     try:
         report = evaluate(
@@ -101,6 +119,42 @@ def evaluate(
         console.print(f"No face found: {name}")
     for name in report.unreadable:
         console.print(f"Unreadable: {name}")
+
+
+def evaluate_identification(directory: Path, sizes: list[int]) -> None:
+    """Real probes of a folder per person against real + synthetic galleries of each size."""
+    import numpy as np
+
+    from visage.bench.identification import evaluate_probes
+    from visage.bench.report import TABLE_NOTE, rates_table
+    from visage.config import get_settings
+    from visage.core.images import ImageLimits
+    from visage.faces.calibration.measure import measure_folder
+    from visage.faces.calibration.model import shipped_score_model
+
+    if not directory.is_dir():
+        console.print(f"[red]{directory} is not a folder.[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    measures = [
+        m
+        for m in measure_folder(directory, ImageLimits.from_settings(settings))
+        if m.embedding is not None
+    ]
+    if len({m.person for m in measures}) < 4:
+        console.print("[red]Identification needs photos of at least 4 people.[/red]")
+        raise typer.Exit(1)
+    rates = evaluate_probes(
+        shipped_score_model(),
+        np.stack([m.embedding for m in measures if m.embedding is not None]).astype(np.float64),
+        np.array([m.person for m in measures]),
+        sizes,
+        fpir_target=settings.face_fpir_target,
+        candidate_distance=settings.face_recognition_tolerance,
+    )
+    title = f"{directory.name}: real probes, galleries filled with synthetic members"
+    Console(width=160).print(rates_table(title, rates))
+    console.print(TABLE_NOTE)
 
 
 def bench_sizes(sizes: str) -> list[int]:
@@ -224,3 +278,57 @@ def bench_faces(
                 f"{result.hnsw_top1:.3f}",
             )
         wide.print(scale_table)
+
+
+def calibrate(
+    directory: Annotated[Path, typer.Argument(help="A folder per person, their photos inside")],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the JSON (default: print a summary only)"),
+    ] = None,
+) -> None:
+    """Measure FMR(d)/FNMR(d), the enrollment gate and multi-photo strategies on labelled photos."""
+    import json
+
+    from visage.config import get_settings
+    from visage.core.images import ImageLimits
+    from visage.faces.calibration.measure import calibration_document, measure_folder
+    from visage.faces.calibration.model import score_model_from_json
+    from visage.faces.inference.engine import get_backend
+
+    if not directory.is_dir():
+        console.print(f"[red]{directory} is not a folder.[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+
+    def progress(count: int) -> None:
+        if count % 250 == 0:
+            console.print(f"{count} photos measured")
+
+    measures = measure_folder(directory, ImageLimits.from_settings(settings), progress)
+    source = {
+        "dataset": directory.name,
+        "engine": f"dlib_face_recognition_resnet_model_v1 ({get_backend().name} backend)",
+        "how": "visage calibrate DIR: every photo through the product's pipeline ('photo' "
+        "detection, largest face); all same-person pairs are genuine, all others impostor",
+    }
+    try:
+        document = calibration_document(measures, source)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    model = score_model_from_json(document)
+    gate = document["measurements"]["enrollment_gate"]
+    console.print(
+        f"{model.source['embedded']} of {len(measures)} photos embedded; genuine mean "
+        f"{model.source['genuine_mean']}, impostor mean {model.source['impostor_mean']}; "
+        f"enrollment gate refuses {gate['refused_share']:.1%} {gate['refused']}"
+    )
+    for size in (1, 100, 1_000, 10_000, 100_000):
+        distance = model.acceptance_distance(size, 0.001)
+        console.print(
+            f"N={size}: accept within {distance:.3f}, FNIR {model.fnir(distance, size):.1%}"
+        )
+    if output is not None:
+        output.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        console.print(f"[green]Written to {output}.[/green]")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, func
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from visage.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -44,6 +44,10 @@ class TenantFaceSettings(TimestampMixin, Base):
     # None: FACE_RECOGNITION_TOLERANCE applies.
     recognition_tolerance: Mapped[float | None] = mapped_column(Float)
     retention_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_RETENTION_DAYS)
+    # None: face_then_pin once face alone cannot keep the target at the tenant's size.
+    kiosk_mode: Mapped[str | None] = mapped_column(String(20))
+    # None: FACE_FPIR_TARGET applies.
+    fpir_target: Mapped[float | None] = mapped_column(Float)
 
 
 class FaceTemplate(IdMixin, Base):

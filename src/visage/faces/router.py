@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from visage.core.deps import AppSettings, DbSession
-from visage.faces import service
+from visage.faces import service, tenant_settings
 from visage.faces.intake import ImageBody, image_body, openapi_body
 from visage.faces.schemas import (
     DetectFields,
@@ -128,16 +128,16 @@ def detect(body: DetectBody, settings: AppSettings, principal: Searcher) -> Dete
 
 
 def _settings_out(session: DbSession, principal: Principal) -> FaceSettingsOut:
-    row = service.face_settings(session, principal.tenant())
-    return FaceSettingsOut(
-        recognition_tolerance=row.recognition_tolerance,
-        retention_days=row.retention_days,
-        effective_tolerance=service.recognition_threshold(session, principal.tenant()),
+    tenant_id = principal.tenant()
+    return FaceSettingsOut.of(
+        tenant_settings.face_settings(session, tenant_id),
+        tenant_settings.operating_point(session, tenant_id),
     )
 
 
 @router.get("/settings")
 def get_face_settings(session: DbSession, principal: SettingsReader) -> FaceSettingsOut:
+    """The tenant's settings and what they mean at its gallery size (FPIR/FNIR per mode)."""
     return _settings_out(session, principal)
 
 
@@ -145,11 +145,13 @@ def get_face_settings(session: DbSession, principal: SettingsReader) -> FaceSett
 def put_face_settings(
     body: FaceSettingsUpdate, session: DbSession, principal: SettingsManager
 ) -> FaceSettingsOut:
-    service.update_face_settings(
+    tenant_settings.update_face_settings(
         session,
         principal,
         recognition_tolerance=body.recognition_tolerance,
         retention_days=body.retention_days,
+        kiosk_mode=body.kiosk_mode,
+        fpir_target=body.fpir_target,
     )
     return _settings_out(session, principal)
 

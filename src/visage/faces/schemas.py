@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from visage.core.images import DecodedImage
+from visage.faces.decision import KioskMode, OperatingPoint, describe
 from visage.faces.inference.base import DetectionMode
-from visage.faces.models import DEFAULT_RETENTION_DAYS
+from visage.faces.models import DEFAULT_RETENTION_DAYS, TenantFaceSettings
 from visage.faces.pipeline import AssessedFace
 from visage.faces.service import Candidate, Identification
 from visage.identity.schemas import Strict
@@ -72,17 +73,24 @@ class IdentifyResult(BaseModel):
     outcome: Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE"]
     match: CandidateOut | None = Field(description="The best candidate, only within threshold")
     candidates: list[CandidateOut]
-    threshold: float
+    threshold: float = Field(description="The acceptance distance at this gallery size")
+    gallery_size: int
+    expected_fpir: float = Field(description="Face alone: strangers let in at this size")
+    expected_fnir: float = Field(description="Face alone: members not recognized")
 
     @classmethod
     def of(cls, identification: Identification) -> IdentifyResult:
         candidates = [CandidateOut.of(c) for c in identification.candidates]
         matched = identification.outcome == "MATCH"
+        point = identification.point
         return cls(
             outcome=identification.outcome,
             match=candidates[0] if matched else None,
             candidates=candidates,
             threshold=identification.threshold,
+            gallery_size=point.gallery_size if point else 0,
+            expected_fpir=point.rates["face"].fpir if point else 0.0,
+            expected_fnir=point.rates["face"].fnir if point else 0.0,
         )
 
 
@@ -142,14 +150,46 @@ class DetectResult(BaseModel):
         )
 
 
-class FaceSettingsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ExpectedRates(BaseModel):
+    fpir: float = Field(description="Share of strangers let in (PIN modes: per PIN typed)")
+    fnir: float = Field(description="Share of members the kiosk does not let in")
 
+
+class FaceSettingsOut(BaseModel):
     recognition_tolerance: float | None = Field(
-        description="Max distance for a match; null = FACE_RECOGNITION_TOLERANCE"
+        description="The tenant's own acceptance distance; null = calibrated for its size"
     )
     retention_days: int
-    effective_tolerance: float
+    effective_tolerance: float = Field(
+        description="Face alone accepts within this distance at the current gallery size"
+    )
+    kiosk_mode: KioskMode | None = Field(description="null: chosen for the gallery size")
+    effective_kiosk_mode: KioskMode
+    fpir_target: float | None = Field(description="null: FACE_FPIR_TARGET")
+    effective_fpir_target: float
+    gallery_size: int = Field(description="Members with an enrolled face")
+    expected: dict[KioskMode, ExpectedRates] = Field(
+        description="Expected error rates at this gallery size, per kiosk mode"
+    )
+    summary: str = Field(description="The same, in words")
+
+    @classmethod
+    def of(cls, row: TenantFaceSettings, point: OperatingPoint) -> FaceSettingsOut:
+        return cls(
+            recognition_tolerance=row.recognition_tolerance,
+            retention_days=row.retention_days,
+            effective_tolerance=round(point.acceptance, 4),
+            kiosk_mode=cast("KioskMode | None", row.kiosk_mode),
+            effective_kiosk_mode=point.mode,
+            fpir_target=row.fpir_target,
+            effective_fpir_target=point.fpir_target,
+            gallery_size=point.gallery_size,
+            expected={
+                mode: ExpectedRates(fpir=rates.fpir, fnir=rates.fnir)
+                for mode, rates in point.rates.items()
+            },
+            summary=describe(point),
+        )
 
 
 class FaceSettingsUpdate(Strict):
@@ -157,11 +197,19 @@ class FaceSettingsUpdate(Strict):
         default=None,
         gt=0,
         lt=2,
-        description="Lower: fewer false accepts, more false rejects. null: the server default",
+        description="Lower: fewer false accepts, more false rejects. null: calibrated",
     )
     retention_days: int = Field(
         default=DEFAULT_RETENTION_DAYS,
         ge=1,
         le=DEFAULT_RETENTION_DAYS,
         description="Templates of members inactive this long are erased (BIPA: 3 years at most)",
+    )
+    kiosk_mode: KioskMode | None = Field(
+        default=None,
+        description="face, face_then_pin or face_and_pin; null: face_then_pin once face alone "
+        "cannot keep the target at the gallery size",
+    )
+    fpir_target: float | None = Field(
+        default=None, gt=0, le=0.1, description="Strangers let in at most; null: FACE_FPIR_TARGET"
     )

@@ -18,25 +18,32 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 from sqlalchemy import Select, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from visage.config import get_settings
 from visage.core.db import utcnow
 from visage.core.images import DecodedImage
 from visage.core.tenancy import TenantScope
+from visage.faces import decision
+from visage.faces.decision import OperatingPoint
 from visage.faces.errors import (
     ConsentRequired,
-    FaceQualityTooLow,
     NoFaceDetected,
     NoFaceEnrolled,
-    SeveralFaces,
     TooManyFaces,
 )
 from visage.faces.inference.base import DetectionMode
 from visage.faces.models import DEFAULT_RETENTION_DAYS, FaceTemplate, TenantFaceSettings
-from visage.faces.pipeline import AssessedFace, FaceAnalysis, analyze, analyze_largest, assess
+from visage.faces.pipeline import (
+    AssessedFace,
+    FaceAnalysis,
+    analyze_largest,
+    assess,
+    embed,
+    enrollment_refusal,
+    subjects,
+)
 from visage.faces.protection import TemplateProtector, tenant_protector
+from visage.faces.tenant_settings import operating_point, recognition_threshold
 from visage.identity import audit
 from visage.identity.principal import ClientInfo, Principal
 from visage.members.audit import record_member_event
@@ -67,8 +74,11 @@ class Identification:
     outcome: Outcome
     member_id: uuid.UUID | None
     distance: float | None
-    threshold: float
+    threshold: float  # the acceptance distance at this gallery size
     candidates: tuple[Candidate, ...] = ()
+    point: OperatingPoint | None = None
+    # Members within the 1:1 distance a PIN may confirm, nearest first.
+    pin_candidates: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,47 +88,6 @@ class Verification:
     threshold: float
 
 
-# --- tenant settings -------------------------------------------------------------------
-
-
-def face_settings(session: Session, tenant_id: uuid.UUID) -> TenantFaceSettings:
-    """The tenant's settings row (defaults when it never changed them; not added)."""
-    row = session.get(TenantFaceSettings, tenant_id, populate_existing=True)
-    return row or TenantFaceSettings(
-        tenant_id=tenant_id, recognition_tolerance=None, retention_days=DEFAULT_RETENTION_DAYS
-    )
-
-
-def update_face_settings(
-    session: Session,
-    actor: Principal,
-    *,
-    recognition_tolerance: float | None,
-    retention_days: int,
-) -> TenantFaceSettings:
-    tenant_id = actor.tenant()
-    values = {"recognition_tolerance": recognition_tolerance, "retention_days": retention_days}
-    session.execute(
-        insert(TenantFaceSettings)
-        .values(tenant_id=tenant_id, **values)
-        .on_conflict_do_update(index_elements=[TenantFaceSettings.tenant_id], set_=values)
-    )
-    audit.record(
-        session,
-        action="faces.settings_updated",
-        actor=actor,
-        tenant_id=tenant_id,
-        details=values,
-    )
-    return face_settings(session, tenant_id)
-
-
-def recognition_threshold(session: Session, tenant_id: uuid.UUID) -> float:
-    """The tenant's override, else FACE_RECOGNITION_TOLERANCE."""
-    tolerance = face_settings(session, tenant_id).recognition_tolerance
-    return tolerance if tolerance is not None else get_settings().face_recognition_tolerance
-
-
 # --- single faces out of an image -------------------------------------------------------
 
 
@@ -126,23 +95,13 @@ def single_face(
     image: DecodedImage, mode: DetectionMode, *, index: int | None = None
 ) -> FaceAnalysis:
     """The one usable face of an enrollment ("photo": every face is looked for, so a second
-    person is noticed) or verification ("kiosk") photo, or the error saying why not."""
-    details = {"image": index} if index is not None else None
-    faces = analyze(image.rgb, mode)
-    if not faces:
-        raise NoFaceDetected(details=details)
-    if len(faces) > 1:
-        raise SeveralFaces(details={**(details or {}), "faces": len(faces)})
-    face = faces[0]
-    if face.reason is not None:
-        raise FaceQualityTooLow(
-            details={
-                **(details or {}),
-                "reason": face.reason,
-                "face_width": face.face.width,
-                "sharpness": round(face.sharpness, 1),
-            }
-        )
+    person is noticed; faces far smaller than the main one are bystanders) or verification
+    ("kiosk") photo, or the error saying why not."""
+    faces = assess(image.rgb, mode)
+    refusal = enrollment_refusal(faces, {"image": index} if index is not None else None)
+    if refusal is not None:
+        raise refusal
+    (face,) = embed(subjects(faces))
     return face
 
 
@@ -404,26 +363,30 @@ def nearest_members(
 def identify_face(
     session: Session, tenant_id: uuid.UUID, face: FaceAnalysis, *, top_k: int = 1
 ) -> Identification:
-    """Identify one analyzed face among the tenant's members."""
-    threshold = recognition_threshold(session, tenant_id)
+    """Identify one analyzed face among the tenant's members (see faces/decision.py)."""
+    point = operating_point(session, tenant_id)
     if not face.usable:
-        return Identification("LOW_CONFIDENCE", None, None, threshold)
+        return Identification("LOW_CONFIDENCE", None, None, point.acceptance, point=point)
     probe = tenant_protector(session, tenant_id, for_search=True).protect(face.embedding)
+    wanted = max(top_k, decision.MAX_PIN_CANDIDATES, 2)
     candidates = tuple(
-        nearest_members(session, tenant_id, probe, members=max(top_k, 2), within=threshold)
+        nearest_members(session, tenant_id, probe, members=wanted, within=point.candidate_distance)
     )
+    verdict = decision.judge([decision.Nearest(c.member_id, c.distance) for c in candidates], point)
     best = candidates[0] if candidates else None
-    shown = candidates[:top_k]
-    if best is None or best.distance > threshold:
-        distance = best.distance if best else None
-        return Identification("UNKNOWN_FACE", None, distance, threshold, shown)
-    if len(candidates) > 1 and candidates[1].distance <= threshold:
-        # Two different members both look like this face: better to ask than to guess.
-        return Identification("LOW_CONFIDENCE", None, best.distance, threshold, shown)
-    member = session.get(Member, best.member_id)
-    if member is not None:
-        mark_seen(member)
-    return Identification("MATCH", best.member_id, best.distance, threshold, shown)
+    if verdict.member_id is not None:
+        member = session.get(Member, verdict.member_id)
+        if member is not None:
+            mark_seen(member)
+    return Identification(
+        verdict.outcome,
+        verdict.member_id,
+        best.distance if best else None,
+        point.acceptance,
+        candidates[:top_k],
+        point=point,
+        pin_candidates=verdict.pin_candidates,
+    )
 
 
 def identify_image(

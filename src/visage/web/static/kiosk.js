@@ -1,11 +1,14 @@
 // The door kiosk: a device key kept in localStorage, the webcam, and one frame sent every
 // FRAME_INTERVAL_MS while idle. The API answers FACE_001 while nobody faces the camera.
+// PIN_REQUIRED: the face narrowed it to a few members; the PIN pad asks, and the same frame
+// goes again with the PIN. No name is shown until the PIN matched.
 "use strict";
 
 (function () {
   const KEY = "visage.kiosk_key";
   const FRAME_INTERVAL_MS = 1500;
   const RESULT_HOLD_MS = 4000;
+  const PIN_TIMEOUT_MS = 30000;
   const OFFLINE_RETRY_MS = 5000;
   const HINTS = {
     FACE_001: "Stand still for a moment to check in.",
@@ -19,7 +22,11 @@
   const banner = run.querySelector("[data-kiosk-banner]");
   const title = run.querySelector("[data-kiosk-title]");
   const detail = run.querySelector("[data-kiosk-detail]");
+  const pinPad = run.querySelector("[data-kiosk-pin]");
+  const pinInput = pinPad.querySelector("input");
   let timer = null;
+  let pinTimer = null;
+  let pendingFrame = null;
 
   function show(state, heading, text) {
     banner.dataset.state = state;
@@ -43,16 +50,37 @@
     setup.querySelector("input").focus();
   }
 
-  async function tick() {
-    if (!VisageCamera.ready(video)) { next(300); return; }
-    const frame = await VisageCamera.capture(video);
+  function send(frame, pin) {
     const form = new FormData();
     form.append("image", frame, "frame.jpg");
-    const result = await Visage.api("/api/v1/checkins", {
+    if (pin) form.append("pin", pin);
+    return Visage.api("/api/v1/checkins", {
       method: "POST", form, token: null, headers: { "X-API-Key": localStorage.getItem(KEY) },
     });
+  }
+
+  function closePin() {
+    clearTimeout(pinTimer);
+    pendingFrame = null;
+    pinInput.value = "";
+    pinPad.hidden = true;
+  }
+
+  function askPin(frame, message) {
+    clearTimeout(timer);
+    pendingFrame = frame;
+    pinInput.value = "";
+    pinPad.hidden = false;
+    show("pin", message || "Enter your PIN", "Type your PIN, then OK.");
+    pinPad.querySelector("[data-pin-digit]").focus();
+    clearTimeout(pinTimer);
+    pinTimer = setTimeout(() => { closePin(); ready(); next(FRAME_INTERVAL_MS); }, PIN_TIMEOUT_MS);
+  }
+
+  function answered(result, frame) {
     if (result.ok) {
       const answer = result.data;
+      if (answer.reason === "PIN_REQUIRED") { askPin(frame, answer.message); return; }
       if (answer.allowed) {
         const name = answer.member ? answer.member.full_name : "";
         const heading = name ? `Welcome, ${name}!` : "Welcome!";
@@ -72,7 +100,8 @@
     }
     if (HINTS[code]) { ready(HINTS[code]); next(FRAME_INTERVAL_MS); return; }
     if (result.status === 0 || result.status >= 500 || result.status === 429) {
-      show("offline", "One moment…", "Check-in is briefly unavailable; trying again.");
+      const text = result.status === 429 ? Visage.describeError(result) : "Check-in is briefly unavailable; trying again.";
+      show("offline", "One moment…", text);
       const wait = Number(result.response && result.response.headers.get("Retry-After"));
       next(wait > 0 ? wait * 1000 : OFFLINE_RETRY_MS);
       return;
@@ -80,6 +109,12 @@
     show("denied", "Please try again", Visage.describeError(result));
     setTimeout(() => ready(), RESULT_HOLD_MS);
     next(RESULT_HOLD_MS);
+  }
+
+  async function tick() {
+    if (!VisageCamera.ready(video)) { next(300); return; }
+    const frame = await VisageCamera.capture(video);
+    answered(await send(frame), frame);
   }
 
   async function begin() {
@@ -94,6 +129,22 @@
     }
     next(FRAME_INTERVAL_MS);
   }
+
+  pinPad.addEventListener("click", (event) => {
+    const key = event.target.closest("[data-pin-digit]");
+    if (key && pinInput.value.length < 6) pinInput.value += key.dataset.pinDigit;
+    if (event.target.closest("[data-pin-clear]")) pinInput.value = "";
+    if (event.target.closest("[data-pin-cancel]")) { closePin(); ready(); next(FRAME_INTERVAL_MS); }
+  });
+  pinPad.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const pin = pinInput.value;
+    if (!/^[0-9]{4,6}$/.test(pin)) { detail.textContent = "A PIN has 4 to 6 digits."; return; }
+    const frame = pendingFrame;
+    closePin();
+    show("ready", "Checking…", "One moment.");
+    answered(await send(frame, pin), frame);
+  });
 
   setup.querySelector("form").addEventListener("submit", (event) => {
     event.preventDefault();

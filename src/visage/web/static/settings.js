@@ -77,6 +77,9 @@
     if (faces.ok) {
       fill(facesForm, faces.data);
       facesForm.elements.recognition_tolerance.placeholder = `Default: ${faces.data.effective_tolerance}`;
+      const summary = document.querySelector("[data-faces-summary]");
+      summary.querySelector("[data-faces-summary-text]").textContent = faces.data.summary;
+      summary.hidden = false;
     } else {
       Visage.say(facesForm.querySelector("[data-outcome]"), Visage.describeError(faces), "error");
     }

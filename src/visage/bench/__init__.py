@@ -1,0 +1,1 @@
+"""Benchmarks that span domains (accuracy of the kiosk decision at scale)."""
