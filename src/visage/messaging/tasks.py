@@ -1,0 +1,57 @@
+"""Messaging jobs: deliver one message (once), apply one webhook event."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import procrastinate
+from sqlalchemy.orm import Session
+
+from visage.config import get_settings
+from visage.core.db import get_database
+from visage.core.jobs import enqueue, jobs
+from visage.messaging import inbound, service
+from visage.messaging.gateway import provider
+
+logger = logging.getLogger(__name__)
+
+MESSAGING_QUEUE = "messaging"
+
+
+@jobs.task(name="messaging.send_message", queue=MESSAGING_QUEUE)
+def send_message(message_id: str) -> None:
+    """No retry strategy on purpose: a retry must never repeat a send. A message that cannot
+    go yet (WAHA down, session not working, pacing, quiet hours) is deferred again."""
+    settings, database = get_settings(), get_database()
+    gateway = provider(settings)
+    identifier = uuid.UUID(message_id)
+    with database.session() as session:
+        ready = service.prepare(session, gateway, settings, identifier)
+        if isinstance(ready, service.Wait):
+            logger.info("Message %s waits until %s: %s", message_id, ready.until, ready.reason)
+            enqueue(session, send_message, schedule_at=ready.until, message_id=message_id)
+    if not isinstance(ready, service.Attempt):
+        return
+    outcome = service.send(gateway, ready)
+    with database.session() as session:
+        if service.record_outcome(session, identifier, outcome):
+            later = service.retry_time(settings)
+            enqueue(session, send_message, schedule_at=later, message_id=message_id)
+
+
+def queue_sending(session: Session, message_ids: list[uuid.UUID]) -> None:
+    for message_id in message_ids:
+        enqueue(session, send_message, message_id=str(message_id))
+
+
+@jobs.task(
+    name="messaging.process_webhook",
+    queue=MESSAGING_QUEUE,
+    retry=procrastinate.RetryStrategy(max_attempts=8, wait=5),
+)
+def process_webhook(event_id: str) -> None:
+    settings = get_settings()
+    with get_database().session() as session:
+        to_send = inbound.process(session, provider(settings), settings, uuid.UUID(event_id))
+        queue_sending(session, to_send)
