@@ -7,6 +7,7 @@ Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,7 +36,7 @@ def _timestamps() -> list[sa.Column]:
     ]
 
 
-def _tenant(table: str) -> list[sa.SchemaItem]:
+def _tenant(table: str) -> list[Any]:
     return [
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
