@@ -318,7 +318,9 @@ class WahaContract:
         delay = float(retries.get("delaySeconds", 2))
         for _ in range(max(attempts, 1)):
             try:
-                code = httpx.post(webhook["url"], content=body, headers=headers, timeout=10).status_code
+                code = httpx.post(
+                    webhook["url"], content=body, headers=headers, timeout=10
+                ).status_code
             except httpx.TransportError:
                 code = 0
             delivery.attempts.append(code)

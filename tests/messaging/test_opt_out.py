@@ -94,11 +94,7 @@ def test_tenant_opt_out_words(
     opted_in_member: Callable[..., dict[str, Any]],
     process: Callable[[], None],
 ) -> None:
-    ok(
-        api.put(
-            "/api/v1/messaging/settings", json={"opt_out_words": ["halt"]}, headers=gym.headers
-        )
-    )
+    ok(api.put("/api/v1/messaging/settings", json={"opt_out_words": ["halt"]}, headers=gym.headers))
     member = opted_in_member()
     waha.wait_delivered(waha.inbound(gym.session["name"], member["digits"], "Halt"))
     process()

@@ -109,9 +109,7 @@ def test_refusals_say_why(
     assert both.status_code == 422
 
 
-def test_no_session_refused(
-    api: httpx.Client, make_tenant_owner: Callable[[], Any]
-) -> None:
+def test_no_session_refused(api: httpx.Client, make_tenant_owner: Callable[[], Any]) -> None:
     owner = make_tenant_owner()
     member = ok(
         api.post(
@@ -146,9 +144,7 @@ def test_idempotency_key_queues_once(
     body = {"member_id": member["id"], "text": "Once", "idempotency_key": "renewal-2026-12"}
     first, again = send(api, gym, **body), send(api, gym, **body)
     assert first["id"] == again["id"]
-    other = api.post(
-        "/api/v1/messages", json={**body, "text": "Different"}, headers=gym.headers
-    )
+    other = api.post("/api/v1/messages", json={**body, "text": "Different"}, headers=gym.headers)
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "MESSAGING_010"
     process()
