@@ -33,7 +33,8 @@ def test_stop_opts_out_and_confirms_once(
     assert message(api, gym, pending["id"])["error_code"] == "MESSAGING_002"
     texts = [item["text"] for item in _to(waha, member["digits"])]
     assert texts[0] == "Welcome!"
-    assert len(texts) == 2 and "not get more WhatsApp messages" in texts[1]
+    assert len(texts) == 2
+    assert "not get more WhatsApp messages" in texts[1]
 
     preference = ok(api.get(f"/api/v1/members/{member['id']}/messaging", headers=gym.headers))
     assert preference["whatsapp"] is False
@@ -82,7 +83,8 @@ def test_staff_opt_in_again_records_who(
             headers=gym.headers,
         )
     )
-    assert again["whatsapp"] is True and again["whatsapp_opted_out"] is False
+    assert again["whatsapp"] is True
+    assert again["whatsapp_opted_out"] is False
     assert again["updated_by"] == str(gym.owner.user.id)
     assert again["updated_at"] is not None
 

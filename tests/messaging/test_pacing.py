@@ -83,7 +83,8 @@ def test_gap_between_new_contacts_and_hourly_cap(
     assert message(api, gym, again["id"])["status"] == "sent"
     assert message(api, gym, capped["id"])["status"] == "queued"
     until = _scheduled(database, capped["id"])
-    assert until is not None and until > datetime.now(UTC) + timedelta(minutes=50)
+    assert until is not None
+    assert until > datetime.now(UTC) + timedelta(minutes=50)
 
 
 def test_quiet_hours_keep_whatsapp_queued(
@@ -106,7 +107,9 @@ def test_quiet_hours_keep_whatsapp_queued(
     process()
     assert message(api, gym, queued["id"])["status"] == "queued"
     until = _scheduled(database, queued["id"])
-    assert until is not None and until.hour == (hour + 1) % 24 and until.minute == 0
+    assert until is not None
+    assert until.hour == (hour + 1) % 24
+    assert until.minute == 0
 
 
 def test_unknown_time_zone_is_refused(api: httpx.Client, gym: Gym) -> None:

@@ -99,7 +99,8 @@ def test_segment_preview_then_send(
         ),
         202,
     )
-    assert len(picked["queued"]) == 1 and len(picked["skipped"]) == 2
+    assert len(picked["queued"]) == 1
+    assert len(picked["skipped"]) == 2
     process()
     assert [s["text"] for s in waha.sent if s["chatId"] == f"{yes['digits']}@c.us"] == [
         "Hello Yes!"

@@ -51,7 +51,8 @@ def test_whatsapp_when_opted_in_once_per_dedupe_key(
     member = opted_in_member("Grace Hopper")
     first = _notify(database, gym, member, dedupe_key="invoice-1")
     again = _notify(database, gym, member, dedupe_key="invoice-1")
-    assert first.channel == "whatsapp" and again.message_id == first.message_id
+    assert first.channel == "whatsapp"
+    assert again.message_id == first.message_id
     process()
     sent = message(api, gym, str(first.message_id))
     assert sent["status"] == "sent"

@@ -68,3 +68,9 @@ class IdempotencyConflict(AppError):
     status_code = 409
     code = "MESSAGING_010"
     default_message = "This idempotency key was already used for a different message."
+
+
+class NotOnWhatsApp(AppError):
+    status_code = 422
+    code = "MESSAGING_011"
+    default_message = "This number is not on WhatsApp (WAHA's check-exists)."

@@ -27,6 +27,7 @@ from visage.messaging.errors import (
     IdempotencyConflict,
     NoPhone,
     NoSession,
+    NotOnWhatsApp,
 )
 from visage.messaging.models import ContactCheckCache, Message, WhatsAppSession
 from visage.messaging.provider import (
@@ -38,8 +39,6 @@ from visage.messaging.provider import (
     MessagingProvider,
 )
 from visage.messaging.waha import message_key
-
-NOT_ON_WHATSAPP = "MESSAGING_011"
 
 
 @dataclass(frozen=True)
@@ -149,8 +148,8 @@ class Wait:
     reason: str
 
 
-def _fail(message: Message, error: AppError, *, code: str | None = None) -> None:
-    message.error_code = code or error.code
+def _fail(message: Message, error: AppError) -> None:
+    message.error_code = error.code
     message.error = error.message
     record_status(message, DeliveryStatus.FAILED, source="worker", code=message.error_code)
 
@@ -215,7 +214,7 @@ def prepare(
     except (GatewayDown, GatewayTimeout, GatewayError) as error:
         return Wait(retry_at, f"check-exists: {error}")
     if chat_id is None:
-        _fail(message, NoPhone("This number is not on WhatsApp."), code=NOT_ON_WHATSAPP)
+        _fail(message, NotOnWhatsApp())
         return None
     message.chat_id, message.sent_at = chat_id, now
     record_status(message, DeliveryStatus.SENDING, source="worker")
