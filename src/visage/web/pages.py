@@ -66,6 +66,7 @@ SHELLS = {
     APP_PREFIX + "/kiosks": Shell("kiosks.html", "Kiosks", "kiosks"),
     APP_PREFIX + "/audit": Shell("audit.html", "Audit log", "audit"),
     APP_PREFIX + "/events": Shell("events.html", "Events", "events"),
+    APP_PREFIX + "/whatsapp": Shell("whatsapp.html", "WhatsApp", "whatsapp"),
 }
 
 
