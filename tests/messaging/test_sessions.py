@@ -102,3 +102,15 @@ def test_wrong_waha_key_is_named(
     assert health.status_code == 503
     assert health.json()["failing"] == ["waha"]
     assert "WAHA_API_KEY" in health.json()["components"]["waha"]["fix"]
+
+
+def test_no_webhook_secret_no_session(
+    api: httpx.Client,
+    make_tenant_owner: Callable[[], TenantOwner],
+    messaging_settings: Settings,
+) -> None:
+    messaging_settings.webhook_secret = ""
+    owner = make_tenant_owner()
+    refused = api.post("/api/v1/messaging/sessions", json={}, headers=owner.headers)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["details"] == {"missing": ["WEBHOOK_SECRET"]}

@@ -74,3 +74,11 @@ class NotOnWhatsApp(AppError):
     status_code = 422
     code = "MESSAGING_011"
     default_message = "This number is not on WhatsApp (WAHA's check-exists)."
+
+
+class MessagingNotConfigured(AppError):
+    status_code = 503
+    code = "MESSAGING_012"
+    default_message = (
+        "WhatsApp is not configured: set WAHA_BASE_URL, WAHA_API_KEY and WEBHOOK_SECRET."
+    )

@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 from visage.config import Settings
 from visage.core.db import utcnow
 from visage.core.tenancy import TenantScope
-from visage.messaging.errors import GatewayRefused, GatewayUnavailable, QrNotAvailable
+from visage.messaging.errors import (
+    GatewayRefused,
+    GatewayUnavailable,
+    MessagingNotConfigured,
+    QrNotAvailable,
+)
 from visage.messaging.models import WhatsAppSession
 from visage.messaging.provider import (
     GatewayDown,
@@ -47,6 +52,16 @@ def _translate(error: Exception) -> Exception:
 def create_session(
     scope: TenantScope, provider: MessagingProvider, settings: Settings, *, label: str
 ) -> WhatsAppSession:
+    missing = [
+        variable
+        for variable, value in (
+            ("WAHA_BASE_URL", settings.waha_base_url),
+            ("WEBHOOK_SECRET", settings.webhook_secret),
+        )
+        if not value
+    ]
+    if missing:  # without the secret every webhook would be refused
+        raise MessagingNotConfigured(details={"missing": missing})
     name = f"visage-{secrets.token_hex(6)}"
     try:
         info = provider.create_session(
