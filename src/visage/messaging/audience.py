@@ -14,6 +14,7 @@ from visage.core.tenancy import TenantScope
 from visage.members.models import Member
 from visage.messaging import consent, service, templates
 from visage.messaging.models import Message, MessageTemplate
+from visage.messaging.tasks import submit
 
 MAX_SEGMENT = 1000
 
@@ -76,11 +77,12 @@ def plan(scope: TenantScope, members: list[Member], body: Body) -> list[Planned]
 
 
 def queue_planned(scope: TenantScope, planned: list[Planned], body: Body) -> list[Message]:
+    """Queue (and schedule the sending of) the messages of the members not skipped."""
     queued = []
     for item in planned:
         if item.refusal is not None or item.text is None:
             continue
-        message, _ = service.queue_message(
+        message = submit(
             scope,
             service.Outgoing(
                 text=item.text,

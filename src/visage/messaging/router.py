@@ -47,7 +47,7 @@ from visage.messaging.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from visage.messaging.tasks import process_webhook, queue_sending
+from visage.messaging.tasks import process_webhook, submit
 
 router = APIRouter(tags=["messaging"])
 webhook_router = APIRouter(tags=["messaging"])
@@ -115,19 +115,14 @@ def send_message(body: MessageCreate, session: DbSession, principal: Sender) -> 
     member = scope.get(Member, body.member_id, what="Member") if body.member_id else None
     phone = consent.phone_digits(member.phone if member else body.phone)
     text = audience.body_of(scope, body.text, body.template_id, body.variables).for_member(member)
-    message, created = service.queue_message(
-        scope,
-        service.Outgoing(
-            text=text,
-            member=member,
-            phone=phone,
-            template_id=body.template_id,
-            idempotency_key=body.idempotency_key,
-        ),
-        session_id=body.session_id,
+    outgoing = service.Outgoing(
+        text=text,
+        member=member,
+        phone=phone,
+        template_id=body.template_id,
+        idempotency_key=body.idempotency_key,
     )
-    if created:
-        queue_sending(session, [message.id])
+    message = submit(scope, outgoing, session_id=body.session_id)
     return MessageQueued(id=message.id, status=message.status)
 
 
@@ -194,7 +189,6 @@ def send_bulk(body: BulkCreate, session: DbSession, principal: Sender) -> BulkQu
     planned = _planned(session, principal, body)
     letter = audience.body_of(scope, body.text, body.template_id, body.variables)
     queued = audience.queue_planned(scope, planned, letter)
-    queue_sending(session, [message.id for message in queued])
     return BulkQueued(
         queued=[MessageQueued(id=m.id, status=m.status) for m in queued],
         skipped=[_recipient(p) for p in planned if p.refusal is not None],

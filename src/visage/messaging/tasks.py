@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from visage.config import get_settings
 from visage.core.db import get_database
 from visage.core.jobs import enqueue, jobs
+from visage.core.tenancy import TenantScope
 from visage.messaging import inbound, service
 from visage.messaging.gateway import provider
+from visage.messaging.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,16 @@ def send_message(message_id: str) -> None:
 def queue_sending(session: Session, message_ids: list[uuid.UUID]) -> None:
     for message_id in message_ids:
         enqueue(session, send_message, message_id=str(message_id))
+
+
+def submit(
+    scope: TenantScope, outgoing: service.Outgoing, *, session_id: uuid.UUID | None = None
+) -> Message:
+    """Queue the message and its send job (once: a repeated idempotency key queues nothing)."""
+    message, created = service.queue_message(scope, outgoing, session_id=session_id)
+    if created:
+        queue_sending(scope.session, [message.id])
+    return message
 
 
 @jobs.task(

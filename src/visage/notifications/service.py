@@ -22,7 +22,7 @@ from visage.core.tenancy import TenantId, TenantScope
 from visage.identity.email import send_email
 from visage.members.models import Member
 from visage.messaging import consent, pacing, service, templates
-from visage.messaging.tasks import queue_sending
+from visage.messaging.tasks import submit
 
 
 class NotificationKind(enum.StrEnum):
@@ -93,22 +93,18 @@ def notify(
     phone = consent.phone_digits(member.phone)
     whatsapp_refusal: AppError | None = consent.whatsapp_refusal(session, tenant_id, member, phone)
     if whatsapp_refusal is None:
+        outgoing = service.Outgoing(
+            text=text,
+            member=member,
+            phone=phone,
+            kind="notification",
+            idempotency_key=dedupe_key and f"notify:{kind.value}:{dedupe_key}",
+        )
         try:
-            message, created = service.queue_message(
-                scope,
-                service.Outgoing(
-                    text=text,
-                    member=member,
-                    phone=phone,
-                    kind="notification",
-                    idempotency_key=dedupe_key and f"notify:{kind.value}:{dedupe_key}",
-                ),
-            )
+            message = submit(scope, outgoing)
         except AppError as error:  # no WhatsApp session: fall back to email
             whatsapp_refusal = error
         else:
-            if created:
-                queue_sending(session, [message.id])
             return Notified("whatsapp", message.id)
     email_allowed = preference is None or preference.email
     if not member.email or not email_allowed:
