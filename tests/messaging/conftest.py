@@ -80,8 +80,25 @@ def api(api_url: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def process(run_jobs: Callable[..., None]) -> Callable[[], None]:
-    """Run every due messaging job (sends, webhook events) with a real worker."""
-    return lambda: run_jobs(queues=["messaging"])
+    """Run every due messaging job (sends, webhook events) with a real worker, in a thread of
+    its own: once a browser test ran, Playwright's sync API holds this thread's event loop."""
+
+    def run() -> None:
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                run_jobs(queues=["messaging"])
+            except BaseException as error:  # handed to the test's thread
+                failures.append(error)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        if failures:
+            raise failures[0]
+
+    return run
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

@@ -3,7 +3,6 @@ template, previews who gets it and who is skipped, sends it and sees the ticks t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -48,23 +47,6 @@ def _member(api: httpx.Client, owner: TenantOwner, name: str, *, whatsapp: bool)
     return {**member, "digits": phone}
 
 
-def _in_thread(work: Callable[[], None]) -> None:
-    """Playwright's sync API holds this thread's event loop: the worker runs beside it."""
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as error:  # handed to the test thread
-            failures.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failures:
-        raise failures[0]
-
-
 def test_connect_and_send_a_template(
     api: httpx.Client,
     api_url: str,
@@ -100,7 +82,7 @@ def test_connect_and_send_a_template(
     )
     expect(qr).to_have_count(0)
     waha.wait_all_delivered()
-    _in_thread(process)
+    process()
 
     page.get_by_text("Templates").click()
     page.get_by_label("Name").fill("class")
@@ -117,14 +99,14 @@ def test_connect_and_send_a_template(
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#wa-send-outcome")).to_have_text("Queued 1, skipped 1.")
 
-    _in_thread(process)
+    process()
     [sent] = [item for item in waha.sent if item["chatId"] == f"{ada['digits']}@c.us"]
     assert sent["text"] == "Hi Ada, class at 7 pm!"
     page.get_by_label("Member", exact=True).last.select_option(label="Ada Lovelace")
     ticks = page.locator("#wa-conversation [data-ticks]")
     expect(ticks).to_have_attribute("data-ticks", "sent", timeout=WAIT_MS)
     waha.wait_delivered(waha.ack(session["name"], sent["id"], 3))
-    _in_thread(process)
+    process()
     expect(ticks).to_have_attribute("data-ticks", "read", timeout=WAIT_MS)
     screenshot(page, "whatsapp-conversation")
     assert errors == []
