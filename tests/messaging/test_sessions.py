@@ -112,5 +112,5 @@ def test_no_webhook_secret_no_session(
     messaging_settings.webhook_secret = ""
     owner = make_tenant_owner()
     refused = api.post("/api/v1/messaging/sessions", json={}, headers=owner.headers)
-    assert refused.status_code == 503
+    assert refused.status_code == 409
     assert refused.json()["error"]["details"] == {"missing": ["WEBHOOK_SECRET"]}

@@ -255,12 +255,8 @@ def check_waha(settings: Settings) -> CheckResult:
     from visage.messaging.waha import WahaProvider
 
     if not settings.waha_base_url:
-        return CheckResult(
-            "waha",
-            False,
-            "WAHA_BASE_URL is not set",
-            "Set WAHA_BASE_URL, e.g. http://localhost:3001",
-        )
+        # A site without WhatsApp is healthy; check_messaging_settings flags a half set-up.
+        return CheckResult("waha", True, "WAHA_BASE_URL is not set: WhatsApp messaging is off")
     gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=5)
     try:
         version = gateway.version()

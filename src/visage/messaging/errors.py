@@ -77,7 +77,7 @@ class NotOnWhatsApp(AppError):
 
 
 class MessagingNotConfigured(AppError):
-    status_code = 503
+    status_code = 409
     code = "MESSAGING_012"
     default_message = (
         "WhatsApp is not configured: set WAHA_BASE_URL, WAHA_API_KEY and WEBHOOK_SECRET."

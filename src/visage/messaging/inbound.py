@@ -191,6 +191,8 @@ def webhook_health(session: Session, settings: Settings, failures: int) -> Check
         "last_event_at": last.isoformat() if last else None,
         "verification_failures": failures,
     }
+    if not settings.webhook_secret and not settings.waha_base_url:
+        return CheckResult("webhooks", True, "WhatsApp messaging is off", "", data)
     if not settings.webhook_secret:
         return CheckResult(
             "webhooks",
