@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         *_timestamps(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message_templates")),
-        sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_message_templates_tenant_id")),
+        sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_message_templates_tenant_id_name")),
     )
     _tenant_index("message_templates")
     op.create_table(
@@ -193,7 +193,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messaging_opt_outs")),
-        sa.UniqueConstraint("tenant_id", "phone", name=op.f("uq_messaging_opt_outs_tenant_id")),
+        sa.UniqueConstraint("tenant_id", "phone", name=op.f("uq_messaging_opt_outs_tenant_id_phone")),
     )
     _tenant_index("messaging_opt_outs")
     op.create_table(
