@@ -121,7 +121,7 @@ class Gym:
 def connect_whatsapp(
     api: httpx.Client, waha: WahaContract, owner: TenantOwner, process: Callable[[], None]
 ) -> dict[str, Any]:
-    created = ok(
+    created: dict[str, Any] = ok(
         api.post("/api/v1/messaging/sessions", json={"label": "Front desk"}, headers=owner.headers),
         201,
     )
@@ -142,13 +142,7 @@ def gym(
     owner = make_tenant_owner()
     session = connect_whatsapp(api, waha, owner, process)
     # No quiet hours, whatever time the suite runs at.
-    ok(
-        api.put(
-            "/api/v1/messaging/settings",
-            json={"quiet_start_hour": 0, "quiet_end_hour": 0},
-            headers=owner.headers,
-        )
-    )
+    configure(api, owner.headers, quiet_start_hour=0, quiet_end_hour=0)
     return Gym(owner, session)
 
 
@@ -178,6 +172,14 @@ def opted_in_member(api: httpx.Client, gym: Gym) -> Callable[..., dict[str, Any]
         return {**member, "digits": phone}
 
     return make
+
+
+def configure(api: httpx.Client, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """Set the tenant's messaging settings (pacing, quiet hours, opt-out words)."""
+    updated: dict[str, Any] = ok(
+        api.put("/api/v1/messaging/settings", json=fields, headers=headers)
+    )
+    return updated
 
 
 def send(api: httpx.Client, gym: Gym, **body: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, message, ok, send
+from tests.messaging.conftest import Gym, configure, message, ok, send
 
 
 def _to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ def test_tenant_opt_out_words(
     opted_in_member: Callable[..., dict[str, Any]],
     process: Callable[[], None],
 ) -> None:
-    ok(api.put("/api/v1/messaging/settings", json={"opt_out_words": ["halt"]}, headers=gym.headers))
+    configure(api, gym.headers, opt_out_words=["halt"])
     member = opted_in_member()
     waha.wait_delivered(waha.inbound(gym.session["name"], member["digits"], "Halt"))
     process()

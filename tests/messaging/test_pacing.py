@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text
 
-from tests.messaging.conftest import Gym, message, ok, send
+from tests.messaging.conftest import Gym, configure, message, send
 from visage.core.db import Database
 from visage.messaging.pacing import Rules, jitter_of, quiet_until
 
@@ -59,13 +59,7 @@ def test_gap_between_new_contacts_and_hourly_cap(
     process: Callable[[], None],
     database: Database,
 ) -> None:
-    ok(
-        api.put(
-            "/api/v1/messaging/settings",
-            json={"min_interval_seconds": 600, "hourly_cap": 2},
-            headers=gym.headers,
-        )
-    )
+    configure(api, gym.headers, min_interval_seconds=600, hourly_cap=2)
     first, second = opted_in_member("First"), opted_in_member("Second")
     sent = send(api, gym, member_id=first["id"], text="Hello")
     waiting = send(api, gym, member_id=second["id"], text="Hello")
@@ -95,12 +89,8 @@ def test_quiet_hours_keep_whatsapp_queued(
     database: Database,
 ) -> None:
     hour = datetime.now(UTC).hour
-    ok(
-        api.put(
-            "/api/v1/messaging/settings",
-            json={"timezone": "UTC", "quiet_start_hour": hour, "quiet_end_hour": (hour + 1) % 24},
-            headers=gym.headers,
-        )
+    configure(
+        api, gym.headers, timezone="UTC", quiet_start_hour=hour, quiet_end_hour=(hour + 1) % 24
     )
     member = opted_in_member()
     queued = send(api, gym, member_id=member["id"], text="Late night promo")

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.conftest import TenantOwner
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import new_phone, ok
+from tests.messaging.conftest import configure, new_phone, ok
 from tests.web.conftest import (
     WAIT_MS,
     Tokens,
@@ -57,13 +57,7 @@ def test_connect_and_send_a_template(
     process: Callable[[], None],
 ) -> None:
     owner = make_tenant_owner()
-    ok(
-        api.put(
-            "/api/v1/messaging/settings",
-            json={"quiet_start_hour": 0, "quiet_end_hour": 0},
-            headers=owner.headers,
-        )
-    )
+    configure(api, owner.headers, quiet_start_hour=0, quiet_end_hour=0)
     ada = _member(api, owner, "Ada Lovelace", whatsapp=True)
     _member(api, owner, "Bob Nobody", whatsapp=False)
     context = signed_in(browser.new_context(base_url=api_url), tokens_for(owner.user))

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, message, ok
+from tests.messaging.conftest import Gym, configure, message, ok
 from visage.core.db import Database
 from visage.notifications.service import NotificationKind, Notified, notify
 
@@ -113,12 +113,8 @@ def test_email_when_no_whatsapp_and_the_tenant_template(
 
 def test_quiet_hours_delay_the_email(api: httpx.Client, gym: Gym, database: Database) -> None:
     hour = datetime.now(UTC).hour
-    ok(
-        api.put(
-            "/api/v1/messaging/settings",
-            json={"timezone": "UTC", "quiet_start_hour": hour, "quiet_end_hour": (hour + 2) % 24},
-            headers=gym.headers,
-        )
+    configure(
+        api, gym.headers, timezone="UTC", quiet_start_hour=hour, quiet_end_hour=(hour + 2) % 24
     )
     address = f"{uuid.uuid4().hex[:8]}@example.org"
     member = ok(
