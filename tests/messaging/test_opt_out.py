@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -102,3 +103,27 @@ def test_tenant_opt_out_words(
     process()
     preference = ok(api.get(f"/api/v1/members/{member['id']}/messaging", headers=gym.headers))
     assert preference["whatsapp_opted_out"] is True
+
+
+def test_stop_at_night_is_confirmed_at_once(
+    api: httpx.Client,
+    waha: WahaContract,
+    gym: Gym,
+    opted_in_member: Callable[..., dict[str, Any]],
+    process: Callable[[], None],
+) -> None:
+    hour = datetime.now(UTC).hour
+    configure(api, gym.headers, quiet_start_hour=hour, quiet_end_hour=(hour + 1) % 24)
+    member = opted_in_member()
+    waha.wait_delivered(waha.inbound(gym.session["name"], member["digits"], "STOP"))
+    process()
+    [confirmation] = _to(waha, member["digits"])
+    assert "not get more WhatsApp messages" in confirmation["text"]
+    replies = ok(
+        api.get(
+            "/api/v1/messages",
+            params={"member_id": member["id"], "direction": "outbound"},
+            headers=gym.headers,
+        )
+    )
+    assert [item["kind"] for item in replies["items"]] == ["opt_out_confirmation"]

@@ -82,10 +82,14 @@ def queue_message(
     channel = sessions.pick_session(scope, session_id)
     if channel is None:
         raise NoSession()
+    member = outgoing.member
+    if member is None:  # a bare number of one member joins that member's conversation
+        owners = consent.members_with_phone(scope.session, scope.tenant_id, outgoing.phone)
+        member = owners[0] if len(owners) == 1 else None
     message = scope.add(
         Message(
             session_id=channel.id,
-            member_id=outgoing.member.id if outgoing.member else None,
+            member_id=member.id if member else None,
             direction="outbound",
             kind=outgoing.kind,
             phone=outgoing.phone,
@@ -205,10 +209,12 @@ def prepare(
     retry_at = retry_time(settings)
     if channel.status != sessions.WORKING:
         return Wait(retry_at, f"session {channel.name} is {channel.status}")
-    rules = pacing.rules_for(session, message.tenant_id, settings)
-    earliest = pacing.next_send_at(session, message, rules, now)
-    if earliest > now:
-        return Wait(earliest, "pacing or quiet hours")
+    # The opt-out confirmation answers the member's own message: it goes at once.
+    if message.kind != "opt_out_confirmation":
+        rules = pacing.rules_for(session, message.tenant_id, settings)
+        earliest = pacing.next_send_at(session, message, rules, now)
+        if earliest > now:
+            return Wait(earliest, "pacing or quiet hours")
     try:
         chat_id = _chat_id(session, provider, settings, channel.name, message.phone)
     except (GatewayDown, GatewayTimeout, GatewayError) as error:
