@@ -12,10 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
 from tests.messaging.conftest import Gym, message, ok, send
 from visage.config import Settings
+from visage.core.db import Database
+from visage.messaging.tasks import requeue_stranded
 
 
 def _sent_to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
@@ -122,4 +125,32 @@ def test_worker_killed_mid_send_does_not_send_twice(
         "sending",
         "unknown",
     ]
+    assert len(_sent_to(waha, member["digits"])) == 1
+
+
+def test_a_message_whose_job_was_lost_is_swept_back(
+    api: httpx.Client,
+    waha: WahaContract,
+    gym: Gym,
+    opted_in_member: Callable[..., dict[str, Any]],
+    process: Callable[[], None],
+    database: Database,
+) -> None:
+    member = opted_in_member()
+    queued = send(api, gym, member_id=member["id"], text="Lost and found")
+    with database.session() as session:  # the job vanished, ten minutes ago
+        session.execute(
+            text(
+                "DELETE FROM procrastinate_jobs WHERE task_name = 'messaging.send_message' "
+                "AND args->>'message_id' = :id"
+            ),
+            {"id": queued["id"]},
+        )
+        session.execute(
+            text("UPDATE messages SET updated_at = now() - interval '10 minutes' WHERE id = :id"),
+            {"id": queued["id"]},
+        )
+    requeue_stranded(timestamp=0)
+    process()
+    assert message(api, gym, queued["id"])["status"] == "sent"
     assert len(_sent_to(waha, member["digits"])) == 1

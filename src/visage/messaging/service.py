@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
@@ -167,13 +168,34 @@ def _chat_id(
     if cached is not None and utcnow() - cached.checked_at < horizon:
         return cached.chat_id if cached.exists else None
     check = provider.check_exists(channel, phone)
-    if cached is None:
-        cached = ContactCheckCache(phone=phone)
-        session.add(cached)
-    cached.exists, cached.chat_id, cached.checked_at = check.exists, check.chat_id, utcnow()
-    if check.exists and not check.chat_id:
-        cached.chat_id = provider.chat_id_for(phone)
-    return cached.chat_id if check.exists else None
+    chat_id = (check.chat_id or provider.chat_id_for(phone)) if check.exists else None
+    # An upsert: another session's worker may be checking the same number right now.
+    values = {"exists": check.exists, "chat_id": chat_id, "checked_at": utcnow()}
+    session.execute(
+        insert(ContactCheckCache)
+        .values(phone=phone, **values)
+        .on_conflict_do_update(index_elements=["phone"], set_=values)
+    )
+    return chat_id
+
+
+def stranded(session: Session, *, older_than: timedelta) -> list[uuid.UUID]:
+    """Outbound messages still `queued` or `sending` with no send job left to move them (a
+    job that crashed on the database, say): the periodic sweep queues them again."""
+    no_job = text(
+        "NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS job "
+        "WHERE job.task_name = 'messaging.send_message' AND job.status IN ('todo', 'doing') "
+        "AND job.args->>'message_id' = messages.id::text)"
+    )
+    statement = (
+        select(Message.id)
+        .where(Message.direction == "outbound")
+        .where(Message.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value]))
+        .where(Message.updated_at < utcnow() - older_than)
+        .where(no_job)
+        .limit(500)
+    )
+    return list(session.scalars(statement))
 
 
 def prepare(

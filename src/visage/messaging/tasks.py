@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 import procrastinate
 from sqlalchemy.orm import Session
@@ -67,3 +68,18 @@ def process_webhook(event_id: str) -> None:
     with get_database().session() as session:
         to_send = inbound.process(session, provider(settings), settings, uuid.UUID(event_id))
         queue_sending(session, to_send)
+
+
+# A message waits at least this long without a job before the sweep re-queues it.
+STRANDED_AFTER = timedelta(minutes=2)
+
+
+@jobs.periodic(cron="* * * * *", periodic_id="messaging.requeue_stranded")
+@jobs.task(name="messaging.requeue_stranded", queue=MESSAGING_QUEUE)
+def requeue_stranded(timestamp: int) -> None:
+    del timestamp  # the schedule tick; the sweep looks at the clock itself
+    with get_database().session() as session:
+        found = service.stranded(session, older_than=STRANDED_AFTER)
+        queue_sending(session, found)
+    if found:
+        logger.warning("Re-queued %d messages whose send job was lost", len(found))
