@@ -3,12 +3,12 @@ template, previews who gets it and who is skipped, sends it and sees the ticks t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.conftest import TenantOwner
 from tests.contracts.waha import WahaContract
@@ -16,8 +16,7 @@ from tests.messaging.conftest import configure, new_phone, ok
 from tests.web.conftest import (
     WAIT_MS,
     Tokens,
-    browser,
-    playwright,
+    launch_chromium,
     screenshot,
     signed_in,
     tokens_for,
@@ -26,7 +25,17 @@ from tests.web.conftest import (
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["browser", "playwright", "tokens_for"]
+__all__ = ["tokens_for"]
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """A browser of this test's own, closed with it: tests/web's session-wide Playwright starts
+    later in the same thread, and two sync Playwrights cannot be open there at once."""
+    with sync_playwright() as driver:
+        browser = launch_chromium(driver)
+        yield browser
+        browser.close()
 
 
 def _member(api: httpx.Client, owner: TenantOwner, name: str, *, whatsapp: bool) -> dict[str, Any]:
@@ -51,7 +60,7 @@ def test_connect_and_send_a_template(
     api: httpx.Client,
     api_url: str,
     waha: WahaContract,
-    browser: Browser,
+    chromium: Browser,
     make_tenant_owner: Callable[[], TenantOwner],
     tokens_for: Callable[..., Tokens],
     process: Callable[[], None],
@@ -60,7 +69,7 @@ def test_connect_and_send_a_template(
     configure(api, owner.headers, quiet_start_hour=0, quiet_end_hour=0)
     ada = _member(api, owner, "Ada Lovelace", whatsapp=True)
     _member(api, owner, "Bob Nobody", whatsapp=False)
-    context = signed_in(browser.new_context(base_url=api_url), tokens_for(owner.user))
+    context = signed_in(chromium.new_context(base_url=api_url), tokens_for(owner.user))
     page = context.new_page()
     errors = watch(page)
     page.goto("/app/whatsapp")
