@@ -30,6 +30,9 @@ from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.router import routers as identity_routers
 from visage.members.router import router as members_router
+from visage.messaging.router import health_router as messaging_health_router
+from visage.messaging.router import router as messaging_router
+from visage.messaging.router import webhook_router as messaging_webhook_router
 from visage.web.pages import mount_web
 
 logger = logging.getLogger(__name__)
@@ -43,7 +46,15 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return [*identity_routers, members_router, *faces_routers, access_router, *events_routers]
+    return [
+        *identity_routers,
+        members_router,
+        *faces_routers,
+        access_router,
+        *events_routers,
+        messaging_router,
+        messaging_webhook_router,
+    ]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:
@@ -108,6 +119,7 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     )
     app.add_middleware(RequestContextMiddleware, debug=settings.debug)
     app.include_router(health_router)
+    app.include_router(messaging_health_router)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(guides_router)

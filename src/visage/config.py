@@ -106,6 +106,22 @@ class Settings(BaseSettings):
     pin_max_failures_per_kiosk: int = Field(default=20, ge=1)
     pin_failure_window_minutes: int = Field(default=15, ge=1)
 
+    # Messaging (WhatsApp through a WAHA gateway; docs/decisions.md, "Messaging")
+    waha_base_url: str = ""
+    waha_api_key: str = ""
+    # Signs WAHA's webhook deliveries (X-Webhook-Hmac, HMAC-SHA512 of the raw body).
+    webhook_secret: str = ""
+    waha_timeout_seconds: float = Field(default=15, gt=0)
+    # Anti-ban defaults, each overridable per tenant: the gap between two messages of a
+    # session to contacts it never wrote to before (plus up to `jitter` more), and a cap an hour.
+    messaging_min_interval_seconds: float = Field(default=30, ge=0)
+    messaging_jitter_seconds: float = Field(default=10, ge=0)
+    messaging_hourly_cap: int = Field(default=60, ge=1)
+    # How long a message waits before another try while WAHA or its session is unavailable.
+    messaging_retry_seconds: float = Field(default=30, gt=0)
+    # A number's check-exists answer is reused for this long.
+    messaging_contact_cache_hours: int = Field(default=24 * 7, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

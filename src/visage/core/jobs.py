@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+from datetime import datetime
 from typing import Any
 
 import procrastinate
@@ -28,6 +29,7 @@ TASK_MODULES: list[str] = [
     "visage.identity.tasks",
     "visage.events.tasks",
     "visage.faces.tasks",
+    "visage.messaging.tasks",
 ]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)
@@ -55,10 +57,18 @@ def connected_app(settings: Settings) -> procrastinate.App:
     return jobs
 
 
-def enqueue(session: Session, task: procrastinate.tasks.Task[Any, Any, Any], **kwargs: Any) -> int:
-    """Defer `task` inside the session's transaction; returns the job id."""
+def enqueue(
+    session: Session,
+    task: procrastinate.tasks.Task[Any, Any, Any],
+    *,
+    schedule_at: datetime | None = None,
+    **kwargs: Any,
+) -> int:
+    """Defer `task` inside the session's transaction (to run at `schedule_at`, if given);
+    returns the job id."""
     connection = session.connection().connection.driver_connection
-    deferrer = JobDeferrer(_enqueue_manager, task.configure().job, connection=connection)
+    job = task.configure(schedule_at=schedule_at).job
+    deferrer = JobDeferrer(_enqueue_manager, job, connection=connection)
     return deferrer.defer(**kwargs)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from visage.config import Settings, secret_problems
+from visage.config import MIN_SECRET_LENGTH, Settings, secret_problems
 from visage.core.db import Database, is_embedded
 from visage.core.migrations import NOT_UP_TO_DATE, current_revision, head_revision
 
@@ -274,4 +274,68 @@ def doctor_checks(
         check_smtp(settings),
         check_disk(settings),
     ]
+    results.append(check_messaging_settings(settings))
     return results
+
+
+# Messaging (WhatsApp through WAHA)
+
+
+def check_waha(settings: Settings) -> CheckResult:
+    """WAHA answers with our key: its version and each session's status."""
+    from visage.messaging.provider import GatewayDown, GatewayError, GatewayTimeout
+    from visage.messaging.waha import WahaProvider
+
+    if not settings.waha_base_url:
+        # A site without WhatsApp is healthy; check_messaging_settings flags a half set-up.
+        return CheckResult("waha", True, "WAHA_BASE_URL is not set: WhatsApp messaging is off")
+    gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=5)
+    try:
+        version = gateway.version()
+        statuses = {info.name: info.status for info in gateway.list_sessions()}
+    except (GatewayDown, GatewayTimeout) as error:
+        return CheckResult(
+            "waha",
+            False,
+            f"WAHA unreachable at {settings.waha_base_url}: {error}",
+            "Start WAHA (`docker compose up -d waha`) or fix WAHA_BASE_URL",
+        )
+    except GatewayError as error:
+        fix = "Set WAHA_API_KEY to WAHA's key" if error.status_code == 401 else "See WAHA's logs"
+        return CheckResult("waha", False, f"WAHA answered {error}", fix)
+    data = {"version": version.version, "engine": version.engine, "sessions": statuses}
+    return CheckResult(
+        "waha",
+        True,
+        f"WAHA {version.version} ({version.engine}), {len(statuses)} sessions",
+        "",
+        data,
+    )
+
+
+def check_messaging_settings(settings: Settings) -> CheckResult:
+    """Doctor: WhatsApp is either off (nothing set) or fully set: URL, key, webhook secret."""
+    named = {
+        "WAHA_BASE_URL": settings.waha_base_url,
+        "WAHA_API_KEY": settings.waha_api_key,
+        "WEBHOOK_SECRET": settings.webhook_secret,
+    }
+    missing = [name for name, value in named.items() if not value]
+    if len(missing) == len(named):
+        return CheckResult("messaging", True, "WhatsApp messaging is not configured (off)")
+    if missing:
+        return CheckResult(
+            "messaging",
+            False,
+            f"WhatsApp messaging is half configured: {', '.join(missing)} not set",
+            "Set WAHA_BASE_URL, WAHA_API_KEY and WEBHOOK_SECRET (`openssl rand -hex 32`)",
+        )
+    if len(settings.webhook_secret) < MIN_SECRET_LENGTH:
+        return CheckResult(
+            "messaging",
+            False,
+            f"WEBHOOK_SECRET is weak: use at least {MIN_SECRET_LENGTH} characters",
+            "`openssl rand -hex 32`",
+        )
+    waha = check_waha(settings)
+    return CheckResult("messaging", waha.ok, waha.detail, waha.fix, waha.data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -84,12 +85,20 @@ def deliver_email(to: str, subject: str, body: str, html: str | None, message_id
 
 
 def send_email(
-    session: Session, *, to: str, subject: str, body: str, html: str | None = None
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    html: str | None = None,
+    schedule_at: datetime | None = None,
 ) -> None:
-    """Queue an email; it is sent only if the caller's transaction commits."""
+    """Queue an email (to go at `schedule_at`, if given); it is sent only if the caller's
+    transaction commits."""
     enqueue(
         session,
         deliver_email,
+        schedule_at=schedule_at,
         to=to,
         subject=subject,
         body=body,

@@ -67,6 +67,7 @@ SHELLS = {
     APP_PREFIX + "/tokens": Shell("api_tokens.html", "API tokens", "tokens"),
     APP_PREFIX + "/audit": Shell("audit.html", "Audit log", "audit"),
     APP_PREFIX + "/events": Shell("events.html", "Events", "events"),
+    APP_PREFIX + "/whatsapp": Shell("whatsapp.html", "WhatsApp", "whatsapp"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Member messaging over WhatsApp through a WAHA gateway: sessions, sending, signed webhooks."""

@@ -1,0 +1,192 @@
+"""Messaging fixtures: the WAHA contract server, the API served over real HTTP (WAHA posts its
+webhooks to it), a connected WhatsApp session, members who opted in."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.conftest import TenantOwner, free_port
+from tests.contracts.waha import WahaContract
+from visage.app import create_app
+from visage.config import Settings
+from visage.core.db import Database, set_database
+
+WEBHOOK_SECRET = secrets.token_hex(32)
+
+
+@pytest.fixture(scope="session")
+def waha() -> Iterator[WahaContract]:
+    contract = WahaContract(api_key=secrets.token_hex(16))
+    contract.start_server()
+    yield contract
+    contract.release_sends.set()
+    contract.stop_server()
+
+
+@pytest.fixture(scope="session")
+def api_url(database: Database, settings: Settings) -> Iterator[str]:
+    """The app under uvicorn in a thread of the test process, on a free port."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, prewarm=False), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    set_database(database)  # the app's lifespan cleared the shared one
+
+
+@pytest.fixture(autouse=True)
+def messaging_settings(
+    settings: Settings, waha: WahaContract, api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """The shared settings pointed at the contract server for one test, restored after it."""
+    for name, value in {
+        "waha_base_url": waha.base_url,
+        "waha_api_key": waha.api_key,
+        "webhook_secret": WEBHOOK_SECRET,
+        "public_base_url": api_url,
+        "messaging_min_interval_seconds": 0,
+        "messaging_retry_seconds": 1,
+    }.items():
+        monkeypatch.setattr(settings, name, value)
+    return settings
+
+
+@pytest.fixture
+def api(api_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def process(run_jobs: Callable[..., None]) -> Callable[[], None]:
+    """Run every due messaging job (sends, webhook events) with a real worker, in a thread of
+    its own: once a browser test ran, Playwright's sync API holds this thread's event loop."""
+
+    def run() -> None:
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                run_jobs(queues=["messaging"])
+            except BaseException as error:  # handed to the test's thread
+                failures.append(error)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        if failures:
+            raise failures[0]
+
+    return run
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+@dataclass
+class Gym:
+    """A tenant with a connected WhatsApp session."""
+
+    owner: TenantOwner
+    session: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.owner.headers
+
+
+def connect_whatsapp(
+    api: httpx.Client, waha: WahaContract, owner: TenantOwner, process: Callable[[], None]
+) -> dict[str, Any]:
+    created: dict[str, Any] = ok(
+        api.post("/api/v1/messaging/sessions", json={"label": "Front desk"}, headers=owner.headers),
+        201,
+    )
+    waha.wait_all_delivered()
+    waha.scan(created["name"])
+    waha.wait_all_delivered()
+    process()
+    return created
+
+
+@pytest.fixture
+def gym(
+    api: httpx.Client,
+    waha: WahaContract,
+    make_tenant_owner: Callable[[], TenantOwner],
+    process: Callable[[], None],
+) -> Gym:
+    owner = make_tenant_owner()
+    session = connect_whatsapp(api, waha, owner, process)
+    # No quiet hours, whatever time the suite runs at.
+    configure(api, owner.headers, quiet_start_hour=0, quiet_end_hour=0)
+    return Gym(owner, session)
+
+
+def new_phone() -> str:
+    return "31" + str(uuid.uuid4().int)[:9]
+
+
+@pytest.fixture
+def opted_in_member(api: httpx.Client, gym: Gym) -> Callable[..., dict[str, Any]]:
+    def make(name: str = "Ada Lovelace", *, whatsapp: bool = True) -> dict[str, Any]:
+        phone = new_phone()
+        member = ok(
+            api.post(
+                "/api/v1/members",
+                json={"full_name": name, "phone": f"+{phone[:2]} {phone[2:]}", "email": "a@x.org"},
+                headers=gym.headers,
+            ),
+            201,
+        )
+        ok(
+            api.put(
+                f"/api/v1/members/{member['id']}/messaging",
+                json={"whatsapp": whatsapp, "email": True},
+                headers=gym.headers,
+            )
+        )
+        return {**member, "digits": phone}
+
+    return make
+
+
+def configure(api: httpx.Client, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """Set the tenant's messaging settings (pacing, quiet hours, opt-out words)."""
+    updated: dict[str, Any] = ok(
+        api.put("/api/v1/messaging/settings", json=fields, headers=headers)
+    )
+    return updated
+
+
+def send(api: httpx.Client, gym: Gym, **body: Any) -> dict[str, Any]:
+    queued: dict[str, Any] = ok(api.post("/api/v1/messages", json=body, headers=gym.headers), 202)
+    return queued
+
+
+def message(api: httpx.Client, gym: Gym, message_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = ok(api.get(f"/api/v1/messages/{message_id}", headers=gym.headers))
+    return found
