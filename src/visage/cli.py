@@ -85,6 +85,8 @@ def serve(
             port=port or settings.api_port,
             reload=reload,
             log_config=None,
+            # The app applies FORWARDED_ALLOW_IPS itself (uvicorn would trust 127.0.0.1).
+            proxy_headers=False,
         )
     finally:
         for process in worker_processes:

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     email_from: str = "Visage <no-reply@localhost>"
     public_base_url: str = "http://localhost:8000"
 
+    # Reliability: the reverse proxies (addresses, networks, or `*`) whose X-Forwarded-For names
+    # the client, as uvicorn's FORWARDED_ALLOW_IPS; unset, no request can choose its address.
+    forwarded_allow_ips: str = ""
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
