@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     )
     install_error_handlers(app)
     # Innermost of the three: 429s still get CORS headers and a request id.
+    app.state.settings = settings
     app.state.rate_limit_store = rate_limit_store(settings)
     app.add_middleware(
         RateLimitMiddleware,

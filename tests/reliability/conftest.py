@@ -3,15 +3,25 @@ database; no lifespan is run, so the session's database stays installed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.conftest import TEST_PASSWORD
+from tests.reliability.postgres import TcpPostgres
 from visage.app import create_app
 from visage.config import Settings
-from visage.core.db import Database
+from visage.core.db import Database, set_database
+from visage.core.migrations import upgrade_to_head
+from visage.identity import service as identity_service
+from visage.identity.models import Role
+from visage.identity.principal import ClientInfo
+from visage.members.models import Member
 
 
 @pytest.fixture
@@ -28,3 +38,57 @@ def limited_client(settings: Settings, database: Database) -> Callable[..., Test
 
     del database  # requested so the session's database is installed
     return factory
+
+
+@dataclass
+class ExternalSite:
+    """A tenant owner and a member on a database of the test's own (`TcpPostgres`)."""
+
+    postgres: TcpPostgres
+    settings: Settings
+    database: Database
+    owner_headers: dict[str, str]
+    member_id: uuid.UUID
+
+    def app(self, **overrides: Any) -> FastAPI:
+        return create_app(self.settings.model_copy(update=overrides), prewarm=False)
+
+
+@pytest.fixture
+def external_site(settings: Settings, database: Database) -> Iterator[ExternalSite]:
+    postgres = TcpPostgres()
+    postgres.start()
+    external_settings = settings.model_copy(
+        update={"database_url": postgres.url, "rate_limit_per_minute": 1_000_000}
+    )
+    external = Database(external_settings)
+    upgrade_to_head(external.engine)
+    slug = f"t-{uuid.uuid4().hex[:10]}"
+    with external.session() as session:
+        tenant = identity_service.create_tenant(session, name=slug, slug=slug)
+        owner = identity_service.create_user(
+            session,
+            tenant_id=tenant.id,
+            username="owner",
+            email="owner@example.com",
+            password=TEST_PASSWORD,
+            role=Role.TENANT_OWNER,
+            email_verified=True,
+        )
+        tokens = identity_service.start_session(session, external_settings, owner, ClientInfo())
+        member = Member(tenant_id=tenant.id, full_name="Door Member", is_active=True)
+        session.add(member)
+        session.flush()
+        member_id = member.id
+    try:
+        yield ExternalSite(
+            postgres,
+            external_settings,
+            external,
+            {"Authorization": f"Bearer {tokens.access_token}"},
+            member_id,
+        )
+    finally:
+        external.dispose()
+        set_database(database)  # an app's lifespan installed its own
+        postgres.destroy()

@@ -41,7 +41,7 @@ def root() -> dict[str, str]:
 
 @router.get("/health")
 def health(request: Request) -> JSONResponse:
-    settings = get_settings()
+    settings = getattr(request.app.state, "settings", None) or get_settings()
     store = getattr(request.app.state, "rate_limit_store", None)
     return _answer(
         [
