@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from visage import __version__
 from visage.access.router import router as access_router
 from visage.config import Settings, get_settings
+from visage.core.body_limit import BodySizeLimitMiddleware
 from visage.core.cors import ListedOriginsCORSMiddleware
 from visage.core.db import Database, is_embedded, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
@@ -87,9 +88,11 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    # Innermost of the three: 429s still get CORS headers and a request id.
     app.state.settings = settings
     app.state.rate_limit_store = rate_limit_store(settings)
+    # Innermost: an oversized body is refused after it was counted against the rate limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # 429s still get CORS headers and a request id.
     app.add_middleware(
         RateLimitMiddleware,
         limit=settings.rate_limit_per_minute,

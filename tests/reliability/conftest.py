@@ -3,16 +3,18 @@ database; no lifespan is run, so the session's database stays installed."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, TenantOwner
 from tests.reliability.postgres import TcpPostgres
 from visage.app import create_app
 from visage.config import Settings
@@ -38,6 +40,35 @@ def limited_client(settings: Settings, database: Database) -> Callable[..., Test
 
     del database  # requested so the session's database is installed
     return factory
+
+
+@dataclass(frozen=True)
+class OwnedEvent:
+    id: str
+    owner: TenantOwner
+
+    def upload(
+        self, client: TestClient, files: dict[str, bytes], content_type: str = "image/jpeg"
+    ) -> httpx.Response:
+        return client.post(
+            f"/api/v1/events/{self.id}/photos",
+            files=[("files", (name, data, content_type)) for name, data in files.items()],
+            headers=self.owner.headers,
+        )
+
+
+@pytest.fixture
+def owned_event(client: TestClient, make_tenant_owner: Callable[[], TenantOwner]) -> OwnedEvent:
+    """A fresh tenant's event (face search on) and its owner."""
+    owner = make_tenant_owner()
+    body = {
+        "name": "Race",
+        "slug": f"race-{uuid.uuid4().hex[:8]}",
+        "event_date": datetime.date.today().isoformat(),
+    }
+    response = client.post("/api/v1/events", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return OwnedEvent(response.json()["id"], owner)
 
 
 @dataclass

@@ -26,7 +26,7 @@ HEARTBEAT_ENV = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_STALLED_SECONDS": "2
 
 def start_worker(*queues: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     queue_options = [option for queue in queues for option in ("--queue", queue)]
-    return subprocess.Popen(  # noqa: S603 - our own CLI
+    return subprocess.Popen(
         [sys.executable, "-m", "visage", "worker", *queue_options],
         env={**os.environ, **HEARTBEAT_ENV, **(env or {})},
         stdout=subprocess.DEVNULL,
