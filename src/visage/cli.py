@@ -170,6 +170,7 @@ def _register_domain_commands() -> None:
     from visage.faces.cli import bench_faces, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
+    from visage.operations import cli as operations_cli
 
     app.add_typer(users_app, name="users")
     app.add_typer(tenants_app, name="tenants")
@@ -182,6 +183,7 @@ def _register_domain_commands() -> None:
     bench_app.command("engine")(bench_engine)
     bench_app.command("checkin")(bench_checkin)
     app.add_typer(bench_app, name="bench")
+    operations_cli.register(app)
 
 
 _register_domain_commands()

@@ -1,0 +1,104 @@
+"""`visage backup`, `visage restore`, `visage security lockdown|unlock` and `visage bench load`:
+the operator's commands of the reliability domain."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from visage.config import get_settings
+from visage.core.db import get_database
+from visage.core.errors import AppError
+from visage.operations import backup as backups
+from visage.operations import lockdown as lockdowns
+
+console = Console(soft_wrap=True)
+security_app = typer.Typer(
+    help="Emergency procedures: sign everyone out, lock a tenant.", no_args_is_help=True
+)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count}" for table, count in counts.items())
+
+
+def backup(path: Annotated[Path, typer.Argument(help="A new (or empty) folder")]) -> None:
+    """A consistent backup: database dump, stored photos, schema revision, manifest."""
+    settings = get_settings()
+    try:
+        summary = backups.backup(settings, get_database(), path)
+    except (backups.BackupError, subprocess.CalledProcessError) as error:
+        console.print(f"[red]Backup failed: {getattr(error, 'stderr', None) or error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(
+        f"Backup in {summary.path}: schema {summary.revision}, {summary.files} files, "
+        f"{_counts(summary.counts)}"
+    )
+    if summary.missing_files:
+        console.print(f"[yellow]{len(summary.missing_files)} files were already missing[/yellow]")
+    console.print(
+        "[yellow]It holds personal and biometric data (and, in development, the "
+        "secrets): keep it as safe as the database.[/yellow]"
+    )
+
+
+def restore(path: Annotated[Path, typer.Argument(help="A folder made by `visage backup`")]) -> None:
+    """Restore a backup into an empty database (a fresh VISAGE_DATA_DIR, or an empty
+    DATABASE_URL) and its storage."""
+    settings = get_settings()
+    try:
+        summary = backups.restore(settings, path)
+    except (backups.BackupError, subprocess.CalledProcessError) as error:
+        console.print(f"[red]Restore failed: {getattr(error, 'stderr', None) or error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(
+        f"Restored {summary.path}: schema {summary.revision}, {summary.files} files, "
+        f"{_counts(summary.counts)}"
+    )
+
+
+@security_app.command("lockdown")
+def lockdown(
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (slug)")] = None,
+    deactivate_users: Annotated[
+        bool, typer.Option(help="Also deactivate the tenant's users until `unlock`")
+    ] = False,
+) -> None:
+    """Revoke every session and refresh token (of one tenant, or everyone's)."""
+    get_settings()
+    try:
+        with get_database().session() as session:
+            result = lockdowns.lockdown(
+                session, tenant_slug=tenant, deactivate_users=deactivate_users, reason=reason
+            )
+    except (AppError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(
+        f"Lockdown: {result.users_signed_out} users signed out, "
+        f"{result.sessions_revoked} sessions revoked, {len(result.deactivated)} deactivated"
+    )
+
+
+@security_app.command("unlock")
+def unlock(tenant: Annotated[str, typer.Option(help="The tenant (slug)")]) -> None:
+    """Reactivate the users a lockdown deactivated; they sign in again."""
+    get_settings()
+    try:
+        with get_database().session() as session:
+            reactivated = lockdowns.unlock(session, tenant_slug=tenant)
+    except AppError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"Unlocked {tenant}: {len(reactivated)} users reactivated")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+    app.add_typer(security_app, name="security")
