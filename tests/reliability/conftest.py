@@ -79,6 +79,7 @@ class ExternalSite:
     settings: Settings
     database: Database
     owner_headers: dict[str, str]
+    tenant_id: uuid.UUID
     member_id: uuid.UUID
 
     def app(self, **overrides: Any) -> FastAPI:
@@ -110,13 +111,14 @@ def external_site(settings: Settings, database: Database) -> Iterator[ExternalSi
         member = Member(tenant_id=tenant.id, full_name="Door Member", is_active=True)
         session.add(member)
         session.flush()
-        member_id = member.id
+        member_id, tenant_id = member.id, tenant.id
     try:
         yield ExternalSite(
             postgres,
             external_settings,
             external,
             {"Authorization": f"Bearer {tokens.access_token}"},
+            tenant_id,
             member_id,
         )
     finally:

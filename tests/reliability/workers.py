@@ -24,11 +24,15 @@ from visage.core.db import Database
 HEARTBEAT_ENV = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_STALLED_SECONDS": "2"}
 
 
-def start_worker(*queues: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    *queues: str, env: dict[str, str] | None = None, quick_failover: bool = True
+) -> subprocess.Popen[bytes]:
+    """quick_failover: a 2 s stall declares a worker dead (kill tests); off, the service's
+    defaults, under which a busy machine's slow heartbeat never looks like a death."""
     queue_options = [option for queue in queues for option in ("--queue", queue)]
     return subprocess.Popen(
         [sys.executable, "-m", "visage", "worker", *queue_options],
-        env={**os.environ, **HEARTBEAT_ENV, **(env or {})},
+        env={**os.environ, **(HEARTBEAT_ENV if quick_failover else {}), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -66,14 +70,22 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
-def job_status(database: Database, task_name: str, argument: str, value: str) -> str | None:
-    """The Procrastinate status of the job of `task_name` whose `argument` is `value`."""
+def job_statuses(database: Database, task_name: str, argument: str, value: str) -> list[str]:
+    """The Procrastinate statuses of every job of `task_name` whose `argument` is `value`."""
     with database.session() as session:
-        status: str | None = session.scalar(
-            text(
-                "SELECT status::text FROM procrastinate_jobs "
-                "WHERE task_name = :task AND args->>:argument = :value"
-            ),
-            {"task": task_name, "argument": argument, "value": value},
+        return list(
+            session.scalars(
+                text(
+                    "SELECT status::text FROM procrastinate_jobs "
+                    "WHERE task_name = :task AND args->>:argument = :value ORDER BY id"
+                ),
+                {"task": task_name, "argument": argument, "value": value},
+            )
         )
-        return status
+
+
+def job_status(database: Database, task_name: str, argument: str, value: str) -> str | None:
+    """The status of the one job of `task_name` whose `argument` is `value`."""
+    statuses = job_statuses(database, task_name, argument, value)
+    assert len(statuses) <= 1, f"{len(statuses)} jobs of {task_name} for {value}"
+    return statuses[0] if statuses else None
