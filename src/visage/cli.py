@@ -183,7 +183,7 @@ def _register_domain_commands() -> None:
     bench_app.command("engine")(bench_engine)
     bench_app.command("checkin")(bench_checkin)
     app.add_typer(bench_app, name="bench")
-    operations_cli.register(app)
+    operations_cli.register(app, bench_app)
 
 
 _register_domain_commands()

@@ -3,6 +3,7 @@ the operator's commands of the reliability domain."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Annotated
@@ -98,7 +99,64 @@ def unlock(tenant: Annotated[str, typer.Option(help="The tenant (slug)")]) -> No
     console.print(f"Unlocked {tenant}: {len(reactivated)} users reactivated")
 
 
-def register(app: typer.Typer) -> None:
+def bench_load(
+    seconds: Annotated[float, typer.Option(help="How long the load runs")] = 60,
+    kiosks: Annotated[int, typer.Option(help="Kiosks, one frame every 1.5 s each")] = 20,
+    staff: Annotated[int, typer.Option(help="Staff browsing, a page a second each")] = 20,
+    attendees: Annotated[int, typer.Option(help="Attendees, a selfie search every 3 s")] = 2,
+    uploaders: Annotated[int, typer.Option(help="Photographers, a photo every 2 s")] = 1,
+    workers: Annotated[int, typer.Option(help="Workers beside the API")] = 1,
+    images: Annotated[Path, typer.Option(help="The labeled face images")] = Path(
+        "tests/data/faces"
+    ),
+) -> None:
+    """Kiosks, staff, selfie searches and an uploader at once against one `visage serve`:
+    per-route percentiles, errors, throughput, CPU. Exits 1 on any 5xx or lost check-in."""
+    from rich.table import Table
+
+    from visage.operations.loadbench import run_load
+
+    settings = get_settings()
+    report = run_load(
+        settings,
+        get_database(),
+        images,
+        seconds=seconds,
+        kiosks=kiosks,
+        staff=staff,
+        attendees=attendees,
+        uploaders=uploaders,
+        workers=workers,
+    )
+    table = Table(
+        title=f"{kiosks} kiosks, {staff} staff, {attendees} attendees, {uploaders} uploaders, "
+        f"{report.seconds:.0f} s"
+    )
+    for column in ("route", "requests", "p50 ms", "p95 ms", "p99 ms", "errors"):
+        table.add_column(column)
+    for row in report.routes:
+        errors = ", ".join(f"{status}: {n}" for status, n in sorted(row.errors.items()))
+        table.add_row(
+            row.route,
+            str(row.requests),
+            f"{row.p50_ms:.0f}",
+            f"{row.p95_ms:.0f}",
+            f"{row.p99_ms:.0f}",
+            errors or "-",
+        )
+    console.print(table)
+    console.print(
+        f"throughput {report.throughput:.1f} req/s; server CPU {report.server_cpu_percent:.0f}% "
+        f"(of one core), machine CPU {report.machine_cpu_percent:.0f}% on {os.cpu_count()} cores; "
+        f"5xx {report.server_errors}; check-ins answered {report.checkins_answered}, "
+        f"lost {report.checkins_lost}; transport errors {report.transport_errors or 0}"
+    )
+    if report.server_errors or report.checkins_lost:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
     app.add_typer(security_app, name="security")
+    bench_app.command("load")(bench_load)
