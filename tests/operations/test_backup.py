@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.images import as_base64, face_bytes
-from tests.reliability.conftest import OwnedEvent
+from tests.reliability.conftest import OwnedEvent, enroll_member
 from visage.app import create_app
 from visage.config import Settings
 from visage.core.db import Database, embedded_server, get_database, set_database
@@ -69,15 +69,7 @@ def test_backup_restores_into_a_fresh_data_dir(
     tmp_path: Path,
 ) -> None:
     headers = owned_event.owner.headers
-    member = client.post("/api/v1/members", json={"full_name": "Barack"}, headers=headers).json()
-    consent = {"text_version": "v1", "method": "kiosk"}
-    client.post(f"/api/v1/members/{member['id']}/consent", json=consent, headers=headers)
-    enrolled = client.post(
-        f"/api/v1/members/{member['id']}/faces",
-        files=[("images", (n, face_bytes(n))) for n in ("obama2.jpg", "obama3.jpg")],
-        headers=headers,
-    )
-    assert enrolled.status_code == 201, enrolled.text
+    enroll_member(client, headers)
     assert owned_event.upload(client, {"race.jpg": face_bytes("obama2.jpg")}).json()["accepted"]
     before = _identify(client, headers)
     assert before["outcome"] == "MATCH"

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_PASSWORD, TenantOwner
+from tests.images import face_bytes
 from tests.reliability.postgres import TcpPostgres
 from visage.app import create_app
 from visage.config import Settings
@@ -40,6 +41,22 @@ def limited_client(settings: Settings, database: Database) -> Callable[..., Test
 
     del database  # requested so the session's database is installed
     return factory
+
+
+def enroll_member(client: httpx.Client | TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    """A consenting member enrolled from two photos of Barack Obama, through the API."""
+    member: dict[str, Any] = client.post(
+        "/api/v1/members", json={"full_name": "Barack"}, headers=headers
+    ).json()
+    consent = {"text_version": "v1", "method": "kiosk"}
+    client.post(f"/api/v1/members/{member['id']}/consent", json=consent, headers=headers)
+    enrolled = client.post(
+        f"/api/v1/members/{member['id']}/faces",
+        files=[("images", (n, face_bytes(n))) for n in ("obama2.jpg", "obama3.jpg")],
+        headers=headers,
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    return member
 
 
 @dataclass(frozen=True)

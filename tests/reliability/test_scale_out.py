@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tests.conftest import free_port
 from tests.images import face_bytes
-from tests.reliability.conftest import ExternalSite
+from tests.reliability.conftest import ExternalSite, enroll_member
 from tests.reliability.redis_server import ThrowAwayRedis
 from tests.reliability.workers import job_statuses, start_worker, stop_worker, wait_for
 from visage.config import Settings
@@ -84,15 +84,7 @@ def test_two_apis_and_two_workers_on_one_database(
         assert statuses[-1] == 429
 
         # A kiosk is answered by either API.
-        member = first.post("/api/v1/members", json={"full_name": "Barack"}, headers=owner).json()
-        consent = {"text_version": "v1", "method": "kiosk"}
-        second.post(f"/api/v1/members/{member['id']}/consent", json=consent, headers=owner)
-        enrolled = first.post(
-            f"/api/v1/members/{member['id']}/faces",
-            files=[("images", (n, face_bytes(n))) for n in ("obama2.jpg", "obama3.jpg")],
-            headers=owner,
-        )
-        assert enrolled.status_code == 201, enrolled.text
+        member = enroll_member(first, owner)
         with external_site.database.session() as session:
             _, key = create_device(session, external_site.tenant_id, "Front door")
         frame = {"image": ("frame.jpg", face_bytes("obama.jpg"), "image/jpeg")}

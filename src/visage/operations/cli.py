@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -23,22 +24,23 @@ security_app = typer.Typer(
 )
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{table} {count}" for table, count in counts.items())
+def _summarized(done: str, step: Callable[[], backups.BackupSummary]) -> backups.BackupSummary:
+    try:
+        summary = step()
+    except (backups.BackupError, subprocess.CalledProcessError) as error:
+        console.print(f"[red]{done} failed: {getattr(error, 'stderr', None) or error}[/red]")
+        raise typer.Exit(1) from error
+    counts = ", ".join(f"{table} {count}" for table, count in summary.counts.items())
+    console.print(
+        f"{done}: {summary.path}, schema {summary.revision}, {summary.files} files, {counts}"
+    )
+    return summary
 
 
 def backup(path: Annotated[Path, typer.Argument(help="A new (or empty) folder")]) -> None:
     """A consistent backup: database dump, stored photos, schema revision, manifest."""
     settings = get_settings()
-    try:
-        summary = backups.backup(settings, get_database(), path)
-    except (backups.BackupError, subprocess.CalledProcessError) as error:
-        console.print(f"[red]Backup failed: {getattr(error, 'stderr', None) or error}[/red]")
-        raise typer.Exit(1) from error
-    console.print(
-        f"Backup in {summary.path}: schema {summary.revision}, {summary.files} files, "
-        f"{_counts(summary.counts)}"
-    )
+    summary = _summarized("Backup", lambda: backups.backup(settings, get_database(), path))
     if summary.missing_files:
         console.print(f"[yellow]{len(summary.missing_files)} files were already missing[/yellow]")
     console.print(
@@ -51,15 +53,7 @@ def restore(path: Annotated[Path, typer.Argument(help="A folder made by `visage 
     """Restore a backup into an empty database (a fresh VISAGE_DATA_DIR, or an empty
     DATABASE_URL) and its storage."""
     settings = get_settings()
-    try:
-        summary = backups.restore(settings, path)
-    except (backups.BackupError, subprocess.CalledProcessError) as error:
-        console.print(f"[red]Restore failed: {getattr(error, 'stderr', None) or error}[/red]")
-        raise typer.Exit(1) from error
-    console.print(
-        f"Restored {summary.path}: schema {summary.revision}, {summary.files} files, "
-        f"{_counts(summary.counts)}"
-    )
+    _summarized("Restore", lambda: backups.restore(settings, path))
 
 
 @security_app.command("lockdown")

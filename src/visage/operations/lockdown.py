@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from visage.core.db import utcnow
 from visage.identity import audit
 from visage.identity.management import find_tenant
-from visage.identity.models import AuditEvent, LoginSession, RefreshToken, User
+from visage.identity.models import AuditEvent, LoginSession, RefreshToken, Tenant, User
 from visage.identity.principal import OPERATOR
 
 LOCKDOWN = "security.lockdown"
@@ -30,6 +31,19 @@ class LockdownResult:
     users_signed_out: int
     sessions_revoked: int
     deactivated: list[uuid.UUID]
+
+
+def _audit(session: Session, action: str, tenant: Tenant | None, details: dict[str, Any]) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor=OPERATOR,
+        tenant_id=tenant.id if tenant else None,
+        target_type="tenant" if tenant else None,
+        target_id=str(tenant.id) if tenant else None,
+        details=details,
+        user_agent="visage-cli",
+    )
 
 
 def lockdown(
@@ -68,20 +82,16 @@ def lockdown(
                 .returning(User.id)
             )
         )
-    audit.record(
+    _audit(
         session,
-        action=LOCKDOWN,
-        actor=OPERATOR,
-        tenant_id=tenant.id if tenant else None,
-        target_type="tenant" if tenant else None,
-        target_id=str(tenant.id) if tenant else None,
-        details={
+        LOCKDOWN,
+        tenant,
+        {
             "reason": reason,
             "users_signed_out": len(user_ids),
             "sessions_revoked": len(session_ids),
             "deactivated": [str(user_id) for user_id in deactivated],
         },
-        user_agent="visage-cli",
     )
     return LockdownResult(
         tenant.id if tenant else None, len(user_ids), len(session_ids), deactivated
@@ -110,14 +120,5 @@ def unlock(session: Session, *, tenant_slug: str) -> list[uuid.UUID]:
             .returning(User.id)
         )
     )
-    audit.record(
-        session,
-        action=UNLOCK,
-        actor=OPERATOR,
-        tenant_id=tenant.id,
-        target_type="tenant",
-        target_id=str(tenant.id),
-        details={"reactivated": [str(user_id) for user_id in reactivated]},
-        user_agent="visage-cli",
-    )
+    _audit(session, UNLOCK, tenant, {"reactivated": [str(user_id) for user_id in reactivated]})
     return reactivated
