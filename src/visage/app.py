@@ -13,12 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from visage import __version__
 from visage.access.router import router as access_router
 from visage.config import Settings, get_settings
+from visage.core.body_limit import BodySizeLimitMiddleware
 from visage.core.cors import ListedOriginsCORSMiddleware
 from visage.core.db import Database, is_embedded, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
 from visage.core.logging import configure_logging
 from visage.core.migrations import NOT_UP_TO_DATE, is_at_head, upgrade_to_head
-from visage.core.ratelimit import RateLimitMiddleware
+from visage.core.ratelimit import RateLimitMiddleware, forwarded_headers_middleware
 from visage.core.ratelimit import store_for as rate_limit_store
 from visage.events.router import routers as events_routers
 from visage.faces.inference.base import CHIP_SIZE
@@ -28,6 +29,7 @@ from visage.guides.aliases import alias_router
 from visage.guides.router import router as guides_router
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
+from visage.identity.rate_buckets import credential_buckets
 from visage.identity.router import routers as identity_routers
 from visage.members.router import router as members_router
 from visage.messaging.router import health_router as messaging_health_router
@@ -99,9 +101,16 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    # Innermost of the three: 429s still get CORS headers and a request id.
+    app.state.settings = settings
+    app.state.rate_limit_store = rate_limit_store(settings)
+    # Innermost: an oversized body is refused after it was counted against the rate limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # 429s still get CORS headers and a request id.
     app.add_middleware(
-        RateLimitMiddleware, limit=settings.rate_limit_per_minute, store=rate_limit_store(settings)
+        RateLimitMiddleware,
+        limit=settings.rate_limit_per_minute,
+        store=app.state.rate_limit_store,
+        resolve_bucket=credential_buckets(settings),
     )
     app.add_middleware(
         ListedOriginsCORSMiddleware,
@@ -118,6 +127,8 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
         ],
     )
     app.add_middleware(RequestContextMiddleware, debug=settings.debug)
+    # Outermost: every layer below sees the client address, not the proxy's.
+    app.add_middleware(forwarded_headers_middleware, settings=settings)
     app.include_router(health_router)
     app.include_router(messaging_health_router)
     for router in api_routers():

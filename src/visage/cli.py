@@ -103,6 +103,8 @@ def serve(
             port=port or settings.api_port,
             reload=reload,
             log_config=None,
+            # The app applies FORWARDED_ALLOW_IPS itself (uvicorn would trust 127.0.0.1).
+            proxy_headers=False,
         )
     finally:
         for process in worker_processes:
@@ -186,6 +188,7 @@ def _register_domain_commands() -> None:
     from visage.faces.cli import bench_faces, calibrate, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
+    from visage.operations import cli as operations_cli
 
     app.add_typer(users_app, name="users")
     app.add_typer(tenants_app, name="tenants")
@@ -199,6 +202,7 @@ def _register_domain_commands() -> None:
     bench_app.command("engine")(bench_engine)
     bench_app.command("checkin")(bench_checkin)
     app.add_typer(bench_app, name="bench")
+    operations_cli.register(app, bench_app)
 
 
 _register_domain_commands()

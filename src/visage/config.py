@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     # A number's check-exists answer is reused for this long.
     messaging_contact_cache_hours: int = Field(default=24 * 7, ge=0)
 
+    # Reliability: the reverse proxies (addresses, networks, or `*`) whose X-Forwarded-For names
+    # the client, as uvicorn's FORWARDED_ALLOW_IPS; unset, no request can choose its address.
+    forwarded_allow_ips: str = ""
+    # Any request body (a many-photo upload included) past this is refused with 413.
+    max_request_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -4,23 +4,21 @@ loses nothing (another worker runs the job again; faces are never duplicated).""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from tests.reliability.workers import job_status, kill_when, start_worker, stop_worker, wait_for
 from visage.cli import app as cli
 from visage.core.db import Database
 from visage.core.storage import get_storage
 from visage.events.models import Photo, PhotoFace, PhotoStatus
 from visage.events.service import photo_key
+
+INDEX_TASK = "events.index_photo"
 
 
 def _photo(database: Database, photo_id: str) -> Photo:
@@ -54,15 +52,6 @@ def _uploaded(
     return event, photo_id, photo_key(_photo(database, photo_id), "original")
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
-
-
 def test_missing_file_is_retried_with_backoff(
     database: Database,
     make_event: Callable[..., dict[str, Any]],
@@ -87,7 +76,7 @@ def test_missing_file_is_retried_with_backoff(
         index_photos()  # the retry is scheduled 2 s after the failure
         return _photo(database, photo_id).status == PhotoStatus.INDEXED
 
-    assert _wait_for(indexed, seconds=15, step=0.5)
+    assert wait_for(indexed, seconds=15, step=0.5)
     photo = _photo(database, photo_id)
     assert (photo.index_attempts, photo.face_count, photo.failure_reason) == (2, 2, None)
     assert _faces(database, photo_id) == 2
@@ -120,20 +109,6 @@ def test_unreadable_file_fails_with_reason_then_cli_reindex(
     assert _faces(database, photo_id) == 2
 
 
-def _start_worker() -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "WORKER_HEARTBEAT_SECONDS": "0.5",
-        "WORKER_STALLED_SECONDS": "2",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "visage", "worker", "--queue", "photos"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def test_worker_killed_mid_job_loses_nothing(
     database: Database,
     make_event: Callable[..., dict[str, Any]],
@@ -145,42 +120,23 @@ def test_worker_killed_mid_job_loses_nothing(
         "photo_id"
     ]
 
-    def job_status() -> str | None:
-        with database.session() as session:
-            status: str | None = session.scalar(
-                text(
-                    "SELECT status::text FROM procrastinate_jobs "
-                    "WHERE task_name = 'events.index_photo' AND args->>'photo_id' = :photo"
-                ),
-                {"photo": photo_id},
-            )
-            return status
-
-    doomed = _start_worker()
-    try:
-        # The job is taken and the photo marked `indexing`: kill the worker there (-9: no
-        # chance to clean up, as with a lost machine).
-        assert _wait_for(
-            lambda: _photo(database, photo_id).status == PhotoStatus.INDEXING, seconds=60, step=0.02
-        )
-        doomed.send_signal(signal.SIGKILL)
-        doomed.wait(timeout=10)
-    finally:
-        if doomed.poll() is None:
-            doomed.kill()
-    assert job_status() == "doing"
+    # The job is taken and the photo marked `indexing`: kill the worker there.
+    kill_when(
+        start_worker("photos"),
+        lambda: _photo(database, photo_id).status == PhotoStatus.INDEXING,
+    )
+    assert job_status(database, INDEX_TASK, "photo_id", photo_id) == "doing"
     assert _photo(database, photo_id).status == PhotoStatus.INDEXING
 
-    rescuer = _start_worker()
+    rescuer = start_worker("photos")
     try:
-        assert _wait_for(
+        assert wait_for(
             lambda: _photo(database, photo_id).status == PhotoStatus.INDEXED, seconds=90, step=0.25
         )
     finally:
-        rescuer.send_signal(signal.SIGTERM)
-        rescuer.wait(timeout=30)
+        stop_worker(rescuer)
     photo = _photo(database, photo_id)
     assert photo.face_count == 2
     assert _faces(database, photo_id) == 2
     assert photo.index_attempts == 2
-    assert job_status() == "succeeded"
+    assert job_status(database, INDEX_TASK, "photo_id", photo_id) == "succeeded"

@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +22,6 @@ from typing import Annotated
 import httpx
 import numpy as np
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -36,6 +33,7 @@ from visage.bench.report import DEFAULT_ACCURACY_SIZES, TABLE_NOTE, rates_table
 from visage.config import Settings
 from visage.core.db import Database
 from visage.core.images import ImageLimits, decode_image
+from visage.core.live_server import serve_in_thread
 from visage.core.tenancy import TenantId
 from visage.faces import bench as faces_bench
 from visage.faces import service as faces_service
@@ -50,16 +48,8 @@ ENROLLED_PHOTOS = ("obama2.jpg", "obama3.jpg")  # the frame shows obama.jpg: ano
 DOOR_PIN = "2468"
 # face_then_pin costs what face costs when the face is clear, what face_and_pin costs otherwise.
 TIMED_MODES: tuple[KioskMode, ...] = ("face", "face_and_pin")
-SERVER_START_SECONDS = 120
 
 console = Console(width=140)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -69,21 +59,8 @@ def live_server(settings: Settings) -> Iterator[str]:
 
     # One client sends every request: the per-client limit would measure itself.
     app = create_app(settings.model_copy(update={"rate_limit_per_minute": 1_000_000}))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("The benchmark server did not start.")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join()
+    with serve_in_thread(app) as base_url:
+        yield base_url
 
 
 def enroll_door_member(

@@ -12,7 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +29,8 @@ LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 _STATUS_CODES = {
     400: "BAD_REQUEST",
@@ -141,6 +144,22 @@ def install_error_handlers(app: FastAPI) -> None:
             "VALIDATION_ERROR",
             "A value cannot be stored: out of range, or containing a NUL character.",
         )
+
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # Connection refused, dropped mid-query (a restart), or no pooled connection in time:
+        # the client may retry; the transaction was rolled back whole.
+        logger.warning("Database unavailable on %s: %s", request.url.path, error)
+        return _json(
+            request,
+            503,
+            "SERVICE_UNAVAILABLE",
+            "The database is unavailable: retry in a few seconds.",
+            {"component": "database"},
+            {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,22 +1,28 @@
-"""The global per-client rate limit: fixed one-minute windows counted in Redis when
-REDIS_URL is set (so every API replica shares them), in process otherwise.
+"""The global rate limit: fixed one-minute windows counted in Redis when REDIS_URL is set (so
+every API replica shares them), in process otherwise, and in process while Redis is down.
 
 Every response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
 (seconds until the window resets); past the limit the answer is 429 with `Retry-After`.
-A client is its kiosk API key when it sends one, else its address.
+
+A bucket is a credential only when it verifies (a kiosk key that exists, a signed access token):
+`BucketResolver` says which. Anything else — no credential, a made-up key, a forged token —
+counts against the client address, so rotating fake credentials buys no fresh budget. The
+address is the socket's peer, or the `X-Forwarded-For` client when the peer is a proxy listed
+in FORWARDED_ALLOW_IPS (`forwarded_headers_middleware`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import redis
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +33,11 @@ logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 REDIS_KEY_PREFIX = "visage:ratelimit:"
+# While Redis is down, how often one request tries it again.
+REDIS_RETRY_SECONDS = 5.0
+
+# Headers -> the verified credential's bucket ("device:<id>", "user:<id>"), or None.
+BucketResolver = Callable[[Headers], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -83,41 +94,94 @@ class RedisStore:
         return WindowCount(int(count), reset_in)
 
 
+class FailSoftStore:
+    """Redis while it answers; in-process counters while it does not (a warning is logged once
+    and `degraded` says so for /health); Redis again as soon as it answers."""
+
+    def __init__(self, shared: RedisStore, retry_seconds: float = REDIS_RETRY_SECONDS) -> None:
+        self._shared = shared
+        self._local = MemoryStore()
+        self._retry_seconds = retry_seconds
+        self._down_since: float | None = None
+        self._next_try = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def degraded(self) -> bool:
+        return self._down_since is not None
+
+    def hit(self, key: str, window_seconds: int) -> WindowCount:
+        now = time.monotonic()
+        if self._down_since is None or now >= self._next_try:
+            try:
+                counted = self._shared.hit(key, window_seconds)
+            except redis.RedisError as error:
+                self._went_down(now, error)
+            else:
+                self._came_back()
+                return counted
+        return self._local.hit(key, window_seconds)
+
+    def _went_down(self, now: float, error: redis.RedisError) -> None:
+        with self._lock:
+            self._next_try = now + self._retry_seconds
+            if self._down_since is None:
+                self._down_since = now
+                logger.warning(
+                    "Redis (REDIS_URL) unreachable: rate limits counted in process until it "
+                    "is back (%s)",
+                    error,
+                )
+
+    def _came_back(self) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            if self._down_since is not None:
+                logger.warning(
+                    "Redis (REDIS_URL) is back after %.0f s: rate limits shared again",
+                    time.monotonic() - self._down_since,
+                )
+                self._down_since = None
+
+
 def store_for(settings: Settings) -> CounterStore:
-    return RedisStore.from_url(settings.redis_url) if settings.redis_url else MemoryStore()
+    if settings.redis_url:
+        return FailSoftStore(RedisStore.from_url(settings.redis_url))
+    return MemoryStore()
 
 
-def client_key(scope: Scope) -> str:
-    headers = dict(scope.get("headers") or [])
-    api_key = headers.get(b"x-api-key")
-    if api_key:
-        return "key:" + hashlib.sha256(api_key).hexdigest()[:32]
+def address_bucket(scope: Scope) -> str:
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
 
+async def no_credentials(_: Headers) -> str | None:
+    return None
+
+
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, limit: int, store: CounterStore) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        store: CounterStore,
+        resolve_bucket: BucketResolver = no_credentials,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.store = store
+        self.resolve_bucket = resolve_bucket
 
-    def _count(self, key: str) -> WindowCount | None:
-        try:
-            return self.store.hit(key, WINDOW_SECONDS)
-        except redis.RedisError:
-            # Limiting is a protection, not a dependency: when Redis is down, serve.
-            logger.warning("Rate-limit store unavailable; request not counted", exc_info=True)
-            return None
+    async def _bucket(self, scope: Scope) -> str:
+        return await self.resolve_bucket(Headers(scope=scope)) or address_bucket(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        counted = self._count(client_key(scope))
-        if counted is None:
-            await self.app(scope, receive, send)
-            return
+        counted = self.store.hit(await self._bucket(scope), WINDOW_SECONDS)
         reset = str(math.ceil(counted.reset_in))
         headers = [
             (b"x-ratelimit-limit", str(self.limit).encode()),
@@ -148,3 +212,19 @@ class RateLimitMiddleware:
             headers={"Retry-After": retry_after},
         )
         await response(scope, receive, send)
+
+
+def forwarded_headers_middleware(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """The client address from `X-Forwarded-For`, trusted only from the proxies listed in
+    FORWARDED_ALLOW_IPS (uvicorn's semantics: addresses, networks or `*`); unset, the socket's
+    peer is the client whatever a request claims."""
+    if not settings.forwarded_allow_ips.strip():
+        return app
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    # uvicorn types ASGI with its own TypedDicts, Starlette with plain mappings: same protocol.
+    proxied: ASGIApp = ProxyHeadersMiddleware(
+        app,  # type: ignore[arg-type]
+        settings.forwarded_allow_ips,
+    )  # type: ignore[assignment]
+    return proxied

@@ -7,6 +7,8 @@ AWS_ENDPOINT_URL_S3 for S3-compatible stores such as MinIO), read by boto3 itsel
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -27,6 +29,18 @@ class StorageObjectMissing(AppError):
     status_code = 404
     code = "STORAGE_001"
     default_message = "The stored file is missing."
+
+
+class StorageFull(AppError):
+    status_code = 507
+    code = "STORAGE_FULL"
+    default_message = "The file could not be stored: storage is full or not writable."
+
+
+# Errors of the disk, not of the request: full, over quota, over a size limit, read-only.
+_STORAGE_FULL_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 
 class StorageConfigError(Exception):
@@ -68,11 +82,21 @@ class FileStorage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         del content_type  # the filesystem keeps no metadata; callers know their formats
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside and renamed: a reader never sees half a file.
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, path)
+        partial: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+                partial = handle.name
+                handle.write(data)
+            os.replace(partial, path)
+        except OSError as error:
+            if partial is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+            if error.errno in _STORAGE_FULL_ERRNOS:
+                raise StorageFull(details={"reason": error.strerror}) from error
+            raise
 
     def get(self, key: str) -> bytes:
         try:

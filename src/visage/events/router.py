@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest, page_of, page_request
-from visage.core.storage import get_storage
+from visage.core.storage import StorageFull, get_storage
 from visage.events import media, service
 from visage.events.dependencies import CurrentAttendee, CurrentViewer
 from visage.events.models import Attendee, Event, Photo, PhotoFace, PhotoStatus
@@ -163,14 +164,18 @@ def event_progress(
 # ---------------------------------------------------------------- uploads and gallery
 
 
-@events_router.post("/{event_id}/photos")
+@events_router.post(
+    "/{event_id}/photos",
+    response_model=UploadResult,
+    responses={507: {"model": UploadResult, "description": "No file could be stored"}},
+)
 def upload_photos(
     event_id: uuid.UUID,
     files: Annotated[list[UploadFile], File(description="Photos: JPEG, PNG, WebP or HEIC")],
     session: DbSession,
     settings: AppSettings,
     principal: Uploader,
-) -> UploadResult:
+) -> UploadResult | JSONResponse:
     outcomes = service.upload_photos(
         session,
         principal,
@@ -192,12 +197,18 @@ def upload_photos(
         )
         for outcome in outcomes
     ]
-    return UploadResult(
+    result = UploadResult(
         accepted=sum(1 for f in described if f.status == "accepted"),
         duplicates=sum(1 for f in described if f.status == "duplicate"),
         rejected=sum(1 for f in described if f.status == "rejected"),
         files=described,
     )
+    if result.accepted == 0 and any(
+        f.error and f.error.code == StorageFull.code for f in described
+    ):
+        # Nothing could be stored: the whole answer is the storage's failure.
+        return JSONResponse(result.model_dump(mode="json"), status_code=StorageFull.status_code)
+    return result
 
 
 def _photo_urls(photo: Photo) -> dict[str, str]:

@@ -23,7 +23,7 @@ from visage.core.errors import AppError, InvalidCredentials, NotFound
 from visage.core.images import ImageLimits, ImageTooLarge, decode_image
 from visage.core.jobs import enqueue
 from visage.core.security import hash_password, verify_password
-from visage.core.storage import Storage
+from visage.core.storage import Storage, StorageFull
 from visage.core.tenancy import TenantId, TenantScope
 from visage.events import media
 from visage.events.access import (
@@ -487,9 +487,21 @@ def _store_one(
         thumbnail_max_side=settings.thumbnail_max_side,
         watermark=_watermark_text(event),
     )
-    storage.put(photo_key(photo, media.ORIGINAL), data, media.CONTENT_TYPES[photo.format])
-    storage.put(photo_key(photo, media.THUMBNAIL), renditions.thumbnail, "image/jpeg")
-    storage.put(photo_key(photo, media.PREVIEW), renditions.preview, "image/jpeg")
+    files = {
+        photo_key(photo, media.ORIGINAL): (data, media.CONTENT_TYPES[photo.format]),
+        photo_key(photo, media.THUMBNAIL): (renditions.thumbnail, "image/jpeg"),
+        photo_key(photo, media.PREVIEW): (renditions.preview, "image/jpeg"),
+    }
+    try:
+        for key, (content, content_type) in files.items():
+            storage.put(key, content, content_type)
+    except StorageFull:
+        # No half-stored photo: its row and whatever renditions made it go again.
+        session.delete(photo)
+        session.flush()
+        for key in files:
+            storage.delete(key)
+        raise
     if event.face_search_enabled:
         enqueue(session, index_photo, photo_id=str(photo.id))
     return FileOutcome(filename, "accepted", photo.id)

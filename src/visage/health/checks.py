@@ -339,3 +339,19 @@ def check_messaging_settings(settings: Settings) -> CheckResult:
         )
     waha = check_waha(settings)
     return CheckResult("messaging", waha.ok, waha.detail, waha.fix, waha.data)
+
+
+def check_rate_limit_counters(settings: Settings, degraded: bool) -> CheckResult:
+    """/health's view of Redis: when it is down the service keeps answering (fail-soft), and
+    this says so by name, as a warning, instead of failing the whole health check."""
+    result = check_redis(settings)
+    if not settings.redis_url or (result.ok and not degraded):
+        return result
+    return CheckResult(
+        "redis",
+        True,
+        "WARNING: Redis at REDIS_URL is unreachable; rate limits are counted in process "
+        "(each replica on its own) until it is back",
+        "Start Redis again; the service returns to it by itself",
+        {"degraded": True, "fallback": "in-process"},
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
@@ -26,6 +26,9 @@ def _answer(results: list[checks.CheckResult]) -> JSONResponse:
         "status": "ok" if healthy else "unhealthy",
         "components": {result.name: result.as_dict() for result in results},
     }
+    warnings = [result.name for result in results if result.data.get("degraded")]
+    if warnings:
+        body["warnings"] = warnings
     if not healthy:
         body["failing"] = [result.name for result in results if not result.ok]
     return JSONResponse(body, status_code=200 if healthy else 503)
@@ -37,13 +40,14 @@ def root() -> dict[str, str]:
 
 
 @router.get("/health")
-def health() -> JSONResponse:
-    settings = get_settings()
+def health(request: Request) -> JSONResponse:
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    store = getattr(request.app.state, "rate_limit_store", None)
     return _answer(
         [
             checks.check_database(get_database()),
             checks.check_model_loaded(),
-            checks.check_redis(settings),
+            checks.check_rate_limit_counters(settings, bool(getattr(store, "degraded", False))),
         ]
     )
 

@@ -1,0 +1,384 @@
+"""`visage bench load`: many kiosks, staff, selfie-searching attendees and a photographer at
+once against one `visage serve` (a subprocess with its worker, on this machine's embedded or
+configured database, loopback only), for a bounded time.
+
+Each actor is a thread with its own HTTP connection: a kiosk sends a 640x480 frame every 1.5 s,
+a staff user browses the member list, a member page and the check-ins about once a second, an
+attendee searches an event by selfie every 3 s, the photographer uploads a new photo every 2 s.
+Printed: per-route p50/p95/p99 and errors by status, throughput, the server's CPU. Every check-in
+answered 200 is looked up in the database afterwards: one missing is a lost check-in.
+
+The server runs with the rate limit lifted: this measures the service, not the limiter.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psutil
+from PIL import Image
+from sqlalchemy import select
+
+from visage.access.bench import enroll_door_member
+from visage.access.models import Checkin
+from visage.config import Settings
+from visage.core.db import Database
+from visage.core.images import ImageLimits
+from visage.core.live_server import free_port
+from visage.faces import bench as faces_bench
+from visage.identity import service as identity_service
+from visage.identity.models import Role
+from visage.identity.principal import ClientInfo
+
+KIOSK_PERIOD = 1.5
+STAFF_PERIOD = 1.0
+ATTENDEE_PERIOD = 3.0
+UPLOAD_PERIOD = 2.0
+SERVER_START_SECONDS = 180
+REQUEST_TIMEOUT = 30.0
+
+
+@dataclass
+class Recorder:
+    """Latencies and statuses by route, shared by every actor thread."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    transport_errors: Counter[str] = field(default_factory=Counter)
+    checkins: list[uuid.UUID] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def call(self, route: str, send: Callable[[], httpx.Response]) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = send()
+        except httpx.HTTPError as error:
+            with self.lock:
+                self.transport_errors[f"{route}: {type(error).__name__}"] += 1
+            return None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        with self.lock:
+            self.latencies[route].append(elapsed_ms)
+            self.statuses[route][response.status_code] += 1
+        return response
+
+
+@dataclass(frozen=True)
+class RouteFigures:
+    route: str
+    requests: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: dict[int, int]
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    seconds: float
+    routes: list[RouteFigures]
+    throughput: float
+    server_cpu_percent: float
+    machine_cpu_percent: float
+    server_errors: int
+    transport_errors: dict[str, int]
+    checkins_answered: int
+    checkins_lost: int
+
+
+@dataclass(frozen=True)
+class Actors:
+    kiosk_keys: list[str]
+    staff_headers: list[dict[str, str]]
+    owner_headers: dict[str, str]
+    member_id: str
+    event_id: str
+    access_code: str
+
+
+def _pacing(seed: str) -> random.Random:
+    return random.Random(seed)  # noqa: S311 - jitter of the load, not a secret
+
+
+def _photographer_shot(images: list[Image.Image], rng: random.Random) -> bytes:
+    """A new photo each time (random crop and quality): never a duplicate upload."""
+    source = rng.choice(images)
+    width, height = source.size
+    left, top = rng.randrange(0, width // 8 + 1), rng.randrange(0, height // 8 + 1)
+    shot = source.crop((left, top, width - rng.randrange(0, width // 8 + 1), height))
+    buffer = io.BytesIO()
+    shot.save(buffer, format="JPEG", quality=rng.randrange(80, 95))
+    return buffer.getvalue()
+
+
+def prepare(
+    settings: Settings, database: Database, images: Path, base_url: str, kiosks: int, staff: int
+) -> Actors:
+    """A tenant with a door member, the kiosks' keys, signed-in staff and an event."""
+    slug = f"load-{uuid.uuid4().hex[:8]}"
+    client = ClientInfo(user_agent="visage-bench-load")
+    with database.session() as session:
+        tenant = identity_service.create_tenant(session, name="Load test gym", slug=slug)
+        tenant_id = tenant.id
+
+        def signed_in(role: Role) -> dict[str, str]:
+            name = f"{role.value}-{uuid.uuid4().hex[:8]}"
+            user = identity_service.create_user(
+                session,
+                tenant_id=tenant_id,
+                username=name,
+                email=f"{name}@example.com",
+                password=uuid.uuid4().hex,
+                role=role,
+                email_verified=True,
+            )
+            tokens = identity_service.start_session(session, settings, user, client)
+            return {"Authorization": f"Bearer {tokens.access_token}"}
+
+        owner = signed_in(Role.TENANT_OWNER)
+        staff_headers = [signed_in(Role.STAFF) for _ in range(staff)]
+    keys = [enroll_door_member(database, tenant_id, images, ImageLimits.from_settings(settings))]
+    with database.session() as session:
+        keys += [
+            identity_service.create_device(session, tenant_id, f"door {n}")[1]
+            for n in range(1, kiosks)
+        ]
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as http:
+        members = http.get("/api/v1/members", headers=owner).json()["items"]
+        event = http.post(
+            "/api/v1/events",
+            json={"name": "Load race", "slug": slug, "event_date": time.strftime("%Y-%m-%d")},
+            headers=owner,
+        ).json()
+    return Actors(keys, staff_headers, owner, members[0]["id"], event["id"], event["access_code"])
+
+
+def _every(period: float, stop: threading.Event, rng: random.Random) -> Iterator[None]:
+    time.sleep(rng.uniform(0, period))  # actors do not start in step
+    while not stop.is_set():
+        started = time.monotonic()
+        yield
+        stop.wait(max(0.0, period - (time.monotonic() - started)))
+
+
+def _kiosk(
+    http: httpx.Client, key: str, frame: bytes, record: Recorder, stop: threading.Event
+) -> None:
+    for _ in _every(KIOSK_PERIOD, stop, _pacing(key)):
+        response = record.call(
+            "POST /checkins (kiosk)",
+            lambda: http.post(
+                "/api/v1/checkins",
+                headers={"X-API-Key": key},
+                files={"image": ("frame.jpg", frame, "image/jpeg")},
+            ),
+        )
+        if response is not None and response.status_code == 200:
+            with record.lock:
+                record.checkins.append(uuid.UUID(response.json()["checkin_id"]))
+
+
+def _staff(
+    http: httpx.Client,
+    headers: dict[str, str],
+    member_id: str,
+    record: Recorder,
+    stop: threading.Event,
+) -> None:
+    pages = [
+        ("GET /members", "/api/v1/members", {"limit": "50"}),
+        ("GET /members/{id}", f"/api/v1/members/{member_id}", {}),
+        ("GET /checkins", "/api/v1/checkins", {"limit": "50"}),
+        ("GET /members?q=", "/api/v1/members", {"q": "Door"}),
+    ]
+    rng = _pacing(headers["Authorization"])
+    for _ in _every(STAFF_PERIOD, stop, rng):
+        route, path, params = rng.choice(pages)
+        record.call(route, partial(http.get, path, params=params, headers=headers))
+
+
+def _attendee(
+    http: httpx.Client, actors: Actors, selfie: bytes, record: Recorder, stop: threading.Event
+) -> None:
+    joined = http.post("/api/v1/attendees/anonymous", json={"access_code": actors.access_code})
+    headers = {"Authorization": f"Bearer {joined.json()['access_token']}"}
+    for _ in _every(ATTENDEE_PERIOD, stop, _pacing(actors.access_code)):
+        record.call(
+            "POST /events/{id}/search",
+            lambda: http.post(
+                f"/api/v1/events/{actors.event_id}/search",
+                files={"image": ("selfie.jpg", selfie, "image/jpeg")},
+                headers=headers,
+            ),
+        )
+
+
+def _photographer(
+    http: httpx.Client,
+    actors: Actors,
+    images: list[Image.Image],
+    record: Recorder,
+    stop: threading.Event,
+) -> None:
+    rng = _pacing(actors.event_id)
+    for _ in _every(UPLOAD_PERIOD, stop, rng):
+        shot = _photographer_shot(images, rng)
+        record.call(
+            "POST /events/{id}/photos",
+            partial(
+                http.post,
+                f"/api/v1/events/{actors.event_id}/photos",
+                files=[("files", ("shot.jpg", shot, "image/jpeg"))],
+                headers=actors.owner_headers,
+            ),
+        )
+
+
+@contextmanager
+def serve_subprocess(workers: int) -> Iterator[tuple[str, psutil.Process]]:
+    """`visage serve` on a free loopback port with the rate limit lifted."""
+    port = free_port()
+    env = {**os.environ, "RATE_LIMIT_PER_MINUTE": "100000000", "API_HOST": "127.0.0.1"}
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "visage", "serve", "--workers", str(workers), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("`visage serve` exited during start-up")
+            try:
+                if httpx.get(f"{base_url}/health/model", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("`visage serve` did not become ready")
+            time.sleep(0.5)
+        yield base_url, psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _tree_cpu_seconds(root: psutil.Process) -> float:
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def run_load(
+    settings: Settings,
+    database: Database,
+    images: Path,
+    *,
+    seconds: float,
+    kiosks: int,
+    staff: int,
+    attendees: int,
+    uploaders: int,
+    workers: int = 1,
+) -> LoadReport:
+    frame = faces_bench.scenes(images)[0].data
+    portraits = [Image.open(path).convert("RGB") for path in sorted(images.glob("*.jpg"))]
+    record = Recorder()
+    stop = threading.Event()
+    with serve_subprocess(workers) as (base_url, server):
+        actors = prepare(settings, database, images, base_url, kiosks, staff)
+        clients: list[httpx.Client] = []
+
+        def client() -> httpx.Client:
+            http = httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT)
+            clients.append(http)
+            return http
+
+        threads = [
+            *(
+                threading.Thread(target=_kiosk, args=(client(), key, frame, record, stop))
+                for key in (actors.kiosk_keys * kiosks)[:kiosks]
+            ),
+            *(
+                threading.Thread(
+                    target=_staff, args=(client(), headers, actors.member_id, record, stop)
+                )
+                for headers in actors.staff_headers
+            ),
+            *(
+                threading.Thread(target=_attendee, args=(client(), actors, frame, record, stop))
+                for _ in range(attendees)
+            ),
+            *(
+                threading.Thread(
+                    target=_photographer, args=(client(), actors, portraits, record, stop)
+                )
+                for _ in range(uploaders)
+            ),
+        ]
+        psutil.cpu_percent()  # starts the machine-wide measurement
+        cpu_before, started = _tree_cpu_seconds(server), time.monotonic()
+        for thread in threads:
+            thread.start()
+        stop.wait(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        server_cpu = (_tree_cpu_seconds(server) - cpu_before) / elapsed * 100
+        machine_cpu = psutil.cpu_percent()
+        for http in clients:
+            http.close()
+    return _report(database, record, elapsed, server_cpu, machine_cpu)
+
+
+def _report(
+    database: Database, record: Recorder, elapsed: float, server_cpu: float, machine_cpu: float
+) -> LoadReport:
+    with database.session() as session:
+        stored = set(session.scalars(select(Checkin.id).where(Checkin.id.in_(record.checkins))))
+    routes = []
+    for route, latencies in sorted(record.latencies.items()):
+        p50, p95, p99 = (float(np.percentile(latencies, q)) for q in (50, 95, 99))
+        errors = {status: n for status, n in record.statuses[route].items() if status >= 400}
+        routes.append(RouteFigures(route, len(latencies), p50, p95, p99, errors))
+    total = sum(figures.requests for figures in routes)
+    server_errors = sum(
+        n for counts in record.statuses.values() for status, n in counts.items() if status >= 500
+    )
+    return LoadReport(
+        seconds=elapsed,
+        routes=routes,
+        throughput=total / elapsed,
+        server_cpu_percent=server_cpu,
+        machine_cpu_percent=machine_cpu,
+        server_errors=server_errors,
+        transport_errors=dict(record.transport_errors),
+        checkins_answered=len(record.checkins),
+        checkins_lost=len(set(record.checkins) - stored),
+    )
