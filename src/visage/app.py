@@ -28,6 +28,7 @@ from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.router import routers as identity_routers
 from visage.members.router import router as members_router
+from visage.publishing.router import routers as publishing_routers
 from visage.web.pages import mount_web
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,14 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return [*identity_routers, members_router, *faces_routers, access_router, *events_routers]
+    return [
+        *identity_routers,
+        members_router,
+        *faces_routers,
+        access_router,
+        *events_routers,
+        *publishing_routers,
+    ]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:

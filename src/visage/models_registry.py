@@ -6,6 +6,7 @@ from visage.events import models as events_models
 from visage.faces import models as faces_models
 from visage.identity import models as identity_models
 from visage.members import models as members_models
+from visage.publishing import models as publishing_models
 
 __all__ = [
     "Base",
@@ -14,4 +15,5 @@ __all__ = [
     "faces_models",
     "identity_models",
     "members_models",
+    "publishing_models",
 ]

@@ -28,6 +28,7 @@ TASK_MODULES: list[str] = [
     "visage.identity.tasks",
     "visage.events.tasks",
     "visage.faces.tasks",
+    "visage.publishing.tasks",
 ]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)
@@ -60,6 +61,14 @@ def enqueue(session: Session, task: procrastinate.tasks.Task[Any, Any, Any], **k
     connection = session.connection().connection.driver_connection
     deferrer = JobDeferrer(_enqueue_manager, task.configure().job, connection=connection)
     return deferrer.defer(**kwargs)
+
+
+def enqueue_named(session: Session, task_name: str, *, queue: str, **kwargs: Any) -> int:
+    """`enqueue` for a task known by name: lets a service queue a job whose task module
+    imports that service (no import cycle)."""
+    connection = session.connection().connection.driver_connection
+    job = jobs.configure_task(task_name, queue=queue).job
+    return JobDeferrer(_enqueue_manager, job, connection=connection).defer(**kwargs)
 
 
 def queue_depth_by_status(session: Session) -> dict[str, int]:

@@ -1,0 +1,73 @@
+"""Publishing fixtures: the platforms' contract servers (real HTTP on free ports), the
+settings pointed at them, a club with connected accounts, and a worker over the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TenantOwner
+from tests.contracts import x as x_contract
+from tests.contracts.oauth import AuthorizationServer
+from tests.contracts.server import serve
+from visage.config import Settings
+
+
+@pytest.fixture(scope="session")
+def x_state() -> x_contract.XState:
+    return x_contract.XState(AuthorizationServer("x-client", "x-secret"))
+
+
+@pytest.fixture(scope="session")
+def x_api(settings: Settings, x_state: x_contract.XState) -> Iterator[str]:
+    with serve(x_contract.create_app(x_state)) as base:
+        settings.x_client_id, settings.x_client_secret = "x-client", "x-secret"
+        settings.x_authorize_url = f"{base}/i/oauth2/authorize"
+        settings.x_token_url = f"{base}/2/oauth2/token"
+        settings.x_api_base_url = base
+        yield base
+
+
+@pytest.fixture
+def publish_jobs(run_jobs: Callable[..., None]) -> Callable[[], None]:
+    """Run every queued publishing job with a real Procrastinate worker."""
+    return lambda: run_jobs(queues=["publishing"])
+
+
+@dataclass
+class Club:
+    client: TestClient
+    owner: TenantOwner
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, f"/api/v1{path}", headers=self.owner.headers, **kwargs)
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.call(method, path, **kwargs)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def connect(self, platform: str) -> dict[str, Any]:
+        """The whole OAuth redirect: our authorize URL, the platform's consent redirect, our
+        callback. Returns the connected account."""
+        authorize_url = self.ok("POST", f"/social/accounts/{platform}/connect")["authorize_url"]
+        consent = httpx.get(authorize_url, follow_redirects=False)
+        assert consent.status_code == 302, consent.text
+        back = urlsplit(consent.headers["location"])
+        assert back.path == "/api/v1/social/oauth/callback"
+        callback = self.client.get(f"{back.path}?{back.query}", follow_redirects=False)
+        assert callback.status_code == 303, callback.text
+        accounts = [a for a in self.ok("GET", "/social/accounts") if a["platform"] == platform]
+        assert len(accounts) == 1
+        return accounts[0]
+
+
+@pytest.fixture
+def club(client: TestClient, make_tenant_owner: Callable[[], TenantOwner]) -> Club:
+    return Club(client, make_tenant_owner())
