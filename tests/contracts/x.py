@@ -59,7 +59,12 @@ def _limited(body: Any, status: int, reset: int, remaining: int = WINDOW_LIMIT -
 
 
 def _unauthorized() -> Response:
-    problem = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+    problem = {
+        "title": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+        "detail": "Unauthorized",
+    }
     return JSONResponse(problem, status_code=401)
 
 
@@ -108,13 +113,21 @@ def create_app(state: XState) -> FastAPI:
         state.create_requests += 1
         if state.rate_limit_next:
             state.rate_limit_next = False
-            problem = {"title": "Too Many Requests", "detail": "Too Many Requests",
-                       "type": "about:blank", "status": 429}
+            problem = {
+                "title": "Too Many Requests",
+                "detail": "Too Many Requests",
+                "type": "about:blank",
+                "status": 429,
+            }
             return _limited(problem, 429, int(time.time()) + state.rate_limit_seconds, 0)
         body = await request.json()
         if any(t["text"] == body["text"] for t in state.tweets):
-            error = {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                     "type": "about:blank", "title": "Forbidden", "status": 403}
+            error = {
+                "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "type": "about:blank",
+                "title": "Forbidden",
+                "status": 403,
+            }
             return JSONResponse(error, status_code=403)
         tweet_id = str(next(state.ids))
         tweet = {

@@ -17,7 +17,11 @@ import regex
 
 from visage.publishing.models import Platform
 
-URL_PATTERN = regex.compile(r"https?://[^\s]+|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|fr|de|uk)\b\S*")
+# URLs as twitter-text finds them: a scheme or a known top-level domain, ASCII URL characters.
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
+URL_PATTERN = regex.compile(
+    rf"https?://{_URL_CHARS}+|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|fr|de|uk)\b(?:/{_URL_CHARS}*)?"
+)
 HASHTAG_PATTERN = regex.compile(r"(?<![\w&])#\w+")
 MENTION_PATTERN = regex.compile(r"(?<![\w@])@\w+")
 EMOJI_PATTERN = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")

@@ -216,25 +216,24 @@ class QueueStatus:
 
 def queue_status(session: Session, principal: Principal, now: datetime) -> QueueStatus:
     tenant_id = principal.tenant()
+    is_due = (
+        (Post.scheduled_for <= now)
+        & (Delivery.next_attempt_at.is_(None) | (Delivery.next_attempt_at <= now))
+    ).label("is_due")
+    limited = (Delivery.last_error_code == "SOCIAL_003").label("limited")
     rows = session.execute(
-        select(
-            Delivery.status,
-            (Post.scheduled_for <= now)
-            & (Delivery.next_attempt_at.is_(None) | (Delivery.next_attempt_at <= now)),
-            Delivery.last_error_code == "SOCIAL_003",
-            func.count(),
-        )
+        select(Delivery.status, is_due, limited, func.count())
         .join(Post, Post.id == Delivery.post_id)
         .where(Delivery.tenant_id == tenant_id, Post.status != PostStatus.DRAFT)
-        .group_by(Delivery.status, 2, 3)
+        .group_by(Delivery.status, is_due, limited)
     ).all()
     counts = {"due": 0, "scheduled": 0, "rate_limited": 0}
     by_status: dict[DeliveryStatus, int] = {}
-    for status, is_due, limited, count in rows:
+    for status, due, rate_limited, count in rows:
         by_status[status] = by_status.get(status, 0) + count
         if status is DeliveryStatus.PENDING:
-            counts["due" if is_due else "scheduled"] += count
-            if limited:
+            counts["due" if due else "scheduled"] += count
+            if rate_limited:
                 counts["rate_limited"] += count
     return QueueStatus(
         due=counts["due"],
