@@ -26,7 +26,8 @@ def serve(app: FastAPI) -> Iterator[str]:
     thread.start()
     deadline = time.monotonic() + START_SECONDS
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "contract server did not start"
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("contract server did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"

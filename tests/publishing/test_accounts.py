@@ -23,15 +23,18 @@ def test_connect_x_through_the_full_oauth_redirect(
     authorize_url = club.ok("POST", "/social/accounts/x/connect")["authorize_url"]
     query = parse_qs(urlsplit(authorize_url).query)
     assert authorize_url.startswith(f"{x_api}/i/oauth2/authorize?")
-    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["code_challenge"]
     assert "offline.access" in query["scope"][0].split()
     consent = httpx.get(authorize_url, follow_redirects=False)
     back = urlsplit(consent.headers["location"])
     callback = club.client.get(f"{back.path}?{back.query}", follow_redirects=False)
     assert callback.status_code == 303
     (account,) = club.ok("GET", "/social/accounts")
-    assert account["platform"] == "x" and account["username"] == "clubvisage"
-    assert account["status"] == "ACTIVE" and account["token_expires_at"]
+    assert account["platform"] == "x"
+    assert account["username"] == "clubvisage"
+    assert account["status"] == "ACTIVE"
+    assert account["token_expires_at"]
     with database.session() as session:
         row = session.get_one(SocialAccount, uuid.UUID(account["id"]))
         issued = x_state.oauth.access_tokens
@@ -40,7 +43,8 @@ def test_connect_x_through_the_full_oauth_redirect(
         assert accounts.credentials(row).access_token in issued
     # The state is single-use.
     replay = club.client.get(f"{back.path}?{back.query}", follow_redirects=False)
-    assert replay.status_code == 400 and replay.json()["error"]["code"] == "SOCIAL_002"
+    assert replay.status_code == 400
+    assert replay.json()["error"]["code"] == "SOCIAL_002"
 
 
 def test_a_forged_state_is_refused(club: Club, x_api: str) -> None:
@@ -48,7 +52,8 @@ def test_a_forged_state_is_refused(club: Club, x_api: str) -> None:
     response = club.client.get(
         "/api/v1/social/oauth/callback", params={"state": "forged", "code": "abc"}
     )
-    assert response.status_code == 400 and response.json()["error"]["code"] == "SOCIAL_002"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "SOCIAL_002"
 
 
 def test_refresh_on_demand_then_expired_when_the_platform_refuses(
@@ -60,7 +65,8 @@ def test_refresh_on_demand_then_expired_when_the_platform_refuses(
     assert refreshed["status"] == "ACTIVE"
     x_state.oauth.refresh_tokens.clear()  # the user revoked the app on X
     expired = club.ok("PUT", f"/social/accounts/{account['id']}/refresh")
-    assert expired["status"] == "EXPIRED" and "refresh" in expired["last_error"].lower()
+    assert expired["status"] == "EXPIRED"
+    assert "refresh" in expired["last_error"].lower()
 
 
 def test_the_periodic_refresh_renews_tokens_about_to_expire(
@@ -75,4 +81,5 @@ def test_the_periodic_refresh_renews_tokens_about_to_expire(
     run = accounts.refresh_expiring(session, settings, utcnow())
     assert run.refreshed >= 1
     assert accounts.credentials(row).access_token != before
-    assert row.token_expires_at is not None and row.token_expires_at > utcnow() + timedelta(hours=1)
+    assert row.token_expires_at is not None
+    assert row.token_expires_at > utcnow() + timedelta(hours=1)

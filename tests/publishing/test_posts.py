@@ -52,7 +52,8 @@ def test_a_post_scheduled_two_minutes_ahead_in_paris_is_published_once_at_that_t
     )
     due = local.replace(tzinfo=PARIS).astimezone(UTC)
     assert datetime.fromisoformat(post["scheduled_for"]) == due
-    assert post["timezone"] == "Europe/Paris" and post["status"] == "scheduled"
+    assert post["timezone"] == "Europe/Paris"
+    assert post["status"] == "scheduled"
     assert post["scheduled_local"].startswith(local.isoformat())
 
     assert _dispatch(database, due - timedelta(seconds=1)) == 0
@@ -64,7 +65,8 @@ def test_a_post_scheduled_two_minutes_ahead_in_paris_is_published_once_at_that_t
     publish_jobs()
     published = club.ok("GET", f"/posts/{post['id']}")
     (delivery,) = published["deliveries"]
-    assert published["status"] == "published" and delivery["status"] == "published"
+    assert published["status"] == "published"
+    assert delivery["status"] == "published"
     assert (
         delivery["platform_url"]
         == f"https://x.com/clubvisage/status/{delivery['platform_post_id']}"
@@ -94,7 +96,8 @@ def test_a_rate_limit_is_retried_after_its_reset(
 
     waiting = club.ok("GET", f"/posts/{post['id']}")
     (delivery,) = waiting["deliveries"]
-    assert delivery["status"] == "pending" and delivery["last_error_code"] == "SOCIAL_003"
+    assert delivery["status"] == "pending"
+    assert delivery["last_error_code"] == "SOCIAL_003"
     assert delivery["publish_attempts"] == 1
     reset = datetime.fromisoformat(delivery["next_attempt_at"])
     assert reset > utcnow() + timedelta(seconds=60)
@@ -105,7 +108,8 @@ def test_a_rate_limit_is_retried_after_its_reset(
     assert _dispatch(database, reset + timedelta(seconds=1)) == 1
     publish_jobs()
     done = club.ok("GET", f"/posts/{post['id']}")
-    assert done["status"] == "published" and done["deliveries"][0]["publish_attempts"] == 2
+    assert done["status"] == "published"
+    assert done["deliveries"][0]["publish_attempts"] == 2
     assert len(_tweets_with(x_state, text)) == 1
 
 
@@ -129,7 +133,8 @@ def test_a_timeout_is_unknown_and_resolved_without_a_second_post(
     publish_jobs()
 
     unknown = club.ok("GET", f"/posts/{post['id']}")
-    assert unknown["status"] == "unknown" and unknown["deliveries"][0]["status"] == "unknown"
+    assert unknown["status"] == "unknown"
+    assert unknown["deliveries"][0]["status"] == "unknown"
     assert club.ok("GET", "/posts/queue/status")["unknown"] >= 1
     assert club.call("POST", f"/posts/{post['id']}/publish-now").status_code == 409
 
@@ -137,7 +142,8 @@ def test_a_timeout_is_unknown_and_resolved_without_a_second_post(
     publish_jobs()
     resolved = club.ok("GET", f"/posts/{post['id']}")
     (delivery,) = resolved["deliveries"]
-    assert resolved["status"] == "published" and delivery["publish_attempts"] == 1
+    assert resolved["status"] == "published"
+    assert delivery["publish_attempts"] == 1
     assert delivery["platform_post_id"] == _tweets_with(x_state, text)[0]["id"]
     assert x_state.create_requests == requests_before + 1  # checked, never sent again
     assert len(_tweets_with(x_state, text)) == 1
@@ -145,7 +151,8 @@ def test_a_timeout_is_unknown_and_resolved_without_a_second_post(
         row = session.scalars(
             select(Delivery).where(Delivery.post_id == uuid.UUID(post["id"]))
         ).one()
-        assert row.queued_at is None and row.idempotency_key
+        assert row.queued_at is None
+        assert row.idempotency_key
 
 
 @pytest.mark.parametrize(
@@ -165,7 +172,8 @@ def test_content_breaking_x_rules_is_refused_with_content_003(
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "CONTENT_003"
-    assert "x:" in error["message"] and rule in error["message"]
+    assert "x:" in error["message"]
+    assert rule in error["message"]
     first = error["details"]["violations"][0]
     assert (first["platform"], first["rule"]) == ("x", rule)
 
@@ -192,7 +200,8 @@ def test_a_wall_time_skipped_by_dst_is_refused(club: Club, x_api: str) -> None:
             "timezone": "Europe/Paris",
         },
     )
-    assert response.status_code == 422 and "daylight" in response.json()["error"]["message"]
+    assert response.status_code == 422
+    assert "daylight" in response.json()["error"]["message"]
     bad_zone = club.call(
         "POST",
         "/posts",
