@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TenantOwner
+from tests.contracts import ai as ai_contract
 from tests.contracts import x as x_contract
 from tests.contracts.oauth import AuthorizationServer
 from tests.contracts.server import serve
@@ -71,3 +72,37 @@ class Club:
 @pytest.fixture
 def club(client: TestClient, make_tenant_owner: Callable[[], TenantOwner]) -> Club:
     return Club(client, make_tenant_owner())
+
+
+@dataclass
+class AiServers:
+    openai: ai_contract.AiState
+    anthropic: ai_contract.AiState
+
+
+@pytest.fixture(scope="session")
+def ai_urls() -> Iterator[tuple[ai_contract.AiState, ai_contract.AiState, str, str]]:
+    openai_state, anthropic_state = ai_contract.AiState(), ai_contract.AiState()
+    with (
+        serve(ai_contract.create_openai_app(openai_state, "sk-test")) as openai_base,
+        serve(ai_contract.create_anthropic_app(anthropic_state, "ant-test")) as anthropic_base,
+    ):
+        yield openai_state, anthropic_state, openai_base, anthropic_base
+
+
+@pytest.fixture
+def ai_servers(
+    ai_urls: tuple[ai_contract.AiState, ai_contract.AiState, str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AiServers:
+    """Both AI providers configured (for this test only), their scripted failures cleared."""
+    openai_state, anthropic_state, openai_base, anthropic_base = ai_urls
+    for state in (openai_state, anthropic_state):
+        state.failures.clear()
+        state.requests.clear()
+    monkeypatch.setattr(settings, "openai_base_url", f"{openai_base}/v1")
+    monkeypatch.setattr(settings, "openai_api_key", "sk-test")
+    monkeypatch.setattr(settings, "anthropic_base_url", anthropic_base)
+    monkeypatch.setattr(settings, "anthropic_api_key", "ant-test")
+    return AiServers(openai_state, anthropic_state)
