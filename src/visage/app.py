@@ -24,6 +24,7 @@ from visage.events.router import routers as events_routers
 from visage.faces.inference.base import CHIP_SIZE
 from visage.faces.inference.engine import load_backend
 from visage.faces.router import routers as faces_routers
+from visage.health.allin import router as allin_health_router
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.router import routers as identity_routers
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     )
     app.add_middleware(RequestContextMiddleware, debug=settings.debug)
     app.include_router(health_router)
+    app.include_router(allin_health_router)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     mount_web(app)

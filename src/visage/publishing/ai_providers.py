@@ -34,13 +34,18 @@ class FallBack(Exception):
     """The provider is down for now: the next one is asked."""
 
 
-def configured(settings: Settings) -> list[str]:
-    names = []
+def ai_endpoints(settings: Settings) -> list[tuple[str, str]]:
+    """The configured providers, in the order they are asked, with their base URLs."""
+    endpoints = []
     if settings.openai_base_url or settings.openai_api_key:
-        names.append("openai")
+        endpoints.append(("openai", settings.openai_base_url or "https://api.openai.com/v1"))
     if settings.anthropic_base_url or settings.anthropic_api_key:
-        names.append("anthropic")
-    return names
+        endpoints.append(("anthropic", settings.anthropic_base_url or "https://api.anthropic.com"))
+    return endpoints
+
+
+def configured(settings: Settings) -> list[str]:
+    return [name for name, _ in ai_endpoints(settings)]
 
 
 def _openai(settings: Settings, system: str, prompt: str) -> str:
