@@ -50,8 +50,12 @@ def create_openai_app(state: AiState, api_key: str) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {api_key}":
-            error = {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                     "param": None, "code": "invalid_api_key"}
+            error = {
+                "message": "Incorrect API key provided",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
             return JSONResponse({"error": error}, status_code=401)
         body = await request.json()
         state.requests.append(body)

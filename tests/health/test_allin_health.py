@@ -16,12 +16,14 @@ def test_api_health_has_the_guides_shape(client: TestClient) -> None:
     assert body["services"]["database"] == "connected"
     assert body["services"]["ai_services"] in {"available", "templates_only"}
     assert datetime.fromisoformat(body["timestamp"])
-    assert isinstance(body["uptime"], int) and body["uptime"] >= 0
+    assert isinstance(body["uptime"], int)
+    assert body["uptime"] >= 0
 
 
 def test_api_health_database(client: TestClient) -> None:
     body = client.get("/api/health/database").json()
-    assert body["status"] == "ok" and body["database"] == "connected"
+    assert body["status"] == "ok"
+    assert body["database"] == "connected"
 
 
 def test_api_health_external_apis_probes_the_configured_platforms(

@@ -14,6 +14,9 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TenantOwner
 from tests.contracts import ai as ai_contract
+from tests.contracts import graph as graph_contract
+from tests.contracts import linkedin as linkedin_contract
+from tests.contracts import mastodon as mastodon_contract
 from tests.contracts import x as x_contract
 from tests.contracts.oauth import AuthorizationServer
 from tests.contracts.server import serve
@@ -22,16 +25,81 @@ from visage.config import Settings
 
 @pytest.fixture(scope="session")
 def x_state() -> x_contract.XState:
-    return x_contract.XState(AuthorizationServer("x-client", "x-secret"))
+    return x_contract.XState(_oauth("x", pkce=True))
 
 
 @pytest.fixture(scope="session")
 def x_api(settings: Settings, x_state: x_contract.XState) -> Iterator[str]:
     with serve(x_contract.create_app(x_state)) as base:
-        settings.x_client_id, settings.x_client_secret = "x-client", "x-secret"
-        settings.x_authorize_url = f"{base}/i/oauth2/authorize"
-        settings.x_token_url = f"{base}/2/oauth2/token"
-        settings.x_api_base_url = base
+        _point(settings, "x", base, "/i/oauth2/authorize", "/2/oauth2/token")
+        yield base
+
+
+def _point(settings: Settings, platform: str, base: str, authorize: str, token: str) -> None:
+    for name, value in {
+        "client_id": f"{platform}-client",
+        "client_secret": f"{platform}-secret",
+        "authorize_url": f"{base}{authorize}",
+        "token_url": f"{base}{token}",
+        "api_base_url": base,
+    }.items():
+        setattr(settings, f"{platform}_{name}", value)
+
+
+def _oauth(platform: str, *, pkce: bool) -> AuthorizationServer:
+    return AuthorizationServer(f"{platform}-client", f"{platform}-secret", require_pkce=pkce)
+
+
+@pytest.fixture(scope="session")
+def mastodon_state() -> mastodon_contract.MastodonState:
+    return mastodon_contract.MastodonState(_oauth("mastodon", pkce=True))
+
+
+@pytest.fixture(scope="session")
+def mastodon_api(
+    settings: Settings, mastodon_state: mastodon_contract.MastodonState
+) -> Iterator[str]:
+    with serve(mastodon_contract.create_app(mastodon_state)) as base:
+        _point(settings, "mastodon", base, "/oauth/authorize", "/oauth/token")
+        yield base
+
+
+@pytest.fixture(scope="session")
+def linkedin_state() -> linkedin_contract.LinkedInState:
+    return linkedin_contract.LinkedInState(_oauth("linkedin", pkce=False))
+
+
+@pytest.fixture(scope="session")
+def linkedin_api(
+    settings: Settings, linkedin_state: linkedin_contract.LinkedInState
+) -> Iterator[str]:
+    with serve(linkedin_contract.create_app(linkedin_state)) as base:
+        linkedin_state.base_url = base
+        _point(settings, "linkedin", base, "/oauth/v2/authorization", "/oauth/v2/accessToken")
+        yield base
+
+
+@pytest.fixture(scope="session")
+def facebook_state() -> graph_contract.GraphState:
+    return graph_contract.GraphState(_oauth("facebook", pkce=False))
+
+
+@pytest.fixture(scope="session")
+def facebook_api(settings: Settings, facebook_state: graph_contract.GraphState) -> Iterator[str]:
+    with serve(graph_contract.create_facebook_app(facebook_state)) as base:
+        _point(settings, "facebook", base, "/dialog/oauth", "/oauth/access_token")
+        yield base
+
+
+@pytest.fixture(scope="session")
+def instagram_state() -> graph_contract.GraphState:
+    return graph_contract.GraphState(_oauth("instagram", pkce=False))
+
+
+@pytest.fixture(scope="session")
+def instagram_api(settings: Settings, instagram_state: graph_contract.GraphState) -> Iterator[str]:
+    with serve(graph_contract.create_instagram_app(instagram_state)) as base:
+        _point(settings, "instagram", base, "/oauth/authorize", "/oauth/access_token")
         yield base
 
 

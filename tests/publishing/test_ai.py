@@ -48,7 +48,8 @@ def test_captions_fall_back_to_anthropic_when_the_first_answers_529(
     ai_servers.openai.failures.append(529)
     ai_servers.anthropic.reply = "From the fallback"
     body = _caption(club, _event(club)["id"]).json()
-    assert body["provider"] == "anthropic" and body["captions"] == ["From the fallback"]
+    assert body["provider"] == "anthropic"
+    assert body["captions"] == ["From the fallback"]
     assert len(ai_servers.openai.requests) == 1  # not retried on the same provider
 
 
@@ -58,7 +59,8 @@ def test_both_providers_down_refunds_the_credit(
     ai_servers.openai.failures.append(503)
     ai_servers.anthropic.failures.append(529)
     response = _caption(club, _event(club)["id"])
-    assert response.status_code == 503 and response.json()["error"]["code"] == "AI_001"
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "AI_001"
     with database.session() as session:
         period = session.scalars(
             select(AiCreditPeriod).where(AiCreditPeriod.tenant_id == club.owner.tenant.id)
@@ -75,8 +77,10 @@ def test_insufficient_quota_is_not_retried(club: Club, ai_servers: AiServers) ->
     response = _caption(club, _event(club)["id"])
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["code"] == "AI_002" and error["details"]["provider"] == "openai"
-    assert len(ai_servers.openai.requests) == 1 and ai_servers.anthropic.requests == []
+    assert error["code"] == "AI_002"
+    assert error["details"]["provider"] == "openai"
+    assert len(ai_servers.openai.requests) == 1
+    assert ai_servers.anthropic.requests == []
 
 
 def test_credits_alert_at_80_percent_and_run_out_with_402(
@@ -99,14 +103,16 @@ def test_credits_alert_at_80_percent_and_run_out_with_402(
     exhausted = _caption(club, event["id"])
     assert exhausted.status_code == 402
     error = exhausted.json()["error"]
-    assert error["code"] == "AI_003" and "reset on" in error["message"]
+    assert error["code"] == "AI_003"
+    assert "reset on" in error["message"]
     assert datetime.fromisoformat(error["details"]["resets_at"]).day == 1
     assert club.ok("GET", "/ai/credits")["remaining"] == 0
 
 
 def test_without_a_provider_captions_come_from_templates(club: Club) -> None:
     body = _caption(club, _event(club, "Spring gala")["id"]).json()
-    assert body["provider"] == "template" and body["credits_remaining"] is None
+    assert body["provider"] == "template"
+    assert body["credits_remaining"] is None
     assert all("Spring gala" in caption and "2026-11-28" in caption for caption in body["captions"])
 
 
@@ -121,10 +127,13 @@ def test_the_month_starts_on_the_first_in_the_tenant_zone() -> None:
 def test_analyze_content_lists_issues_per_platform(club: Club) -> None:
     tags = " ".join(f"#tag{n}" for n in range(31))
     body = club.ok("POST", "/ai/analyze-content", json={"content": tags, "platform": "instagram"})
-    assert not body["ok"] and body["hashtags"] == 31
+    assert not body["ok"]
+    assert body["hashtags"] == 31
     assert [issue["rule"] for issue in body["issues"]] == ["hashtags"]
     fine = club.ok("POST", "/ai/analyze-content", json={"content": "Hello", "platform": "x"})
-    assert fine["ok"] and fine["counted_length"] == 5 and fine["limit"] == 280
+    assert fine["ok"]
+    assert fine["counted_length"] == 5
+    assert fine["limit"] == 280
 
 
 def test_improve_content_without_a_provider_applies_the_rules(club: Club) -> None:
@@ -135,7 +144,8 @@ def test_improve_content_without_a_provider_applies_the_rules(club: Club) -> Non
         json={"content": f"Buy followers now {tags}", "platform": "instagram"},
     )
     assert body["provider"] == "rules"
-    assert body["content"].count("#") == 30 and "buy followers" not in body["content"].lower()
+    assert body["content"].count("#") == 30
+    assert "buy followers" not in body["content"].lower()
 
 
 def test_improve_content_with_a_provider(club: Club, ai_servers: AiServers) -> None:

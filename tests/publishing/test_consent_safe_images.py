@@ -65,7 +65,8 @@ def test_a_non_consenting_attendee_is_blurred_and_the_consenting_member_kept(
     refused = club.client.put(
         "/api/v1/attendees/me/publicity", json={"consent": False}, headers=attendee_headers
     )
-    assert refused.status_code == 200 and refused.json() == {"consent": False}
+    assert refused.status_code == 200
+    assert refused.json() == {"consent": False}
 
     group = compose("obama2.jpg", "biden.jpg")
     uploaded = club.call(
@@ -148,4 +149,7 @@ def test_instagram_crops_keep_the_faces_in_frame(face_left: int) -> None:
     box = (face_left, 300, face_left + 200, 500)
     left, top, right, bottom = crop_window(2000, 800, (4 / 5, 1.91), [box])
     assert round((right - left) / (bottom - top), 2) == 1.91
-    assert left <= box[0] and box[2] <= right and top <= box[1] and box[3] <= bottom
+    assert left <= box[0]
+    assert box[2] <= right
+    assert top <= box[1]
+    assert box[3] <= bottom

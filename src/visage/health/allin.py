@@ -51,9 +51,7 @@ def allin_health() -> JSONResponse:
         "redis": ("connected" if redis.ok else "disconnected")
         if settings.redis_url
         else "not_configured",
-        "ai_services": "available"
-        if ai_providers.configured(settings)
-        else "templates_only",
+        "ai_services": "available" if ai_providers.configured(settings) else "templates_only",
         "social_apis": "operational",
     }
     if database.ok and _expired_accounts():

@@ -21,6 +21,7 @@ from visage.publishing.models import (
     AccountStatus,
     Delivery,
     DeliveryStatus,
+    Platform,
     Post,
     PostStatus,
     SocialAccount,
@@ -78,8 +79,8 @@ def _accounts(session: Session, principal: Principal, ids: list[uuid.UUID]) -> l
     return accounts
 
 
-def check_rules(text: str, platforms_: list[platforms.Platform], image_count: int) -> None:
-    found = [v for p in platforms_ for v in platforms.violations(text, p, image_count)]
+def check_rules(text: str, targets: list[Platform], image_count: int) -> None:
+    found = [v for p in targets for v in platforms.violations(text, p, image_count)]
     if found:
         first = found[0]
         raise ContentViolatesRules(

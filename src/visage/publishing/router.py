@@ -18,7 +18,7 @@ from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
 from visage.publishing import accounts, captions, consent, credits, posts
 from visage.publishing.delivery import media_key_from_token
-from visage.publishing.models import Platform, PostStatus
+from visage.publishing.models import Platform, Post, PostStatus
 from visage.publishing.schemas import (
     AccountOut,
     AnalysisOut,
@@ -95,7 +95,7 @@ def published_media(token: str, settings: AppSettings) -> Response:
     return Response(get_storage().get(key), media_type="image/jpeg")
 
 
-def _post_out(session: DbSession, post: posts.Post) -> PostOut:
+def _post_out(session: DbSession, post: Post) -> PostOut:
     return PostOut.of(post, posts.deliveries_of(session, post))
 
 
@@ -189,7 +189,7 @@ def analyze_content(body: AnalyzeIn, principal: Publisher) -> AnalysisOut:
         hashtags=result.hashtags,
         mentions=result.mentions,
         ok=not result.issues,
-        issues=[IssueOut(**issue.as_dict()) for issue in result.issues],  # type: ignore[arg-type]
+        issues=[IssueOut(**issue.as_dict()) for issue in result.issues],
     )
 
 

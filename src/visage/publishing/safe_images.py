@@ -126,8 +126,8 @@ def render(
     aspect_range: tuple[float, float] | None,
     max_bytes: int,
 ) -> SafeImage:
-    image = Image.open(io.BytesIO(original))
-    image = (ImageOps.exif_transpose(image) or image).convert("RGB")
+    opened = Image.open(io.BytesIO(original))
+    image: Image.Image = (ImageOps.exif_transpose(opened) or opened).convert("RGB")
     for decision in decisions:
         if not decision.keep:
             _blur(image, decision.box)
