@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,19 +39,21 @@ SERVER_START_SECONDS = 180
 WAIT_MS = 60_000
 
 
-@pytest.fixture(scope="session")
-def live_server(database: Database) -> Iterator[str]:
-    """`visage serve` in a subprocess, sharing the test run's embedded database."""
-    del database  # started and migrated first, so the server only joins it
+@contextmanager
+def visage_serve(
+    extra_env: dict[str, str] | None = None, *, port: int | None = None, log_name: str = "server"
+) -> Iterator[str]:
+    """`visage serve` (API + one worker) in a subprocess on the test run's embedded database,
+    with `extra_env` added to its environment; yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = (ARTIFACTS / "server.log").open("w")
+    log = (ARTIFACTS / f"{log_name}.log").open("w")
     command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
     # Its own process group: the workers `serve` starts stop with it at the end.
     server = subprocess.Popen(
         [*command, "--workers", "1"],
-        env=os.environ.copy(),
+        env={**os.environ, **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -58,7 +61,7 @@ def live_server(database: Database) -> Iterator[str]:
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
-            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / 'server.log'}"
+            assert server.poll() is None, f"visage serve exited; see {log.name}"
             try:
                 if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
                     break
@@ -74,6 +77,14 @@ def live_server(database: Database) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(database: Database) -> Iterator[str]:
+    """`visage serve` in a subprocess, sharing the test run's embedded database."""
+    del database  # started and migrated first, so the server only joins it
+    with visage_serve() as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ from visage.publishing.providers.base import (
     TokenRejected,
     TransientFailure,
 )
-from visage.publishing.safe_images import consent_safe_copy
+from visage.publishing.safe_images import consent_safe_copy, original_key
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +54,6 @@ UNKNOWN_CHECK_DELAY = timedelta(seconds=30)
 EXPIRED_ACCOUNT_WAIT = timedelta(minutes=15)
 MEDIA_TOKEN_TYPE = "social_media"
 MEDIA_LINK_MINUTES = 24 * 60
-
-
-def original_key(photo: Photo) -> str:
-    """Where the events domain keeps a photo's original (events/<tenant>/<event>/<photo>/)."""
-    extension = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}[photo.format]
-    return f"events/{photo.tenant_id}/{photo.event_id}/{photo.id}/original.{extension}"
 
 
 def copy_key(delivery: Delivery, index: int) -> str:

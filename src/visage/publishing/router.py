@@ -16,7 +16,7 @@ from visage.events.dependencies import CurrentAttendee
 from visage.identity.dependencies import require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
-from visage.publishing import accounts, captions, consent, credits, posts
+from visage.publishing import accounts, captions, consent, credits, posts, safe_images
 from visage.publishing.delivery import media_key_from_token
 from visage.publishing.models import Platform, Post, PostStatus
 from visage.publishing.schemas import (
@@ -93,6 +93,20 @@ def published_media(token: str, settings: AppSettings) -> Response:
     """A consent-safe copy, for platforms that fetch images by URL (Instagram)."""
     key = media_key_from_token(settings, token)
     return Response(get_storage().get(key), media_type="image/jpeg")
+
+
+@social_router.get("/preview/{photo_id}", response_class=Response)
+def preview_photo(
+    photo_id: uuid.UUID,
+    platform: Platform,
+    session: DbSession,
+    settings: AppSettings,
+    principal: Publisher,
+) -> Response:
+    """The consent-safe copy `platform` would get: non-consenting faces blurred, cropped."""
+    copy = safe_images.preview(session, settings, principal, photo_id, platform)
+    headers = {"X-Faces-Kept": str(copy.faces_kept), "X-Faces-Blurred": str(copy.faces_blurred)}
+    return Response(copy.data, media_type="image/jpeg", headers=headers)
 
 
 def _post_out(session: DbSession, post: Post) -> PostOut:

@@ -12,10 +12,15 @@ from PIL import Image, ImageFilter, ImageOps
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
+from visage.core.storage import get_storage
 from visage.events.indexing import FoundFace, find_faces
+from visage.events.models import Photo
 from visage.faces.protection import tenant_protector
 from visage.faces.service import recognition_threshold
+from visage.identity.principal import Principal
+from visage.publishing import platforms
 from visage.publishing.consent import nearest_consenting_distance
+from visage.publishing.models import Platform
 
 # The blurred area reaches past the detector's box (hair, ears, chin) by this share of its size.
 BLUR_MARGIN = 0.35
@@ -24,6 +29,12 @@ BLUR_MARGIN = 0.35
 PIXEL_BLOCKS = 6
 MAX_SIDE = 2048
 JPEG_QUALITIES = (88, 80, 70, 60, 50)
+
+
+def original_key(photo: Photo) -> str:
+    """Where the events domain keeps a photo's original (events/<tenant>/<event>/<photo>/)."""
+    extension = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}[photo.format]
+    return f"events/{photo.tenant_id}/{photo.event_id}/{photo.id}/original.{extension}"
 
 
 @dataclass(frozen=True)
@@ -157,3 +168,24 @@ def consent_safe_copy(
 ) -> SafeImage:
     decisions = decide_faces(session, tenant_id, event_id, find_faces(original, settings))
     return render(original, decisions, aspect_range=aspect_range, max_bytes=max_bytes)
+
+
+def preview(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    photo_id: uuid.UUID,
+    platform: Platform,
+) -> SafeImage:
+    """What `platform` would receive for this photo now: faces blurred, cropped (composer)."""
+    photo = principal.scope(session).get(Photo, photo_id, what="Photo")
+    rules = platforms.RULES[platform]
+    return consent_safe_copy(
+        session,
+        settings,
+        tenant_id=photo.tenant_id,
+        event_id=photo.event_id,
+        original=get_storage().get(original_key(photo)),
+        aspect_range=rules.aspect_range,
+        max_bytes=rules.max_image_bytes,
+    )
