@@ -127,10 +127,7 @@ class Settings(BaseSettings):
     mastodon_authorize_url: str = "https://mastodon.social/oauth/authorize"
     mastodon_token_url: str = "https://mastodon.social/oauth/token"
     mastodon_api_base_url: str = "https://mastodon.social"
-    bluesky_client_id: str = ""
-    bluesky_client_secret: str = ""
-    bluesky_authorize_url: str = "https://bsky.social/oauth/authorize"
-    bluesky_token_url: str = "https://bsky.social/oauth/token"
+    # Bluesky signs in with an app password (ATProto OAuth needs DPoP and PAR): only its PDS.
     bluesky_api_base_url: str = "https://bsky.social"
     # A platform call that has not answered after this long is `unknown` (checked before any
     # retry), never retried blindly.

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TenantOwner
 from tests.contracts import ai as ai_contract
+from tests.contracts import bluesky as bluesky_contract
 from tests.contracts import graph as graph_contract
 from tests.contracts import linkedin as linkedin_contract
 from tests.contracts import mastodon as mastodon_contract
@@ -100,6 +101,18 @@ def instagram_state() -> graph_contract.GraphState:
 def instagram_api(settings: Settings, instagram_state: graph_contract.GraphState) -> Iterator[str]:
     with serve(graph_contract.create_instagram_app(instagram_state)) as base:
         _point(settings, "instagram", base, "/oauth/authorize", "/oauth/access_token")
+        yield base
+
+
+@pytest.fixture(scope="session")
+def bluesky_state() -> bluesky_contract.BlueskyState:
+    return bluesky_contract.BlueskyState()
+
+
+@pytest.fixture(scope="session")
+def bluesky_api(settings: Settings, bluesky_state: bluesky_contract.BlueskyState) -> Iterator[str]:
+    with serve(bluesky_contract.create_app(bluesky_state)) as base:
+        settings.bluesky_api_base_url = base
         yield base
 
 

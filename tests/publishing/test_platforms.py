@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
+from tests.contracts.bluesky import HANDLE, BlueskyState
 from tests.contracts.graph import GraphState
 from tests.contracts.linkedin import LinkedInState
 from tests.contracts.mastodon import MastodonState
@@ -170,3 +171,47 @@ def test_mastodon_timeout_is_resolved_with_the_idempotency_key(
     assert resolved["status"] == "published"
     (status,) = [s for s in mastodon_state.statuses if s["content"] == text]
     assert resolved["deliveries"][0]["platform_url"] == status["url"]
+
+
+def test_bluesky_app_password_post_and_a_silence_resolved_by_its_record_key(
+    club: Club,
+    bluesky_api: str,
+    bluesky_state: BlueskyState,
+    settings: Settings,
+    database: Database,
+    publish_jobs: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    del bluesky_api
+    wrong = club.call(
+        "POST",
+        "/social/accounts/bluesky/app-password",
+        json={"identifier": HANDLE, "app_password": "nope"},
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "SOCIAL_002"
+    via_oauth = club.call("POST", "/social/accounts/bluesky/connect")
+    assert via_oauth.status_code == 409 and "app-password" in via_oauth.json()["error"]["message"]
+    account = club.ok(
+        "POST",
+        "/social/accounts/bluesky/app-password",
+        json={"identifier": HANDLE, "app_password": bluesky_state.password},
+    )
+    assert account["username"] == HANDLE and account["token_expires_at"]
+    assert club.ok("PUT", f"/social/accounts/{account['id']}/refresh")["status"] == "ACTIVE"
+
+    text = f"Summer cup {uuid.uuid4().hex[:6]}"
+    monkeypatch.setattr(settings, "social_http_timeout_seconds", 1.0)
+    bluesky_state.delay_next_create = 3.0
+    requests_before = bluesky_state.create_requests
+    result = _publish(club, account["id"], text, [_photo(club)], publish_jobs)
+    assert result["status"] == "unknown"
+    with database.session() as session:
+        assert posts.dispatch_due(session, utcnow() + timedelta(minutes=1)) >= 1
+    publish_jobs()
+    resolved = club.ok("GET", f"/posts/{result['id']}")
+    assert resolved["status"] == "published"
+    (rkey,) = [key for key, record in bluesky_state.records.items() if record["text"] == text]
+    assert resolved["deliveries"][0]["platform_url"].endswith(f"/post/{rkey}")
+    assert bluesky_state.create_requests == requests_before + 1
+    (image,) = bluesky_state.records[rkey]["embed"]["images"]
+    assert len(bluesky_state.blobs[image["image"]["ref"]["$link"]]) <= 1_000_000

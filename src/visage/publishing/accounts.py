@@ -29,6 +29,7 @@ from visage.publishing.providers.base import (
     GatewayError,
     TokenSet,
 )
+from visage.publishing.providers.bluesky import BlueskyGateway
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ def start_connect(
 ) -> str:
     """The platform's authorization URL, with a single-use state and a PKCE challenge."""
     gateway = gateway_for(platform, settings)
+    if not gateway.uses_oauth:
+        raise PlatformNotConfigured(
+            f"{platform.value} connects with an app password: "
+            f"POST /api/v1/social/accounts/{platform.value}/app-password."
+        )
     if not gateway.oauth.client_id:
         raise PlatformNotConfigured(
             f"Set {platform.value.upper()}_CLIENT_ID and {platform.value.upper()}_CLIENT_SECRET "
@@ -74,22 +80,28 @@ def start_connect(
     return str(url)
 
 
-def _store(session: Session, attempt: OAuthAttempt, identity: ConnectedIdentity) -> SocialAccount:
-    tenant_id = attempt.tenant_id
+def _store(
+    session: Session,
+    tenant_id: uuid.UUID,
+    platform: Platform,
+    user_id: uuid.UUID | None,
+    identity: ConnectedIdentity,
+) -> SocialAccount:
+    """The account (new, or reconnected: same platform and external id) with fresh tokens."""
     account = session.scalar(
         select(SocialAccount).where(
             SocialAccount.tenant_id == tenant_id,
-            SocialAccount.platform == attempt.platform,
+            SocialAccount.platform == platform,
             SocialAccount.external_id == identity.external_id,
         )
     )
     if account is None:
         account = SocialAccount(
-            tenant_id=tenant_id, platform=attempt.platform, external_id=identity.external_id
+            tenant_id=tenant_id, platform=platform, external_id=identity.external_id
         )
         session.add(account)
     account.username = identity.username
-    account.connected_by = attempt.user_id
+    account.connected_by = user_id
     _apply_tokens(account, identity.tokens)
     return account
 
@@ -134,7 +146,7 @@ def complete_connect(
             code_verifier=verifier if gateway.oauth.pkce else None,
         )
         identities = gateway.identities(TokenSet.from_oauth(dict(token)))
-    except (GatewayError, Exception) as failure:  # Authlib raises OAuthError/httpx errors
+    except Exception as failure:  # GatewayError, Authlib's OAuthError, httpx errors
         logger.warning("OAuth token exchange for %s failed: %r", attempt.platform, failure)
         raise OAuthFailed(
             f"{attempt.platform.value}: token exchange failed: {failure}"
@@ -143,7 +155,30 @@ def complete_connect(
         client.close()
     if not identities:
         raise OAuthFailed(f"{attempt.platform.value}: the token gives access to no account.")
-    return [_store(session, attempt, identity) for identity in identities]
+    return [
+        _store(session, attempt.tenant_id, attempt.platform, attempt.user_id, identity)
+        for identity in identities
+    ]
+
+
+def connect_with_app_password(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    *,
+    identifier: str,
+    app_password: str,
+) -> SocialAccount:
+    """Bluesky: a session opened with the handle and an app password (never stored)."""
+    gateway = gateway_for(Platform.BLUESKY, settings)
+    assert isinstance(gateway, BlueskyGateway)
+    try:
+        identity = gateway.sign_in(identifier, app_password)
+    except GatewayError as failure:
+        raise OAuthFailed(f"bluesky: sign-in refused: {failure}") from failure
+    account = _store(session, principal.tenant(), Platform.BLUESKY, principal.id, identity)
+    session.flush()
+    return account
 
 
 def list_accounts(session: Session, principal: Principal) -> list[SocialAccount]:

@@ -146,6 +146,8 @@ def _begin(session: Session, settings: Settings, delivery_id: uuid.UUID) -> Atte
         delivery.queued_at = None
         settle_post_status(session, post.id)
         return None
+    # Kept from the first attempt: checks look for posts made since, record keys derive from it.
+    delivery.attempt_started_at = delivery.attempt_started_at or utcnow()
     try:
         outgoing = prepare_outgoing(session, settings, post, delivery, account)
     except Exception as error:  # a photo that cannot be read or made safe is never sent
@@ -173,7 +175,6 @@ def _begin(session: Session, settings: Settings, delivery_id: uuid.UUID) -> Atte
             return None
     delivery.status = DeliveryStatus.PUBLISHING
     delivery.publish_attempts += 1
-    delivery.attempt_started_at = delivery.attempt_started_at or utcnow()
     settle_post_status(session, post.id)
     return Attempt(delivery.id, account.platform, credentials, outgoing)
 

@@ -33,6 +33,7 @@ class Platform(enum.StrEnum):
     INSTAGRAM = "instagram"
     LINKEDIN = "linkedin"
     MASTODON = "mastodon"
+    BLUESKY = "bluesky"
 
 
 class AccountStatus(enum.StrEnum):

@@ -5,7 +5,9 @@ punctuation ranges weigh 1, everything else (CJK, emoji sequences) 2, every URL 
 all: https://docs.x.com/resources/fundamentals/counting-characters). Instagram: 2,200
 characters, 30 hashtags, 20 @-tags, 1-10 images with an aspect ratio between 4:5 and 1.91:1
 (https://developers.facebook.com/docs/instagram-platform/content-publishing). LinkedIn 3,000,
-Facebook 63,206, Mastodon 500 (URLs 23) as the AllIN guide and the platforms' docs give them.
+Facebook 63,206, Mastodon 500 (URLs 23), Bluesky 300 graphemes and 4 images of at most
+1,000,000 bytes (the app.bsky.feed.post and app.bsky.embed.images lexicons), as the AllIN guide
+and the platforms' docs give them.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ RULES: dict[Platform, PlatformRules] = {
     Platform.MASTODON: PlatformRules(
         Platform.MASTODON, 500, urls_count_as=TRANSFORMED_URL_LENGTH, max_images=4
     ),
+    Platform.BLUESKY: PlatformRules(Platform.BLUESKY, 300, max_images=4, max_image_bytes=1_000_000),
 }
 
 

@@ -23,6 +23,7 @@ from visage.publishing.schemas import (
     AccountOut,
     AnalysisOut,
     AnalyzeIn,
+    AppPasswordIn,
     AuthorizeUrl,
     CaptionIn,
     CaptionsOut,
@@ -54,6 +55,17 @@ def connect(
     return AuthorizeUrl(
         authorize_url=accounts.start_connect(session, principal, platform, settings)
     )
+
+
+@social_router.post("/accounts/bluesky/app-password", status_code=status.HTTP_201_CREATED)
+def connect_bluesky(
+    body: AppPasswordIn, session: DbSession, settings: AppSettings, principal: Publisher
+) -> AccountOut:
+    """Bluesky signs in with the handle and an app password (Settings → App passwords)."""
+    account = accounts.connect_with_app_password(
+        session, principal, settings, identifier=body.identifier, app_password=body.app_password
+    )
+    return AccountOut.model_validate(account)
 
 
 @social_router.get("/oauth/callback", response_class=RedirectResponse, status_code=303)

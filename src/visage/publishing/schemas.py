@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +22,11 @@ from visage.publishing.platforms import counted_length
 
 class AuthorizeUrl(BaseModel):
     authorize_url: str
+
+
+class AppPasswordIn(BaseModel):
+    identifier: str = Field(min_length=1, max_length=253, description="Handle or email")
+    app_password: str = Field(min_length=1, max_length=200)
 
 
 class AccountOut(BaseModel):
@@ -180,6 +184,3 @@ class CreditsOut(BaseModel):
     limit: int
     remaining: int
     resets_at: datetime
-
-
-PlatformName = Literal["x", "facebook", "instagram", "linkedin", "mastodon"]

@@ -161,7 +161,9 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column(
             "platform",
-            sa.Enum("x", "facebook", "instagram", "linkedin", "mastodon", name="social_platform"),
+            sa.Enum(
+                "x", "facebook", "instagram", "linkedin", "mastodon", "bluesky", name="social_platform"
+            ),
             nullable=False,
         ),
         sa.Column("external_id", sa.String(length=200), nullable=False),

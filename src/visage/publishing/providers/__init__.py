@@ -5,6 +5,7 @@ from __future__ import annotations
 from visage.config import Settings
 from visage.publishing.models import Platform
 from visage.publishing.providers.base import Gateway
+from visage.publishing.providers.bluesky import BlueskyGateway
 from visage.publishing.providers.facebook import FacebookGateway
 from visage.publishing.providers.instagram import InstagramGateway
 from visage.publishing.providers.linkedin import LinkedInGateway
@@ -17,6 +18,7 @@ GATEWAYS: dict[Platform, type[Gateway]] = {
     Platform.INSTAGRAM: InstagramGateway,
     Platform.LINKEDIN: LinkedInGateway,
     Platform.MASTODON: MastodonGateway,
+    Platform.BLUESKY: BlueskyGateway,
 }
 
 

@@ -129,16 +129,17 @@ class Gateway(abc.ABC):
     token_auth: ClassVar[Literal["client_secret_basic", "client_secret_post"]] = (
         "client_secret_post"
     )
+    uses_oauth: ClassVar[bool] = True  # False: signs in otherwise (Bluesky app passwords)
 
     def __init__(self, settings: Settings) -> None:
         prefix = self.platform.value
         self.settings = settings
         self.base_url: str = getattr(settings, f"{prefix}_api_base_url").rstrip("/")
         self.oauth = OAuthApp(
-            client_id=getattr(settings, f"{prefix}_client_id"),
-            client_secret=getattr(settings, f"{prefix}_client_secret"),
-            authorize_url=getattr(settings, f"{prefix}_authorize_url"),
-            token_url=getattr(settings, f"{prefix}_token_url"),
+            client_id=getattr(settings, f"{prefix}_client_id", ""),
+            client_secret=getattr(settings, f"{prefix}_client_secret", ""),
+            authorize_url=getattr(settings, f"{prefix}_authorize_url", ""),
+            token_url=getattr(settings, f"{prefix}_token_url", ""),
             scopes=self.scopes,
             pkce=self.pkce,
             token_auth=self.token_auth,

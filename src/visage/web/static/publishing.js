@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const PLATFORM_NAMES = { x: "X", facebook: "Facebook", instagram: "Instagram", linkedin: "LinkedIn", mastodon: "Mastodon" };
+  const PLATFORM_NAMES = { x: "X", facebook: "Facebook", instagram: "Instagram", linkedin: "LinkedIn", mastodon: "Mastodon", bluesky: "Bluesky" };
 
   function cell(row, text) {
     const td = document.createElement("td");
