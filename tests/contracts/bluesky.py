@@ -135,7 +135,8 @@ def create_app(state: BlueskyState) -> FastAPI:
         if len(record.get("text", "")) > 300:
             return _error(
                 "InvalidRequest",
-                "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
+                "Invalid app.bsky.feed.post record: "
+                "Record/text must not be longer than 300 graphemes",
             )
         if rkey in state.records:
             return _error("InvalidRequest", "Record already exists")

@@ -188,15 +188,18 @@ def test_bluesky_app_password_post_and_a_silence_resolved_by_its_record_key(
         "/social/accounts/bluesky/app-password",
         json={"identifier": HANDLE, "app_password": "nope"},
     )
-    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "SOCIAL_002"
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "SOCIAL_002"
     via_oauth = club.call("POST", "/social/accounts/bluesky/connect")
-    assert via_oauth.status_code == 409 and "app-password" in via_oauth.json()["error"]["message"]
+    assert via_oauth.status_code == 409
+    assert "app-password" in via_oauth.json()["error"]["message"]
     account = club.ok(
         "POST",
         "/social/accounts/bluesky/app-password",
         json={"identifier": HANDLE, "app_password": bluesky_state.password},
     )
-    assert account["username"] == HANDLE and account["token_expires_at"]
+    assert account["username"] == HANDLE
+    assert account["token_expires_at"]
     assert club.ok("PUT", f"/social/accounts/{account['id']}/refresh")["status"] == "ACTIVE"
 
     text = f"Summer cup {uuid.uuid4().hex[:6]}"
