@@ -3,6 +3,7 @@ settings pointed at them, a club with connected accounts, and a worker over the 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,29 @@ class Club:
         response = self.call(method, path, **kwargs)
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
+
+    def new_event(self, name: str = "Club race") -> dict[str, Any]:
+        body = {"name": name, "slug": f"ev-{uuid.uuid4().hex[:8]}", "event_date": "2026-11-28"}
+        event: dict[str, Any] = self.ok("POST", "/events", json=body)
+        return event
+
+    def upload_photo(self, event_id: str, photo: bytes) -> str:
+        files = [("files", ("photo.jpg", photo, "image/jpeg"))]
+        photo_id: str = self.ok("POST", f"/events/{event_id}/photos", files=files)["files"][0][
+            "photo_id"
+        ]
+        return photo_id
+
+    def publish(
+        self, account_id: str, text: str, photo_ids: list[str], run: Callable[[], None]
+    ) -> dict[str, Any]:
+        """Create the post, publish it now, run the worker; the post as it is then."""
+        body = {"account_ids": [account_id], "text": text, "photo_ids": photo_ids}
+        post = self.ok("POST", "/posts", json=body)
+        self.ok("POST", f"/posts/{post['id']}/publish-now")
+        run()
+        result: dict[str, Any] = self.ok("GET", f"/posts/{post['id']}")
+        return result
 
     def connect(self, platform: str) -> dict[str, Any]:
         """The whole OAuth redirect: our authorize URL, the platform's consent redirect, our

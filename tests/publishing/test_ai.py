@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,12 +16,6 @@ from visage.publishing import credits
 from visage.publishing.models import AiCreditPeriod, AiGeneration
 
 
-def _event(club: Club, name: str = "Autumn regatta") -> dict[str, Any]:
-    body = {"name": name, "slug": f"ev-{uuid.uuid4().hex[:8]}", "event_date": "2026-11-28"}
-    event: dict[str, Any] = club.ok("POST", "/events", json=body)
-    return event
-
-
 def _caption(club: Club, event_id: str, platform: str = "x") -> Any:
     return club.call(
         "POST", "/ai/captions", json={"event_id": event_id, "platform": platform, "tone": "warm"}
@@ -32,7 +25,7 @@ def _caption(club: Club, event_id: str, platform: str = "x") -> Any:
 def test_captions_come_from_the_openai_compatible_provider(
     club: Club, ai_servers: AiServers
 ) -> None:
-    event = _event(club)
+    event = club.new_event("Autumn regatta")
     body = _caption(club, event["id"]).json()
     assert body["provider"] == "openai"
     assert body["captions"] == ["Caption one", "Caption two", "Caption three"]
@@ -47,7 +40,7 @@ def test_captions_fall_back_to_anthropic_when_the_first_answers_529(
 ) -> None:
     ai_servers.openai.failures.append(529)
     ai_servers.anthropic.reply = "From the fallback"
-    body = _caption(club, _event(club)["id"]).json()
+    body = _caption(club, club.new_event("Autumn regatta")["id"]).json()
     assert body["provider"] == "anthropic"
     assert body["captions"] == ["From the fallback"]
     assert len(ai_servers.openai.requests) == 1  # not retried on the same provider
@@ -58,7 +51,7 @@ def test_both_providers_down_refunds_the_credit(
 ) -> None:
     ai_servers.openai.failures.append(503)
     ai_servers.anthropic.failures.append(529)
-    response = _caption(club, _event(club)["id"])
+    response = _caption(club, club.new_event("Autumn regatta")["id"])
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "AI_001"
     with database.session() as session:
@@ -74,7 +67,7 @@ def test_both_providers_down_refunds_the_credit(
 
 def test_insufficient_quota_is_not_retried(club: Club, ai_servers: AiServers) -> None:
     ai_servers.openai.failures.append(429)
-    response = _caption(club, _event(club)["id"])
+    response = _caption(club, club.new_event("Autumn regatta")["id"])
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["code"] == "AI_002"
@@ -92,7 +85,7 @@ def test_credits_alert_at_80_percent_and_run_out_with_402(
 ) -> None:
     del ai_servers
     monkeypatch.setattr(settings, "ai_monthly_credits", 5)
-    event = _event(club)
+    event = club.new_event("Autumn regatta")
     for used in range(1, 6):
         assert _caption(club, event["id"]).status_code == 200
         with database.session() as session:
@@ -110,7 +103,7 @@ def test_credits_alert_at_80_percent_and_run_out_with_402(
 
 
 def test_without_a_provider_captions_come_from_templates(club: Club) -> None:
-    body = _caption(club, _event(club, "Spring gala")["id"]).json()
+    body = _caption(club, club.new_event("Spring gala")["id"]).json()
     assert body["provider"] == "template"
     assert body["credits_remaining"] is None
     assert all("Spring gala" in caption and "2026-11-28" in caption for caption in body["captions"])

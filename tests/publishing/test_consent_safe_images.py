@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import date
 
 import numpy as np
 import pytest
@@ -45,15 +44,7 @@ def test_a_non_consenting_attendee_is_blurred_and_the_consenting_member_kept(
 ) -> None:
     del x_api
     account = club.connect("x")
-    event = club.ok(
-        "POST",
-        "/events",
-        json={
-            "name": "Club race",
-            "slug": f"race-{uuid.uuid4().hex[:8]}",
-            "event_date": date.today().isoformat(),
-        },
-    )
+    event = club.new_event("Club race")
     obama = _new_member(club, "Barack Obama", "obama.jpg")
     assert club.ok("PUT", f"/members/{obama}/publicity", json={"consent": True}) == {
         "consent": True
@@ -69,21 +60,9 @@ def test_a_non_consenting_attendee_is_blurred_and_the_consenting_member_kept(
     assert refused.json() == {"consent": False}
 
     group = compose("obama2.jpg", "biden.jpg")
-    uploaded = club.call(
-        "POST",
-        f"/events/{event['id']}/photos",
-        files=[("files", ("group.jpg", group, "image/jpeg"))],
-    ).json()
-    photo_id = uploaded["files"][0]["photo_id"]
+    photo_id = club.upload_photo(event["id"], group)
     text = f"Race day {uuid.uuid4().hex[:6]}"
-    post = club.ok(
-        "POST",
-        "/posts",
-        json={"account_ids": [account["id"]], "text": text, "photo_ids": [photo_id]},
-    )
-    club.ok("POST", f"/posts/{post['id']}/publish-now")
-    publish_jobs()
-    assert club.ok("GET", f"/posts/{post['id']}")["status"] == "published"
+    assert club.publish(account["id"], text, [photo_id], publish_jobs)["status"] == "published"
 
     (tweet,) = [t for t in x_state.tweets if t["text"] == text]
     (published,) = x_state.media_of(tweet)
@@ -110,35 +89,13 @@ def test_withdrawn_publicity_blurs_the_member_too(
 ) -> None:
     del x_api
     account = club.connect("x")
-    event = club.ok(
-        "POST",
-        "/events",
-        json={
-            "name": "Open day",
-            "slug": f"open-{uuid.uuid4().hex[:8]}",
-            "event_date": date.today().isoformat(),
-        },
-    )
+    event = club.new_event("Open day")
     obama = _new_member(club, "Barack Obama", "obama.jpg")
     club.ok("PUT", f"/members/{obama}/publicity", json={"consent": True})
     club.ok("PUT", f"/members/{obama}/publicity", json={"consent": False})
-    uploaded = club.call(
-        "POST",
-        f"/events/{event['id']}/photos",
-        files=[("files", ("solo.jpg", compose("obama2.jpg"), "image/jpeg"))],
-    ).json()
+    photo_id = club.upload_photo(event["id"], compose("obama2.jpg"))
     text = f"Open day {uuid.uuid4().hex[:6]}"
-    post = club.ok(
-        "POST",
-        "/posts",
-        json={
-            "account_ids": [account["id"]],
-            "text": text,
-            "photo_ids": [uploaded["files"][0]["photo_id"]],
-        },
-    )
-    club.ok("POST", f"/posts/{post['id']}/publish-now")
-    publish_jobs()
+    assert club.publish(account["id"], text, [photo_id], publish_jobs)["status"] == "published"
     (tweet,) = [t for t in x_state.tweets if t["text"] == text]
     (published,) = x_state.media_of(tweet)
     assert find_faces(published, settings) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,36 +24,8 @@ from visage.publishing import posts
 
 
 def _photo(club: Club) -> str:
-    event = club.ok(
-        "POST",
-        "/events",
-        json={
-            "name": "Tournament",
-            "slug": f"t-{uuid.uuid4().hex[:8]}",
-            "event_date": date.today().isoformat(),
-        },
-    )
-    uploaded = club.call(
-        "POST",
-        f"/events/{event['id']}/photos",
-        files=[
-            ("files", ("wide.jpg", compose("hopper.jpg", "biden.jpg", "obama.jpg"), "image/jpeg"))
-        ],
-    ).json()
-    photo_id: str = uploaded["files"][0]["photo_id"]
-    return photo_id
-
-
-def _publish(
-    club: Club, account_id: str, text: str, photo_ids: list[str], publish_jobs: Callable[[], None]
-) -> dict:
-    post = club.ok(
-        "POST", "/posts", json={"account_ids": [account_id], "text": text, "photo_ids": photo_ids}
-    )
-    club.ok("POST", f"/posts/{post['id']}/publish-now")
-    publish_jobs()
-    result: dict = club.ok("GET", f"/posts/{post['id']}")
-    return result
+    wide = compose("hopper.jpg", "biden.jpg", "obama.jpg")
+    return club.upload_photo(club.new_event("Tournament")["id"], wide)
 
 
 def test_facebook_page_photo_post(
@@ -64,7 +36,7 @@ def test_facebook_page_photo_post(
     assert account["username"] == "Club Visage Page"
     assert account["token_expires_at"] is None
     text = f"Tournament day {uuid.uuid4().hex[:6]}"
-    result = _publish(club, account["id"], text, [_photo(club)], publish_jobs)
+    result = club.publish(account["id"], text, [_photo(club)], publish_jobs)
     (delivery,) = result["deliveries"]
     assert result["status"] == "published", delivery
     (post,) = [p for p in facebook_state.posts if p["message"] == text]
@@ -83,7 +55,7 @@ def test_facebook_rate_limit_code_32_waits_for_the_usage_header(
     account = club.connect("facebook")
     facebook_state.rate_limit_next, facebook_state.regain_minutes = True, 12
     text = f"Limits {uuid.uuid4().hex[:6]}"
-    result = _publish(club, account["id"], text, [], publish_jobs)
+    result = club.publish(account["id"], text, [], publish_jobs)
     (delivery,) = result["deliveries"]
     assert delivery["status"] == "pending"
     assert delivery["last_error_code"] == "SOCIAL_003"
@@ -108,7 +80,7 @@ def test_instagram_container_then_media_publish_with_a_cropped_public_copy(
     assert account["username"] == "club.visage"
     assert account["token_expires_at"]
     text = f"Finals #club {uuid.uuid4().hex[:6]}"
-    result = _publish(club, account["id"], text, [_photo(club)], publish_jobs)
+    result = club.publish(account["id"], text, [_photo(club)], publish_jobs)
     assert result["status"] == "published", result
     (media,) = [m for m in instagram_state.media if m["caption"] == text]
     assert result["deliveries"][0]["platform_url"] == media["permalink"]
@@ -139,7 +111,7 @@ def test_linkedin_post_urn_from_the_restli_header(
     del linkedin_api
     account = club.connect("linkedin")
     text = f"Our members at the regional finals {uuid.uuid4().hex[:6]}"
-    result = _publish(club, account["id"], text, [_photo(club)], publish_jobs)
+    result = club.publish(account["id"], text, [_photo(club)], publish_jobs)
     (delivery,) = result["deliveries"]
     assert result["status"] == "published", delivery
     (post,) = [p for p in linkedin_state.posts if p["commentary"] == text]
@@ -162,7 +134,7 @@ def test_mastodon_timeout_is_resolved_with_the_idempotency_key(
     monkeypatch.setattr(settings, "social_http_timeout_seconds", 1.0)
     mastodon_state.delay_next_create = 3.0
     text = f"Club news {uuid.uuid4().hex[:6]}"
-    result = _publish(club, account["id"], text, [], publish_jobs)
+    result = club.publish(account["id"], text, [], publish_jobs)
     assert result["status"] == "unknown"
     with database.session() as session:
         assert posts.dispatch_due(session, utcnow() + timedelta(minutes=1)) >= 1
@@ -206,7 +178,7 @@ def test_bluesky_app_password_post_and_a_silence_resolved_by_its_record_key(
     monkeypatch.setattr(settings, "social_http_timeout_seconds", 1.0)
     bluesky_state.delay_next_create = 3.0
     requests_before = bluesky_state.create_requests
-    result = _publish(club, account["id"], text, [_photo(club)], publish_jobs)
+    result = club.publish(account["id"], text, [_photo(club)], publish_jobs)
     assert result["status"] == "unknown"
     with database.session() as session:
         assert posts.dispatch_due(session, utcnow() + timedelta(minutes=1)) >= 1

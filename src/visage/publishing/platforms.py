@@ -133,39 +133,15 @@ def violations(text: str, platform: Platform, image_count: int) -> list[Violatio
     rules = RULES[platform]
     found: list[Violation] = []
     name = platform.value
-    length = counted_length(text, platform)
-    if length > rules.max_length:
-        found.append(
-            Violation(
-                platform,
-                "length",
-                f"{name}: {length} characters counted, at most {rules.max_length}.",
-                rules.max_length,
-                length,
-            )
-        )
-    tags = len(hashtags(text))
-    if rules.max_hashtags is not None and tags > rules.max_hashtags:
-        found.append(
-            Violation(
-                platform,
-                "hashtags",
-                f"{name}: {tags} hashtags, at most {rules.max_hashtags}.",
-                rules.max_hashtags,
-                tags,
-            )
-        )
-    tagged = len(mentions(text))
-    if rules.max_mentions is not None and tagged > rules.max_mentions:
-        found.append(
-            Violation(
-                platform,
-                "mentions",
-                f"{name}: {tagged} mentions, at most {rules.max_mentions}.",
-                rules.max_mentions,
-                tagged,
-            )
-        )
+    counted = {
+        "length": (counted_length(text, platform), rules.max_length, "characters counted"),
+        "hashtags": (len(hashtags(text)), rules.max_hashtags, "hashtags"),
+        "mentions": (len(mentions(text)), rules.max_mentions, "mentions"),
+    }
+    for rule, (actual, limit, what) in counted.items():
+        if limit is not None and actual > limit:
+            message = f"{name}: {actual} {what}, at most {limit}."
+            found.append(Violation(platform, rule, message, limit, actual))
     if image_count < rules.min_images or image_count > rules.max_images:
         found.append(
             Violation(
