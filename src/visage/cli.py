@@ -168,11 +168,13 @@ def _register_domain_commands() -> None:
     from visage.faces.cli import bench_faces, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
+    from visage.publishing.cli import social_app
 
     app.add_typer(users_app, name="users")
     app.add_typer(tenants_app, name="tenants")
     app.add_typer(events_app, name="events")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(social_app, name="social")
     app.command("eval")(evaluate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
     bench_app.command("photos")(bench_photos)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tests.contracts.x import XState
 from tests.publishing.conftest import Club
+from visage.cli import app
 from visage.config import Settings
 from visage.core.db import Database, utcnow
 from visage.publishing import accounts
@@ -83,3 +85,18 @@ def test_the_periodic_refresh_renews_tokens_about_to_expire(
     assert accounts.credentials(row).access_token != before
     assert row.token_expires_at is not None
     assert row.token_expires_at > utcnow() + timedelta(hours=1)
+
+
+def test_the_refresh_command_renews_expiring_tokens(
+    club: Club, x_api: str, database: Database
+) -> None:
+    del x_api
+    account = club.connect("x")
+    with database.session() as session:
+        row = session.get_one(SocialAccount, uuid.UUID(account["id"]))
+        row.token_expires_at = utcnow() + timedelta(minutes=1)
+    result = CliRunner().invoke(app, ["social", "refresh-tokens"])
+    assert result.exit_code == 0, result.output
+    assert "Refreshed" in result.output
+    refreshed = [a for a in club.ok("GET", "/social/accounts") if a["id"] == account["id"]]
+    assert datetime.fromisoformat(refreshed[0]["token_expires_at"]) > utcnow() + timedelta(hours=1)

@@ -46,11 +46,16 @@ def to_utc(moment: datetime, zone_name: str) -> datetime:
     """A local wall time in `zone_name` (or an aware time) as UTC. A wall time that does not
     exist (skipped by a DST change) is refused rather than silently shifted."""
     tz = zone(zone_name)
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC)
-    local = moment.replace(tzinfo=tz)
-    utc = local.astimezone(UTC)
-    if utc.astimezone(tz).replace(tzinfo=None) != moment:
+    try:
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+        utc = moment.replace(tzinfo=tz).astimezone(UTC)
+        round_trip = utc.astimezone(tz).replace(tzinfo=None)
+    except OverflowError as error:
+        raise ContentInvalid(
+            "scheduled_for is out of range.", details={"field": "scheduled_for"}
+        ) from error
+    if round_trip != moment:
         raise ContentInvalid(
             f"{moment.isoformat()} does not exist in {zone_name} (daylight saving change).",
             details={"field": "scheduled_for"},

@@ -1,0 +1,31 @@
+"""`visage social ...`: operator commands of the publishing domain (the AllIN guide's
+`npm run refresh-tokens` and queue checks)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from visage.config import get_settings
+from visage.core.db import get_database, utcnow
+from visage.publishing import accounts, posts
+
+social_app = typer.Typer(help="Social publishing: tokens and the queue.", no_args_is_help=True)
+console = Console(width=120)
+
+
+@social_app.command("refresh-tokens")
+def refresh_tokens() -> None:
+    """Refresh every token expiring within SOCIAL_REFRESH_AHEAD_MINUTES now; accounts whose
+    refresh is refused become EXPIRED and their owners are told."""
+    with get_database().session() as session:
+        run = accounts.refresh_expiring(session, get_settings(), utcnow())
+    console.print(f"Refreshed {run.refreshed} account(s); {run.expired} marked EXPIRED.")
+
+
+@social_app.command("dispatch")
+def dispatch() -> None:
+    """Queue every due delivery now (the workers publish them)."""
+    with get_database().session() as session:
+        queued = posts.dispatch_due(session, utcnow())
+    console.print(f"Queued {queued} delivery job(s).")
