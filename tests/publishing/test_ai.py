@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from tests.publishing.conftest import AiServers, Club
+from visage.cli import app
 from visage.config import Settings
 from visage.core.db import Database
 from visage.publishing import credits
@@ -145,3 +147,21 @@ def test_improve_content_with_a_provider(club: Club, ai_servers: AiServers) -> N
     ai_servers.openai.reply = "A livelier post!"
     body = club.ok("POST", "/ai/improve-content", json={"content": "post", "platform": "x"})
     assert body == {"content": "A livelier post!", "provider": "openai", "credits_remaining": 99}
+
+
+def test_the_tenant_zone_and_its_own_allowance(club: Club, database: Database) -> None:
+    assert club.ok("GET", "/social/settings") == {"timezone": "UTC"}
+    assert club.ok("PUT", "/social/settings", json={"timezone": "Europe/Paris"}) == {
+        "timezone": "Europe/Paris"
+    }
+    assert (
+        club.call("PUT", "/social/settings", json={"timezone": "Nowhere/Land"}).status_code == 422
+    )
+    result = CliRunner().invoke(
+        app, ["social", "credits", "--tenant", club.owner.tenant.slug, "--monthly", "7"]
+    )
+    assert result.exit_code == 0, result.output
+    view = club.ok("GET", "/ai/credits")
+    assert (view["limit"], view["remaining"]) == (7, 7)
+    resets = datetime.fromisoformat(view["resets_at"]).astimezone(ZoneInfo("Europe/Paris"))
+    assert (resets.day, resets.hour, resets.minute) == (1, 0, 0)

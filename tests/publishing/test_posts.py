@@ -15,7 +15,7 @@ from tests.publishing.conftest import Club
 from visage.config import Settings
 from visage.core.db import Database, utcnow
 from visage.publishing import posts
-from visage.publishing.models import Delivery
+from visage.publishing.models import Delivery, DeliveryStatus
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -208,3 +208,33 @@ def test_a_wall_time_skipped_by_dst_is_refused(club: Club, x_api: str) -> None:
         json={"account_ids": [account["id"]], "text": "x", "timezone": "Mars/Olympus"},
     )
     assert bad_zone.status_code == 422
+
+
+def test_a_delivery_whose_worker_died_after_sending_is_checked_not_resent(
+    club: Club,
+    x_api: str,
+    x_state: XState,
+    database: Database,
+    publish_jobs: Callable[[], None],
+) -> None:
+    del x_api
+    account = club.connect("x")
+    text = f"Cup final {uuid.uuid4().hex[:6]}"
+    post = club.ok("POST", "/posts", json={"account_ids": [account["id"]], "text": text})
+    club.ok("POST", f"/posts/{post['id']}/publish-now")
+    publish_jobs()
+    assert len(_tweets_with(x_state, text)) == 1
+    # As if the worker had been killed after X created the post, before recording it.
+    with database.session() as session:
+        row = session.scalars(
+            select(Delivery).where(Delivery.post_id == uuid.UUID(post["id"]))
+        ).one()
+        row.status, row.queued_at = DeliveryStatus.PUBLISHING, utcnow() - timedelta(hours=1)
+        row.platform_post_id = None
+    requests_before = x_state.create_requests
+    assert _dispatch(database, utcnow()) >= 1
+    publish_jobs()
+    again = club.ok("GET", f"/posts/{post['id']}")
+    assert again["status"] == "published"
+    assert again["deliveries"][0]["platform_post_id"] == _tweets_with(x_state, text)[0]["id"]
+    assert x_state.create_requests == requests_before

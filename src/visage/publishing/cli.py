@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
+from sqlalchemy import select
 
 from visage.config import get_settings
 from visage.core.db import get_database, utcnow
-from visage.publishing import accounts, posts
+from visage.identity.models import Tenant
+from visage.publishing import accounts, credits, posts
 
 social_app = typer.Typer(help="Social publishing: tokens and the queue.", no_args_is_help=True)
 console = Console(width=120)
@@ -29,3 +33,19 @@ def dispatch() -> None:
     with get_database().session() as session:
         queued = posts.dispatch_due(session, utcnow())
     console.print(f"Queued {queued} delivery job(s).")
+
+
+@social_app.command("credits")
+def monthly_credits(
+    tenant: Annotated[str, typer.Option(help="The tenant's short name (slug)")],
+    monthly: Annotated[int, typer.Option(min=0, help="AI credits per month")],
+) -> None:
+    """Give a tenant its own monthly AI allowance (instead of AI_MONTHLY_CREDITS)."""
+    settings = get_settings()
+    with get_database().session() as session:
+        found = session.scalar(select(Tenant).where(Tenant.slug == tenant))
+        if found is None:
+            console.print(f"[red]No tenant {tenant!r}.[/red]")
+            raise typer.Exit(1)
+        credits.set_monthly_credits(session, found.id, monthly, settings, utcnow())
+    console.print(f"{tenant}: {monthly} AI credits a month, from this month.")

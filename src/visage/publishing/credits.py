@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from visage.config import Settings
 from visage.identity.email import send_email
 from visage.identity.models import Role, User
-from visage.publishing.errors import AiCreditsExhausted
+from visage.publishing.errors import AiCreditsExhausted, ContentInvalid
 from visage.publishing.models import AiCreditPeriod, AiGeneration, PublishingSettings
 
 ALERT_SHARE = 0.8
@@ -156,3 +156,38 @@ def refund(session: Session, generation_id: uuid.UUID) -> None:
         .where(AiCreditPeriod.id == generation.period_id)
         .values(credits_used=AiCreditPeriod.credits_used - 1)
     )
+
+
+def _settings_row(session: Session, tenant_id: uuid.UUID) -> PublishingSettings:
+    row = session.get(PublishingSettings, tenant_id)
+    if row is None:
+        row = PublishingSettings(tenant_id=tenant_id, timezone="UTC")
+        session.add(row)
+    return row
+
+
+def set_timezone(session: Session, tenant_id: uuid.UUID, zone_name: str) -> str:
+    """The tenant's zone: where its credit months start (validated as an IANA name)."""
+    try:
+        ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ContentInvalid(
+            f"Unknown time zone {zone_name!r}: use an IANA name such as Europe/Paris.",
+            details={"field": "timezone"},
+        ) from error
+    _settings_row(session, tenant_id).timezone = zone_name
+    session.flush()
+    return zone_name
+
+
+def set_monthly_credits(
+    session: Session,
+    tenant_id: uuid.UUID,
+    credits_per_month: int,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """A tenant's own monthly allowance (its plan); the current month gets it at once."""
+    _settings_row(session, tenant_id).monthly_ai_credits = credits_per_month
+    session.flush()
+    current_period(session, tenant_id, settings, now).credits_limit = credits_per_month

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -28,6 +28,9 @@ from visage.publishing.models import (
 )
 
 DISPATCH_BATCH = 200
+# A delivery queued this long ago whose job never finished (a worker lost between the
+# request and the record, a job that crashed) is queued again: its run checks first.
+STALE_QUEUE = timedelta(minutes=30)
 PUBLISHING_QUEUE = "publishing"
 DELIVER_TASK = "publishing.deliver"
 
@@ -169,15 +172,18 @@ def delete_post(session: Session, principal: Principal, post_id: uuid.UUID) -> N
 
 def dispatch_due(session: Session, now: datetime, *, post_id: uuid.UUID | None = None) -> int:
     """Queue one delivery job for every due delivery not already queued: pending ones whose
-    post time (and rate-limit reset) has come, and unknown ones (to be checked first)."""
+    post time (and rate-limit reset) has come, unknown ones (to be checked first), and those
+    whose job was lost (queued long ago, never finished: checked first too)."""
     statement = (
         select(Delivery)
         .join(Post, Post.id == Delivery.post_id)
         .where(
             Post.status != PostStatus.DRAFT,
             Post.scheduled_for <= now,
-            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN]),
-            Delivery.queued_at.is_(None),
+            Delivery.status.in_(
+                [DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN, DeliveryStatus.PUBLISHING]
+            ),
+            Delivery.queued_at.is_(None) | (Delivery.queued_at < now - STALE_QUEUE),
             (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= now),
         )
         .order_by(Post.scheduled_for)

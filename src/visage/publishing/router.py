@@ -35,11 +35,14 @@ from visage.publishing.schemas import (
     PostOut,
     PublicityIn,
     PublicityOut,
+    PublishingSettingsIn,
+    PublishingSettingsOut,
     QueueStatusOut,
 )
 
 Publisher = Annotated[Principal, Depends(require(Permission.EVENTS_MANAGE))]
 MembersManager = Annotated[Principal, Depends(require(Permission.MEMBERS_MANAGE))]
+SettingsManager = Annotated[Principal, Depends(require(Permission.TENANT_UPDATE))]
 MembersReader = Annotated[Principal, Depends(require(Permission.MEMBERS_READ))]
 
 social_router = APIRouter(prefix="/social", tags=["publishing"])
@@ -236,6 +239,19 @@ def improve_content(body: ImproveIn, settings: AppSettings, principal: Publisher
 def ai_credits(session: DbSession, settings: AppSettings, principal: Publisher) -> CreditsOut:
     view = credits.view(session, principal.tenant(), settings, utcnow())
     return CreditsOut(**view.__dict__)
+
+
+@social_router.get("/settings")
+def get_publishing_settings(session: DbSession, principal: Publisher) -> PublishingSettingsOut:
+    return PublishingSettingsOut(timezone=str(credits.tenant_zone(session, principal.tenant())))
+
+
+@social_router.put("/settings")
+def put_publishing_settings(
+    body: PublishingSettingsIn, session: DbSession, principal: SettingsManager
+) -> PublishingSettingsOut:
+    zone_name = credits.set_timezone(session, principal.tenant(), body.timezone)
+    return PublishingSettingsOut(timezone=zone_name)
 
 
 routers = [social_router, posts_router, ai_router, consent_router]

@@ -184,3 +184,13 @@ class CreditsOut(BaseModel):
     limit: int
     remaining: int
     resets_at: datetime
+
+
+class PublishingSettingsIn(BaseModel):
+    timezone: str = Field(
+        max_length=64, description="IANA zone: AI credit months start on the 1st there"
+    )
+
+
+class PublishingSettingsOut(BaseModel):
+    timezone: str

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 
 from visage.publishing.models import Platform
+from visage.publishing.platforms import URL_PATTERN
 from visage.publishing.providers.base import (
     ConnectedIdentity,
     Credentials,
@@ -22,6 +23,15 @@ from visage.publishing.providers.base import (
     Published,
     TokenSet,
 )
+
+
+def same_text(shown: str, sent: str) -> bool:
+    """X shows links as t.co links and appends one for attached media: compare without URLs."""
+
+    def bare(text: str) -> str:
+        return " ".join(URL_PATTERN.sub(" ", text).split())
+
+    return bare(shown) == bare(sent)
 
 
 class XGateway(Gateway):
@@ -72,6 +82,6 @@ class XGateway(Gateway):
                 client, "GET", f"/2/users/{account.external_id}/tweets", params=params
             ).json()
         for tweet in page.get("data", []):
-            if tweet.get("text") == post.text:
+            if same_text(str(tweet.get("text", "")), post.text):
                 return Published(str(tweet["id"]), self._url(account, str(tweet["id"])))
         return None
