@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -59,7 +60,7 @@ def test_a_forged_state_is_refused(club: Club, x_api: str) -> None:
 
 
 def test_refresh_on_demand_then_expired_when_the_platform_refuses(
-    club: Club, x_api: str, x_state: XState
+    club: Club, x_api: str, x_state: XState, database: Database
 ) -> None:
     del x_api
     account = club.connect("x")
@@ -67,6 +68,15 @@ def test_refresh_on_demand_then_expired_when_the_platform_refuses(
     assert refreshed["status"] == "ACTIVE"
     x_state.oauth.refresh_tokens.clear()  # the user revoked the app on X
     expired = club.ok("PUT", f"/social/accounts/{account['id']}/refresh")
+    with database.session() as session:
+        mails = session.execute(
+            text(
+                "SELECT args->>'subject' FROM procrastinate_jobs"
+                " WHERE task_name = 'identity.send_email' AND args->>'to' = :to"
+            ),
+            {"to": club.owner.user.email},
+        ).scalars()
+        assert [subject for subject in mails if "Reconnect" in subject]
     assert expired["status"] == "EXPIRED"
     assert "refresh" in expired["last_error"].lower()
 

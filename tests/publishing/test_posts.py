@@ -15,7 +15,7 @@ from tests.publishing.conftest import Club
 from visage.config import Settings
 from visage.core.db import Database, utcnow
 from visage.publishing import posts
-from visage.publishing.models import Delivery, DeliveryStatus
+from visage.publishing.models import AccountStatus, Delivery, DeliveryStatus, SocialAccount
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -238,3 +238,33 @@ def test_a_delivery_whose_worker_died_after_sending_is_checked_not_resent(
     assert again["status"] == "published"
     assert again["deliveries"][0]["platform_post_id"] == _tweets_with(x_state, text)[0]["id"]
     assert x_state.create_requests == requests_before
+
+
+def test_posts_of_an_expired_account_wait_for_the_reconnection(
+    club: Club,
+    x_api: str,
+    x_state: XState,
+    database: Database,
+    publish_jobs: Callable[[], None],
+) -> None:
+    del x_api
+    account = club.connect("x")
+    text = f"Awards night {uuid.uuid4().hex[:6]}"
+    post = club.ok("POST", "/posts", json={"account_ids": [account["id"]], "text": text})
+    with database.session() as session:
+        session.get_one(SocialAccount, uuid.UUID(account["id"])).status = AccountStatus.EXPIRED
+    refused = club.call("POST", "/posts", json={"account_ids": [account["id"]], "text": "new"})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "CONTENT_001"
+    club.ok("POST", f"/posts/{post['id']}/publish-now")
+    publish_jobs()
+    (waiting,) = club.ok("GET", f"/posts/{post['id']}")["deliveries"]
+    assert waiting["status"] == "pending"
+    assert waiting["last_error_code"] == "SOCIAL_004"
+    assert _tweets_with(x_state, text) == []
+
+    assert club.connect("x")["id"] == account["id"]  # reconnected: the same account, ACTIVE
+    assert _dispatch(database, utcnow() + timedelta(minutes=16)) >= 1
+    publish_jobs()
+    assert club.ok("GET", f"/posts/{post['id']}")["status"] == "published"
+    assert len(_tweets_with(x_state, text)) == 1
