@@ -165,3 +165,15 @@ def test_the_tenant_zone_and_its_own_allowance(club: Club, database: Database) -
     assert (view["limit"], view["remaining"]) == (7, 7)
     resets = datetime.fromisoformat(view["resets_at"]).astimezone(ZoneInfo("Europe/Paris"))
     assert (resets.day, resets.hour, resets.minute) == (1, 0, 0)
+
+
+def test_a_long_post_is_cut_to_the_limit_quickly(club: Club) -> None:
+    body = club.ok(
+        "POST", "/ai/improve-content", json={"content": "word " * 12000, "platform": "x"}
+    )
+    assert body["content"].endswith("…")
+    analysis = club.ok(
+        "POST", "/ai/analyze-content", json={"content": body["content"], "platform": "x"}
+    )
+    assert analysis["ok"]
+    assert 270 <= analysis["counted_length"] <= 280

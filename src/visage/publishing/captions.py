@@ -74,9 +74,15 @@ def fit(text: str, platform: Platform) -> str:
     if platforms.counted_length(text, platform) <= limit:
         return text
     graphemes = regex.findall(r"\X", text)
-    while graphemes and platforms.counted_length("".join(graphemes) + "…", platform) > limit:
-        graphemes.pop()
-    cut = "".join(graphemes)
+    # The longest prefix that fits with the ellipsis (counted length grows with the prefix).
+    low, high = 0, len(graphemes)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if platforms.counted_length("".join(graphemes[:middle]) + "…", platform) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    cut = "".join(graphemes[:low])
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 

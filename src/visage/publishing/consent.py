@@ -10,7 +10,7 @@ import uuid
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -102,25 +102,21 @@ def nearest_consenting_distance(
     """Distance from a protected face vector to the nearest template of someone who agreed:
     a member's enrolled face, or the selfie of an attendee of this event."""
     values = [float(value) for value in vector]
-    member_distance = FaceTemplate.embedding.l2_distance(values)
+    # min() rather than ORDER BY ... LIMIT 1: an exact scan of the few consenting people's
+    # templates, never an approximate (HNSW) walk that a join filter could leave empty.
     member = session.scalar(
-        select(member_distance)
+        select(func.min(FaceTemplate.embedding.l2_distance(values)))
         .join(PublicityConsent, PublicityConsent.member_id == FaceTemplate.member_id)
         .where(FaceTemplate.tenant_id == tenant_id, PublicityConsent.consent.is_(True))
-        .order_by(member_distance)
-        .limit(1)
     )
-    attendee_distance = SelfieSubscription.embedding.l2_distance(values)
     attendee = session.scalar(
-        select(attendee_distance)
+        select(func.min(SelfieSubscription.embedding.l2_distance(values)))
         .join(PublicityConsent, PublicityConsent.attendee_id == SelfieSubscription.attendee_id)
         .where(
             SelfieSubscription.tenant_id == tenant_id,
             SelfieSubscription.event_id == event_id,
             PublicityConsent.consent.is_(True),
         )
-        .order_by(attendee_distance)
-        .limit(1)
     )
     distances = [float(d) for d in (member, attendee) if d is not None]
     return min(distances) if distances else None
