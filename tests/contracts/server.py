@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -34,3 +35,16 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+_shared: dict[str, str] = {}
+_shared_servers = ExitStack()
+atexit.register(_shared_servers.close)
+
+
+def shared(name: str, app: Callable[[], FastAPI]) -> str:
+    """One server per test process for `name`, however many test folders ask for it (their
+    fixtures would otherwise start one each and point the settings at the last)."""
+    if name not in _shared:
+        _shared[name] = _shared_servers.enter_context(serve(app()))
+    return _shared[name]

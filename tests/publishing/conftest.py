@@ -21,20 +21,23 @@ from tests.contracts import linkedin as linkedin_contract
 from tests.contracts import mastodon as mastodon_contract
 from tests.contracts import x as x_contract
 from tests.contracts.oauth import AuthorizationServer
-from tests.contracts.server import serve
+from tests.contracts.server import serve, shared
 from visage.config import Settings
+
+# The X contract server is shared by the publishing, health and web (browser) tests.
+X_STATE = x_contract.XState(AuthorizationServer("x-client", "x-secret", require_pkce=True))
 
 
 @pytest.fixture(scope="session")
 def x_state() -> x_contract.XState:
-    return x_contract.XState(_oauth("x", pkce=True))
+    return X_STATE
 
 
 @pytest.fixture(scope="session")
-def x_api(settings: Settings, x_state: x_contract.XState) -> Iterator[str]:
-    with serve(x_contract.create_app(x_state)) as base:
-        _point(settings, "x", base, "/i/oauth2/authorize", "/2/oauth2/token")
-        yield base
+def x_api(settings: Settings) -> str:
+    base = shared("x", lambda: x_contract.create_app(X_STATE))
+    _point(settings, "x", base, "/i/oauth2/authorize", "/2/oauth2/token")
+    return base
 
 
 def _point(settings: Settings, platform: str, base: str, authorize: str, token: str) -> None:

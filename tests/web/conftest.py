@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.conftest import free_port
+from tests.publishing.conftest import x_api, x_state  # noqa: F401 - the X contract server
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity import service as identity_service
@@ -40,20 +41,19 @@ WAIT_MS = 60_000
 
 
 @contextmanager
-def visage_serve(
-    extra_env: dict[str, str] | None = None, *, port: int | None = None, log_name: str = "server"
-) -> Iterator[str]:
+def visage_serve(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """`visage serve` (API + one worker) in a subprocess on the test run's embedded database,
-    with `extra_env` added to its environment; yields its base URL."""
+    with `extra_env` added to its environment and its own URL as PUBLIC_BASE_URL (OAuth
+    callbacks and mailed links come back to it); yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = (ARTIFACTS / f"{log_name}.log").open("w")
+    log = (ARTIFACTS / "server.log").open("w")
     command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
     # Its own process group: the workers `serve` starts stop with it at the end.
     server = subprocess.Popen(
         [*command, "--workers", "1"],
-        env={**os.environ, **(extra_env or {})},
+        env={**os.environ, "PUBLIC_BASE_URL": base_url, **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -80,10 +80,18 @@ def visage_serve(
 
 
 @pytest.fixture(scope="session")
-def live_server(database: Database) -> Iterator[str]:
-    """`visage serve` in a subprocess, sharing the test run's embedded database."""
+def live_server(database: Database, x_api: str) -> Iterator[str]:  # noqa: F811
+    """`visage serve` in a subprocess, sharing the test run's embedded database, with X
+    pointed at its contract server (the publishing pages connect and post there)."""
     del database  # started and migrated first, so the server only joins it
-    with visage_serve() as base_url:
+    env = {
+        "X_CLIENT_ID": "x-client",
+        "X_CLIENT_SECRET": "x-secret",
+        "X_AUTHORIZE_URL": f"{x_api}/i/oauth2/authorize",
+        "X_TOKEN_URL": f"{x_api}/2/oauth2/token",
+        "X_API_BASE_URL": x_api,
+    }
+    with visage_serve(env) as base_url:
         yield base_url
 
 

@@ -5,64 +5,39 @@ length, take a suggested caption, publish, and watch the post reach `published`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import free_port
 from tests.contracts.x import XState
 from tests.events.conftest import compose
 from tests.images import face_bytes
-from tests.publishing.conftest import x_api, x_state  # noqa: F401 - the X contract server
 from tests.web.conftest import (
     WAIT_MS,
     Tokens,
     expect_ok,
     screenshot,
     signed_in,
-    visage_serve,
     watch,
 )
-from visage.core.db import Database
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def publishing_server(database: Database, x_api: str) -> Iterator[str]:  # noqa: F811
-    """`visage serve` with X pointed at the contract server and its own URL as the public one
-    (the OAuth callback comes back to it)."""
-    del database
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "PUBLIC_BASE_URL": base,
-        "X_CLIENT_ID": "x-client",
-        "X_CLIENT_SECRET": "x-secret",
-        "X_AUTHORIZE_URL": f"{x_api}/i/oauth2/authorize",
-        "X_TOKEN_URL": f"{x_api}/2/oauth2/token",
-        "X_API_BASE_URL": x_api,
-    }
-    with visage_serve(env, port=port, log_name="publishing-server") as url:
-        yield url
-
-
 def test_from_an_event_gallery_to_a_published_post(
-    publishing_server: str,
+    live_server: str,
     browser: Browser,
-    x_state: XState,  # noqa: F811
+    x_state: XState,
     make_tenant: Callable[..., Tenant],
     make_user: Callable[..., User],
     tokens_for: Callable[[User], Tokens],
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
-    with httpx.Client(
-        base_url=f"{publishing_server}/api/v1", timeout=120, headers=owner.headers
-    ) as api:
+    with httpx.Client(base_url=f"{live_server}/api/v1", timeout=120, headers=owner.headers) as api:
         event = expect_ok(
             api.post(
                 "/events",
@@ -95,7 +70,7 @@ def test_from_an_event_gallery_to_a_published_post(
             )
         )
 
-    context = signed_in(browser.new_context(base_url=publishing_server), owner)
+    context = signed_in(browser.new_context(base_url=live_server), owner)
     page = context.new_page()
     errors = watch(page)
     page.goto("/app/publishing")
