@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     linkedin_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
     linkedin_token_url: str = "https://www.linkedin.com/oauth/v2/accessToken"
     linkedin_api_base_url: str = "https://api.linkedin.com"
+    # Also post as the LinkedIn Pages the user administers (needs LinkedIn's Community
+    # Management API approval for w_organization_social / r_organization_admin).
+    linkedin_organization_pages: bool = False
     mastodon_client_id: str = ""
     mastodon_client_secret: str = ""
     mastodon_authorize_url: str = "https://mastodon.social/oauth/authorize"

@@ -3,6 +3,8 @@
 - OAuth 2.0 3-legged: `GET /oauth/v2/authorization`, `POST /oauth/v2/accessToken`
   (client id and secret in the form): https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow
 - `GET /v2/userinfo` (OpenID Connect `sub`, `name`): https://learn.microsoft.com/en-us/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2
+- `GET /rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR`, `GET /rest/organizations/{id}`:
+  https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role
 - `POST /rest/images?action=initializeUpload` -> `{"value": {"uploadUrl", "image"}}`, then
   `PUT uploadUrl`: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api
 - `POST /rest/posts` -> 201, empty body, the post URN in `x-restli-id`; `LinkedIn-Version` and
@@ -23,6 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from tests.contracts.oauth import AuthorizationServer
 
 MEMBER = {"sub": "782bbtaQ", "name": "Club Visage"}
+ORGANIZATION = {"id": 2414183, "localizedName": "Visage Sports Club"}
 
 
 @dataclass
@@ -75,6 +78,26 @@ def create_app(state: LinkedInState) -> FastAPI:
         if not state.oauth.bearer_ok(request):
             return JSONResponse({"message": "Invalid access token"}, status_code=401)
         return JSONResponse(MEMBER)
+
+    @app.get("/rest/organizationAcls")
+    def acls(request: Request, q: str, role: str, state: str = "APPROVED") -> Response:
+        refused = versioned(request)
+        if refused is not None:
+            return refused
+        acl = {
+            "organization": f"urn:li:organization:{ORGANIZATION['id']}",
+            "role": role,
+            "state": state,
+            "roleAssignee": f"urn:li:person:{MEMBER['sub']}",
+        }
+        return JSONResponse({"elements": [acl] if q == "roleAssignee" else []})
+
+    @app.get("/rest/organizations/{organization_id}")
+    def organization(organization_id: int, request: Request) -> Response:
+        refused = versioned(request)
+        if refused is not None or organization_id != ORGANIZATION["id"]:
+            return refused or JSONResponse({"status": 404, "message": "Not found"}, 404)
+        return JSONResponse(ORGANIZATION)
 
     @app.post("/rest/images")
     async def initialize(request: Request, action: str) -> Response:

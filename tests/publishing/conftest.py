@@ -166,15 +166,19 @@ class Club:
         """The whole OAuth redirect: our authorize URL, the platform's consent redirect, our
         callback. Returns the connected account."""
         authorize_url = self.ok("POST", f"/social/accounts/{platform}/connect")["authorize_url"]
+        self.connect_from(authorize_url)
+        accounts = [a for a in self.ok("GET", "/social/accounts") if a["platform"] == platform]
+        assert len(accounts) == 1
+        return accounts[0]
+
+    def connect_from(self, authorize_url: str) -> None:
+        """The platform's consent redirect, then our callback."""
         consent = httpx.get(authorize_url, follow_redirects=False)
         assert consent.status_code == 302, consent.text
         back = urlsplit(consent.headers["location"])
         assert back.path == "/api/v1/social/oauth/callback"
         callback = self.client.get(f"{back.path}?{back.query}", follow_redirects=False)
         assert callback.status_code == 303, callback.text
-        accounts = [a for a in self.ok("GET", "/social/accounts") if a["platform"] == platform]
-        assert len(accounts) == 1
-        return accounts[0]
 
 
 @pytest.fixture

@@ -190,3 +190,25 @@ def test_bluesky_app_password_post_and_a_silence_resolved_by_its_record_key(
     assert bluesky_state.create_requests == requests_before + 1
     (image,) = bluesky_state.records[rkey]["embed"]["images"]
     assert len(bluesky_state.blobs[image["image"]["ref"]["$link"]]) <= 1_000_000
+
+
+def test_linkedin_organization_pages_are_connected_beside_the_member(
+    club: Club,
+    linkedin_api: str,
+    linkedin_state: LinkedInState,
+    settings: Settings,
+    publish_jobs: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    del linkedin_api
+    monkeypatch.setattr(settings, "linkedin_organization_pages", True)
+    authorize_url = club.ok("POST", "/social/accounts/linkedin/connect")["authorize_url"]
+    assert "w_organization_social" in authorize_url
+    club.connect_from(authorize_url)
+    accounts = {a["username"]: a for a in club.ok("GET", "/social/accounts")}
+    assert set(accounts) == {"Club Visage", "Visage Sports Club"}
+    text = f"Club news from the page {uuid.uuid4().hex[:6]}"
+    result = club.publish(accounts["Visage Sports Club"]["id"], text, [], publish_jobs)
+    assert result["status"] == "published"
+    (post,) = [p for p in linkedin_state.posts if p["commentary"] == text]
+    assert post["author"] == "urn:li:organization:2414183"

@@ -1,5 +1,6 @@
-"""LinkedIn Posts API (versioned `/rest/posts`): a member (`w_member_social`) or an
-organization (`w_organization_social`) as author; images through `/rest/images`
+"""LinkedIn Posts API (versioned `/rest/posts`): a member (`w_member_social`) or, with
+LINKEDIN_ORGANIZATION_PAGES, the organizations they administer (`w_organization_social`,
+listed by `/rest/organizationAcls`) as author; images through `/rest/images`
 initializeUpload; the new post's URN comes back in the `x-restli-id` header.
 
 Docs: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api,
@@ -10,10 +11,12 @@ https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
 
+from visage.config import Settings
 from visage.publishing.models import Platform
 from visage.publishing.providers.base import (
     ConnectedIdentity,
@@ -27,9 +30,19 @@ from visage.publishing.providers.base import (
 LINKEDIN_VERSION = "202411"
 
 
+MEMBER_SCOPES = ("openid", "profile", "w_member_social")
+ORGANIZATION_SCOPES = ("w_organization_social", "r_organization_admin")
+
+
 class LinkedInGateway(Gateway):
     platform = Platform.LINKEDIN
-    scopes = ("openid", "profile", "w_member_social")
+    scopes = MEMBER_SCOPES
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.organizations = settings.linkedin_organization_pages
+        if self.organizations:
+            self.oauth = replace(self.oauth, scopes=MEMBER_SCOPES + ORGANIZATION_SCOPES)
 
     def http(self, access_token: str | None = None) -> httpx.Client:
         client = super().http(access_token)
@@ -39,9 +52,25 @@ class LinkedInGateway(Gateway):
         return client
 
     def identities(self, tokens: TokenSet) -> list[ConnectedIdentity]:
+        """The member, and with LINKEDIN_ORGANIZATION_PAGES the Pages they administer."""
         with self.http(tokens.access_token) as client:
             me = self.call(client, "GET", "/v2/userinfo").json()
-        return [ConnectedIdentity(f"urn:li:person:{me['sub']}", str(me.get("name", "")), tokens)]
+            found = [
+                ConnectedIdentity(f"urn:li:person:{me['sub']}", str(me.get("name", "")), tokens)
+            ]
+            if not self.organizations:
+                return found
+            acls = self.call(
+                client,
+                "GET",
+                "/rest/organizationAcls",
+                params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"},
+            ).json()
+            for acl in acls.get("elements", []):
+                urn = str(acl["organization"])
+                page = self.call(client, "GET", f"/rest/organizations/{urn.rsplit(':', 1)[-1]}")
+                found.append(ConnectedIdentity(urn, str(page.json()["localizedName"]), tokens))
+        return found
 
     def _upload(self, client: httpx.Client, owner: str, image: bytes) -> str:
         started = self.call(
