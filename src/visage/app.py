@@ -27,6 +27,7 @@ from visage.faces.inference.engine import load_backend
 from visage.faces.router import routers as faces_routers
 from visage.guides.aliases import alias_router
 from visage.guides.router import router as guides_router
+from visage.health.allin import router as allin_health_router
 from visage.health.router import router as health_router
 from visage.identity import service as identity_service
 from visage.identity.rate_buckets import credential_buckets
@@ -35,6 +36,7 @@ from visage.members.router import router as members_router
 from visage.messaging.router import health_router as messaging_health_router
 from visage.messaging.router import router as messaging_router
 from visage.messaging.router import webhook_router as messaging_webhook_router
+from visage.publishing.router import routers as publishing_routers
 from visage.web.pages import mount_web
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ def api_routers() -> list[APIRouter]:
         *events_routers,
         messaging_router,
         messaging_webhook_router,
+        *publishing_routers,
     ]
 
 
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     app.add_middleware(forwarded_headers_middleware, settings=settings)
     app.include_router(health_router)
     app.include_router(messaging_health_router)
+    app.include_router(allin_health_router)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(guides_router)

@@ -189,11 +189,13 @@ def _register_domain_commands() -> None:
     from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
     from visage.operations import cli as operations_cli
+    from visage.publishing.cli import social_app
 
     app.add_typer(users_app, name="users")
     app.add_typer(tenants_app, name="tenants")
     app.add_typer(events_app, name="events")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(social_app, name="social")
     app.command("eval")(evaluate)
     app.command("calibrate")(calibrate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)

@@ -128,6 +128,54 @@ class Settings(BaseSettings):
     # Any request body (a many-photo upload included) past this is refused with 413.
     max_request_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
+    # Social publishing (AllIN): OAuth apps and API base URLs per platform, all overridable
+    # (tests and self-hosters point them at contract servers or their own instance), and the
+    # AI caption providers: an OpenAI-compatible primary (OpenAI, Ollama, vLLM), Anthropic as
+    # the fallback.
+    x_client_id: str = ""
+    x_client_secret: str = ""
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    x_token_url: str = "https://api.x.com/2/oauth2/token"
+    x_api_base_url: str = "https://api.x.com"
+    facebook_client_id: str = ""
+    facebook_client_secret: str = ""
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_token_url: str = "https://graph.facebook.com/v21.0/oauth/access_token"
+    facebook_api_base_url: str = "https://graph.facebook.com/v21.0"
+    instagram_client_id: str = ""
+    instagram_client_secret: str = ""
+    instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_token_url: str = "https://api.instagram.com/oauth/access_token"
+    instagram_api_base_url: str = "https://graph.instagram.com/v21.0"
+    linkedin_client_id: str = ""
+    linkedin_client_secret: str = ""
+    linkedin_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
+    linkedin_token_url: str = "https://www.linkedin.com/oauth/v2/accessToken"
+    linkedin_api_base_url: str = "https://api.linkedin.com"
+    # Also post as the LinkedIn Pages the user administers (needs LinkedIn's Community
+    # Management API approval for w_organization_social / r_organization_admin).
+    linkedin_organization_pages: bool = False
+    mastodon_client_id: str = ""
+    mastodon_client_secret: str = ""
+    mastodon_authorize_url: str = "https://mastodon.social/oauth/authorize"
+    mastodon_token_url: str = "https://mastodon.social/oauth/token"
+    mastodon_api_base_url: str = "https://mastodon.social"
+    # Bluesky signs in with an app password (ATProto OAuth needs DPoP and PAR): only its PDS.
+    bluesky_api_base_url: str = "https://bsky.social"
+    # A platform call that has not answered after this long is `unknown` (checked before any
+    # retry), never retried blindly.
+    social_http_timeout_seconds: float = Field(default=20, gt=0)
+    # Tokens expiring within this window are refreshed by the periodic job.
+    social_refresh_ahead_minutes: int = Field(default=30, ge=1)
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    openai_model: str = "gpt-4o-mini"
+    anthropic_base_url: str = ""
+    anthropic_api_key: str = ""
+    anthropic_model: str = "claude-3-5-haiku-latest"
+    ai_timeout_seconds: float = Field(default=30, gt=0)
+    ai_monthly_credits: int = Field(default=100, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -7,6 +7,7 @@ from visage.faces import models as faces_models
 from visage.identity import models as identity_models
 from visage.members import models as members_models
 from visage.messaging import models as messaging_models
+from visage.publishing import models as publishing_models
 
 __all__ = [
     "Base",
@@ -16,4 +17,5 @@ __all__ = [
     "identity_models",
     "members_models",
     "messaging_models",
+    "publishing_models",
 ]

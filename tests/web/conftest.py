@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.conftest import free_port
+from tests.publishing.conftest import x_api, x_state  # noqa: F401 - the X contract server
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity import service as identity_service
@@ -38,10 +40,11 @@ SERVER_START_SECONDS = 180
 WAIT_MS = 60_000
 
 
-@pytest.fixture(scope="session")
-def live_server(database: Database) -> Iterator[str]:
-    """`visage serve` in a subprocess, sharing the test run's embedded database."""
-    del database  # started and migrated first, so the server only joins it
+@contextmanager
+def visage_serve(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`visage serve` (API + one worker) in a subprocess on the test run's embedded database,
+    with `extra_env` added to its environment and its own URL as PUBLIC_BASE_URL (OAuth
+    callbacks and mailed links come back to it); yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -50,7 +53,7 @@ def live_server(database: Database) -> Iterator[str]:
     # Its own process group: the workers `serve` starts stop with it at the end.
     server = subprocess.Popen(
         [*command, "--workers", "1"],
-        env=os.environ.copy(),
+        env={**os.environ, "PUBLIC_BASE_URL": base_url, **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -58,7 +61,7 @@ def live_server(database: Database) -> Iterator[str]:
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
-            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / 'server.log'}"
+            assert server.poll() is None, f"visage serve exited; see {log.name}"
             try:
                 if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
                     break
@@ -74,6 +77,22 @@ def live_server(database: Database) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(database: Database, x_api: str) -> Iterator[str]:  # noqa: F811
+    """`visage serve` in a subprocess, sharing the test run's embedded database, with X
+    pointed at its contract server (the publishing pages connect and post there)."""
+    del database  # started and migrated first, so the server only joins it
+    env = {
+        "X_CLIENT_ID": "x-client",
+        "X_CLIENT_SECRET": "x-secret",
+        "X_AUTHORIZE_URL": f"{x_api}/i/oauth2/authorize",
+        "X_TOKEN_URL": f"{x_api}/2/oauth2/token",
+        "X_API_BASE_URL": x_api,
+    }
+    with visage_serve(env) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ TASK_MODULES: list[str] = [
     "visage.events.tasks",
     "visage.faces.tasks",
     "visage.messaging.tasks",
+    "visage.publishing.tasks",
 ]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)
@@ -70,6 +71,14 @@ def enqueue(
     job = task.configure(schedule_at=schedule_at).job
     deferrer = JobDeferrer(_enqueue_manager, job, connection=connection)
     return deferrer.defer(**kwargs)
+
+
+def enqueue_named(session: Session, task_name: str, *, queue: str, **kwargs: Any) -> int:
+    """`enqueue` for a task known by name: lets a service queue a job whose task module
+    imports that service (no import cycle)."""
+    connection = session.connection().connection.driver_connection
+    job = jobs.configure_task(task_name, queue=queue).job
+    return JobDeferrer(_enqueue_manager, job, connection=connection).defer(**kwargs)
 
 
 def queue_depth_by_status(session: Session) -> dict[str, int]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from visage.config import MIN_SECRET_LENGTH, Settings, secret_problems
 from visage.core.db import Database, is_embedded
 from visage.core.migrations import NOT_UP_TO_DATE, current_revision, head_revision
+from visage.publishing.ai_providers import ai_endpoints
 
 MIN_PYTHON = (3, 11)
 MIN_FREE_DISK_BYTES = 1024**3
@@ -355,3 +356,44 @@ def check_rate_limit_counters(settings: Settings, degraded: bool) -> CheckResult
         "Start Redis again; the service returns to it by itself",
         {"degraded": True, "fallback": "in-process"},
     )
+
+
+# Social publishing (AllIN): the outside APIs a post or a caption needs, probed (any HTTP
+# answer means reachable; credentials are not tried).
+SOCIAL_PLATFORMS = ("x", "facebook", "instagram", "linkedin", "mastodon")
+PROBE_TIMEOUT_SECONDS = 3
+
+
+def probe_api(name: str, url: str) -> CheckResult:
+    import httpx
+
+    started = time.perf_counter()
+    try:
+        response = httpx.get(url, timeout=PROBE_TIMEOUT_SECONDS)
+    except httpx.HTTPError as error:
+        return CheckResult(
+            name,
+            False,
+            f"{url} unreachable: {type(error).__name__}",
+            f"Check the network, or the {name.upper()}_*_URL settings",
+        )
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    return CheckResult(
+        name, True, f"{url} answers (HTTP {response.status_code})", "", {"ms": elapsed_ms}
+    )
+
+
+def social_platforms_configured(settings: Settings) -> list[tuple[str, str]]:
+    return [
+        (platform, getattr(settings, f"{platform}_api_base_url"))
+        for platform in SOCIAL_PLATFORMS
+        if getattr(settings, f"{platform}_client_id")
+    ]
+
+
+def check_external_apis(settings: Settings) -> list[CheckResult]:
+    """Every configured AI provider and social platform, probed."""
+    return [
+        probe_api(name, url)
+        for name, url in [*ai_endpoints(settings), *social_platforms_configured(settings)]
+    ]

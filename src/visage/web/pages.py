@@ -24,6 +24,14 @@ APP_PREFIX = "/app"
 
 router = APIRouter(include_in_schema=False)
 
+SOCIAL_PLATFORMS = [
+    ("x", "X"),
+    ("facebook", "Facebook Page"),
+    ("instagram", "Instagram"),
+    ("linkedin", "LinkedIn"),
+    ("mastodon", "Mastodon"),
+]
+
 # Version of the consent text the enrollment form shows (recorded with the consent).
 CONSENT_TEXT_VERSION = "2026-11"
 
@@ -68,6 +76,9 @@ SHELLS = {
     APP_PREFIX + "/audit": Shell("audit.html", "Audit log", "audit"),
     APP_PREFIX + "/events": Shell("events.html", "Events", "events"),
     APP_PREFIX + "/whatsapp": Shell("whatsapp.html", "WhatsApp", "whatsapp"),
+    APP_PREFIX + "/publishing": Shell(
+        "publishing.html", "Social publishing", "publishing", {"platforms": SOCIAL_PLATFORMS}
+    ),
 }
 
 
@@ -108,6 +119,12 @@ def member_page(request: Request, member_id: uuid.UUID) -> HTMLResponse:
 @router.get(APP_PREFIX + "/events/{event_id}", response_class=HTMLResponse)
 def event_page(request: Request, event_id: uuid.UUID) -> HTMLResponse:
     return render(request, "event.html", title="Event", nav="events", event_id=event_id)
+
+
+@router.get(APP_PREFIX + "/publishing/compose", response_class=HTMLResponse)
+def compose_page(request: Request, event: uuid.UUID) -> HTMLResponse:
+    """The composer, starting from an event's gallery."""
+    return render(request, "compose.html", title="New post", nav="publishing", event_id=event)
 
 
 class BrowserHomeRedirect:

@@ -26,7 +26,24 @@
   function showAccount() {
     root.querySelector("[data-notify-choice]").hidden = !registered;
     step("account").hidden = registered;
+    showPublicity();
   }
+
+  // Publicity: whether the attendee may appear, recognizable, in photos the club publishes.
+  const publicity = root.querySelector("[data-publicity]");
+  async function showPublicity() {
+    root.querySelector("[data-publicity-choice]").hidden = !registered;
+    if (!registered) return;
+    const result = await call("/api/v1/attendees/me/publicity");
+    if (result.ok) publicity.checked = result.data.consent;
+  }
+  publicity.addEventListener("change", async () => {
+    const result = await call("/api/v1/attendees/me/publicity", { method: "PUT", json: { consent: publicity.checked } });
+    if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
+    Visage.say(privacyOutcome, result.data.consent
+      ? "Thank you: you may appear in the photos the club publishes."
+      : "Done: your face will be blurred in every photo the club publishes.", "ok");
+  });
 
   function keepPass(answer) {
     pass = answer.access_token;
