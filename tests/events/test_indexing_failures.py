@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from visage.cli import app as cli
 from visage.core.db import Database
 from visage.core.storage import get_storage
+from visage.events.links import photo_key
 from visage.events.models import Photo, PhotoFace, PhotoStatus
-from visage.events.service import photo_key
 
 
 def _photo(database: Database, photo_id: str) -> Photo:

@@ -16,7 +16,7 @@ from visage.config import get_settings
 from visage.core.db import get_database
 from visage.core.errors import AppError
 from visage.core.tenancy import TenantId, TenantScope
-from visage.events import service
+from visage.events import progress, service, uploads
 from visage.events.models import PhotoStatus
 from visage.faces.bench import FaceCount
 from visage.faces.inference.base import MIN_FACE_WIDTH
@@ -42,7 +42,7 @@ def reindex(
     try:
         with database.session() as session:
             found = service.find_event_for_operator(session, event)
-            found, queued = service.reindex_event(session, found.id, failed_only=failed_only)
+            found, queued = uploads.reindex_event(session, found.id, failed_only=failed_only)
     except AppError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(1) from error
@@ -62,7 +62,7 @@ def reindex(
         while True:
             with database.session() as session:
                 scope = TenantScope(session, TenantId(found.tenant_id))
-                counts = service.event_progress(session, scope, found, settings)
+                counts = progress.event_progress(session, scope, found, settings)
             done = counts.by_status[PhotoStatus.INDEXED] + counts.by_status[PhotoStatus.FAILED]
             eta = "?" if counts.eta_seconds is None else f"{counts.eta_seconds:.0f}s"
             bar.update(task, total=counts.total, completed=done, faces=counts.faces_found, eta=eta)
@@ -91,7 +91,7 @@ def _load_engine(workers: int) -> None:
 
 
 def _faces_in(path: Path) -> FaceCount:
-    from visage.events.indexing import find_faces
+    from visage.events.detection import find_faces
 
     return FaceCount.of_widths(
         [face.width for face in find_faces(path.read_bytes(), get_settings())]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, statu
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest, page_of, page_request
 from visage.core.storage import get_storage
-from visage.events import media, service
+from visage.events import attendees, gallery, links, media, progress, search, service, uploads
 from visage.events.dependencies import CurrentAttendee, CurrentViewer
 from visage.events.models import Attendee, Event, Photo, PhotoFace, PhotoStatus
 from visage.events.schemas import (
@@ -64,8 +64,8 @@ def _event_out(event: Event, settings: AppSettings) -> EventOut:
                 for field in EventOut.model_fields
                 if hasattr(event, field)
             },
-            "share_url": service.share_url(settings, event),
-            "qr_code_url": service.qr_code_url(event),
+            "share_url": links.share_url(settings, event),
+            "qr_code_url": links.qr_code_url(event),
         }
     )
 
@@ -135,17 +135,17 @@ def list_attendees(
     principal: EventManager,
     paging: EventPaging,
 ) -> AttendeePage:
-    attendees, total = service.list_attendees(
+    found, total = attendees.list_attendees(
         session, principal, event_id, page=paging.page, page_size=paging.page_size
     )
-    return page_of([AttendeeOut.model_validate(a) for a in attendees], total, paging)
+    return page_of([AttendeeOut.model_validate(a) for a in found], total, paging)
 
 
 @events_router.get("/{event_id}/progress")
 def event_progress(
     event_id: uuid.UUID, session: DbSession, settings: AppSettings, principal: EventReader
 ) -> Progress:
-    counts = service.progress_for_viewer(session, principal, event_id, settings)
+    counts = progress.progress_for_viewer(session, principal, event_id, settings)
     return Progress(
         event_id=counts.event_id,
         total=counts.total,
@@ -171,11 +171,11 @@ def upload_photos(
     settings: AppSettings,
     principal: Uploader,
 ) -> UploadResult:
-    outcomes = service.upload_photos(
+    outcomes = uploads.upload_photos(
         session,
         principal,
         event_id,
-        [service.IncomingFile(upload.filename or "photo", upload.file) for upload in files],
+        [uploads.IncomingFile(upload.filename or "photo", upload.file) for upload in files],
         settings,
         get_storage(),
     )
@@ -201,7 +201,7 @@ def upload_photos(
 
 
 def _photo_urls(photo: Photo) -> dict[str, str]:
-    base = f"{service.API_PREFIX}/photos/{photo.id}"
+    base = f"{links.API_PREFIX}/photos/{photo.id}"
     return {
         "thumbnail_url": f"{base}/{media.THUMBNAIL}",
         "preview_url": f"{base}/{media.PREVIEW}",
@@ -226,7 +226,7 @@ def list_photos(
     status_filter: Annotated[PhotoStatus | None, Query(alias="status")] = None,
     has_faces: bool | None = None,
 ) -> PhotoPage:
-    photos, total = service.list_photos(
+    photos, total = gallery.list_photos(
         session,
         viewer,
         event_id,
@@ -249,8 +249,8 @@ def _face_out(face: PhotoFace) -> PhotoFaceOut:
 def get_photo(
     photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
 ) -> PhotoDetail:
-    photo = service.photo_for_viewer(session, viewer, photo_id, media.PREVIEW, settings)
-    faces = service.photo_faces(session, viewer, photo)
+    photo = gallery.photo_for_viewer(session, viewer, photo_id, media.PREVIEW, settings)
+    faces = gallery.photo_faces(session, viewer, photo)
     return PhotoDetail.model_validate(
         {**_photo_fields(photo), "faces": [_face_out(face) for face in faces]}
     )
@@ -263,8 +263,8 @@ def _download(
     settings: AppSettings,
     viewer: CurrentViewer,
 ) -> Response:
-    photo = service.photo_for_viewer(session, viewer, photo_id, rendition, settings)
-    data, content_type, filename = service.photo_file(get_storage(), photo, rendition)
+    photo = gallery.photo_for_viewer(session, viewer, photo_id, rendition, settings)
+    data, content_type, filename = gallery.photo_file(get_storage(), photo, rendition)
     disposition = "attachment" if rendition == media.ORIGINAL else "inline"
     return Response(
         data,
@@ -304,7 +304,7 @@ def photo_original(
 
 @photos_router.delete("/{photo_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_photo(photo_id: uuid.UUID, session: DbSession, principal: PhotoManager) -> None:
-    service.delete_photo(session, principal, photo_id)
+    gallery.delete_photo(session, principal, photo_id)
 
 
 # ---------------------------------------------------------------- selfie search
@@ -320,7 +320,7 @@ def search_by_selfie(
     settings: AppSettings,
     viewer: CurrentViewer,
 ) -> SearchResult:
-    outcome = service.search_selfie(
+    outcome = search.search_selfie(
         session, viewer, event_id, selfie.images[0], settings, notify=selfie.fields.notify
     )
     return SearchResult(
@@ -350,7 +350,7 @@ def _public_event(event: Event) -> PublicEventOut:
     )
 
 
-def _token_out(result: service.AttendeeSession) -> AttendeeToken:
+def _token_out(result: attendees.AttendeeSession) -> AttendeeToken:
     attendee: Attendee | None = result.attendee
     return AttendeeToken(
         access_token=result.token,
@@ -363,7 +363,7 @@ def _token_out(result: service.AttendeeSession) -> AttendeeToken:
 def join_anonymously(
     body: AnonymousJoin, session: DbSession, settings: AppSettings
 ) -> AttendeeToken:
-    return _token_out(service.join_anonymously(session, body.access_code, settings))
+    return _token_out(attendees.join_anonymously(session, body.access_code, settings))
 
 
 @attendees_router.post("/register", status_code=status.HTTP_201_CREATED)
@@ -371,7 +371,7 @@ def register_attendee(
     body: AttendeeRegister, session: DbSession, settings: AppSettings
 ) -> AttendeeToken:
     return _token_out(
-        service.register_attendee(
+        attendees.register_attendee(
             session,
             access_code=body.access_code,
             username=body.username,
@@ -386,7 +386,7 @@ def register_attendee(
 @attendees_router.post("/login")
 def login_attendee(body: AttendeeLogin, session: DbSession, settings: AppSettings) -> AttendeeToken:
     return _token_out(
-        service.login_attendee(
+        attendees.login_attendee(
             session,
             access_code=body.access_code,
             login=body.login,
@@ -396,7 +396,7 @@ def login_attendee(body: AttendeeLogin, session: DbSession, settings: AppSetting
     )
 
 
-def _self_out(state: service.AttendeeState) -> AttendeeSelf:
+def _self_out(state: attendees.AttendeeState) -> AttendeeSelf:
     return AttendeeSelf(
         attendee=AttendeeOut.model_validate(state.attendee) if state.attendee else None,
         event=_public_event(state.event),
@@ -407,17 +407,17 @@ def _self_out(state: service.AttendeeState) -> AttendeeSelf:
 
 @attendees_router.get("/me")
 def attendee_self(session: DbSession, attendee: CurrentAttendee) -> AttendeeSelf:
-    return _self_out(service.attendee_state(session, attendee))
+    return _self_out(attendees.attendee_state(session, attendee))
 
 
 @attendees_router.delete("/me/selfie")
 def delete_selfie_data(session: DbSession, attendee: CurrentAttendee) -> AttendeeSelf:
-    return _self_out(service.delete_selfie_data(session, attendee))
+    return _self_out(attendees.delete_selfie_data(session, attendee))
 
 
 @attendees_router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
 def delete_attendee(session: DbSession, attendee: CurrentAttendee) -> None:
-    service.delete_attendee(session, attendee)
+    attendees.delete_attendee(session, attendee)
 
 
 routers = [events_router, photos_router, attendees_router]

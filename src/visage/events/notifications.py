@@ -1,0 +1,114 @@
+"""Notifications: new photos of an opted-in attendee, their email, and expiring the kept
+selfie templates with their event."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from visage.config import Settings
+from visage.events.links import share_url
+from visage.events.models import (
+    Attendee,
+    Event,
+    Photo,
+    PhotoFace,
+    PhotoNotification,
+    SelfieSubscription,
+)
+from visage.identity import audit
+
+
+def record_new_matches(session: Session, photo: Photo, tolerance: float) -> list[uuid.UUID]:
+    closest = (
+        select(
+            SelfieSubscription.id.label("subscription_id"),
+            func.min(PhotoFace.embedding.l2_distance(SelfieSubscription.embedding)).label(
+                "distance"
+            ),
+        )
+        .join(PhotoFace, PhotoFace.event_id == SelfieSubscription.event_id)
+        .where(
+            SelfieSubscription.tenant_id == photo.tenant_id,
+            SelfieSubscription.event_id == photo.event_id,
+            SelfieSubscription.expires_at > func.now(),
+            # Only photos published after the opt-in are news (re-indexing old ones is not).
+            SelfieSubscription.created_at < photo.created_at,
+            PhotoFace.photo_id == photo.id,
+            PhotoFace.usable,
+        )
+        .group_by(SelfieSubscription.id)
+        .subquery()
+    )
+    already = select(PhotoNotification.subscription_id).where(
+        PhotoNotification.photo_id == photo.id
+    )
+    rows = session.execute(
+        select(closest.c.subscription_id, closest.c.distance).where(
+            closest.c.distance <= tolerance, closest.c.subscription_id.not_in(already)
+        )
+    ).all()
+    notification_ids = []
+    for subscription_id, distance in rows:
+        notification = PhotoNotification(
+            tenant_id=photo.tenant_id,
+            subscription_id=subscription_id,
+            photo_id=photo.id,
+            distance=float(distance),
+        )
+        session.add(notification)
+        session.flush()
+        notification_ids.append(notification.id)
+    return notification_ids
+
+
+def purge_expired_templates(session: Session) -> int:
+    """Selfie templates expire with their event."""
+    expired = session.scalars(
+        delete(SelfieSubscription)
+        .where(SelfieSubscription.expires_at <= func.now())
+        .returning(SelfieSubscription.tenant_id)
+    ).all()
+    for tenant_id in set(expired):
+        audit.record(
+            session,
+            action="events.selfie_templates_expired",
+            actor=None,
+            tenant_id=tenant_id,
+            details={"deleted": expired.count(tenant_id)},
+        )
+    return len(expired)
+
+
+@dataclass(frozen=True)
+class EmailMessageDraft:
+    to: str
+    subject: str
+    body: str
+
+
+def new_photo_message(
+    session: Session, notification_id: uuid.UUID, settings: Settings
+) -> EmailMessageDraft | None:
+    """The "a new photo of you" email, or None when the subscriber is gone."""
+    row = session.execute(
+        select(Attendee, Event)
+        .join(SelfieSubscription, SelfieSubscription.attendee_id == Attendee.id)
+        .join(PhotoNotification, PhotoNotification.subscription_id == SelfieSubscription.id)
+        .join(Event, Event.id == Attendee.event_id)
+        .where(PhotoNotification.id == notification_id)
+    ).first()
+    if row is None:
+        return None
+    attendee, event = row
+    greeting = f"Hello {attendee.full_name or attendee.username},"
+    body = (
+        f"{greeting}\n\nA new photo of you was published for {event.name} "
+        f"({event.event_date.isoformat()}).\nSee your photos: {share_url(settings, event)}\n\n"
+        "You get this email because you asked to be told about new photos of you. To stop, "
+        "delete your selfie data from the event page."
+    )
+    return EmailMessageDraft(attendee.email, f"New photo of you at {event.name}", body)
