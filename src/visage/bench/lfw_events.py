@@ -11,7 +11,6 @@ The group photos are written under the cache folder (in /tmp), never into the pr
 from __future__ import annotations
 
 import io
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +56,11 @@ def _people(directory: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _groups(tiles: list[tuple[int, Path]], rng: random.Random) -> list[list[tuple[int, Path]]]:
+def _groups(
+    tiles: list[tuple[int, Path]], rng: np.random.Generator
+) -> list[list[tuple[int, Path]]]:
     """Shuffled tiles cut into groups in which nobody appears twice."""
-    rng.shuffle(tiles)
+    tiles = [tiles[index] for index in rng.permutation(len(tiles))]
     groups: list[list[tuple[int, Path]]] = []
     for tile in tiles:
         home = next(
@@ -106,7 +107,7 @@ def compose_event(directory: Path, cache: Path, settings: Settings) -> ComposedE
             [str(name) for name in data["people"]],
             int(data["photo_count"]),
         )
-    rng = random.Random(SEED)
+    rng = np.random.default_rng(SEED)
     people = _people(directory)
     names = list(people)
     tiles: list[tuple[int, Path]] = []
@@ -114,7 +115,7 @@ def compose_event(directory: Path, cache: Path, settings: Settings) -> ComposedE
     for index, name in enumerate(names):
         photos = list(people[name])
         if len(photos) >= 2:
-            selfies.append((index, photos.pop(rng.randrange(len(photos)))))
+            selfies.append((index, photos.pop(int(rng.integers(len(photos))))))
         tiles.extend((index, photo) for photo in photos)
     groups = _groups(tiles, rng)
     photos_dir = cache / "group-photos"

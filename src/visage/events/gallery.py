@@ -31,6 +31,7 @@ from visage.events.models import (
     SelfieSubscription,
     Visibility,
 )
+from visage.events.people import lock_event_people, recompute
 from visage.events.tasks import delete_stored_files
 from visage.identity import audit
 from visage.identity.permissions import Permission
@@ -169,4 +170,14 @@ def delete_photo(session: Session, principal: Principal, photo_id: uuid.UUID) ->
         target_id=str(photo.id),
         details={"event_id": str(photo.event_id), "faces": photo.face_count},
     )
+    lock_event_people(session, photo.event_id)
+    people = set(
+        session.scalars(
+            select(PhotoFace.person_id).where(
+                PhotoFace.photo_id == photo.id, PhotoFace.person_id.is_not(None)
+            )
+        ).all()
+    )
     session.delete(photo)  # its faces and notifications cascade
+    session.flush()
+    recompute(session, {person for person in people if person is not None})

@@ -22,6 +22,7 @@ from visage.events.models import (
     PhotoStatus,
 )
 from visage.events.notifications import record_new_matches
+from visage.events.people import EarlierFace, group_faces, lock_event_people
 from visage.faces.protection import tenant_protector
 
 
@@ -66,26 +67,34 @@ def store_faces(
     if event is None or not event.face_search_enabled:
         photo.status = PhotoStatus.PENDING
         return []
+    lock_event_people(session, photo.event_id)
+    earlier = [
+        EarlierFace(face.box(), face.person_id)
+        for face in session.scalars(select(PhotoFace).where(PhotoFace.photo_id == photo.id))
+    ]
     session.execute(delete(PhotoFace).where(PhotoFace.photo_id == photo.id))
     protector = tenant_protector(session, photo.tenant_id)
     protected = (
         protector.protect(np.stack([face.embedding for face in faces]))
         if faces
-        else np.zeros((0, 0))
+        else np.zeros((0, 0), dtype=np.float32)
     )
-    for face, template in zip(faces, protected, strict=True):
-        session.add(
-            PhotoFace(
-                tenant_id=photo.tenant_id,
-                event_id=photo.event_id,
-                photo_id=photo.id,
-                score=face.score,
-                sharpness=face.sharpness,
-                usable=face.usable,
-                embedding=[float(value) for value in template],
-                **face.box,
-            )
+    rows = [
+        PhotoFace(
+            tenant_id=photo.tenant_id,
+            event_id=photo.event_id,
+            photo_id=photo.id,
+            score=face.score,
+            sharpness=face.sharpness,
+            usable=face.usable,
+            embedding=[float(value) for value in template],
+            **face.box,
         )
+        for face, template in zip(faces, protected, strict=True)
+    ]
+    session.add_all(rows)
+    session.flush()
+    group_faces(session, photo, rows, protected, earlier)
     photo.status = PhotoStatus.INDEXED
     photo.face_count = len(faces)
     photo.failure_reason = None

@@ -14,6 +14,7 @@ from visage.core.storage import get_storage
 from visage.events import attendees, gallery, links, media, progress, search, service, uploads
 from visage.events.dependencies import CurrentAttendee, CurrentViewer
 from visage.events.models import Attendee, Event, Photo, PhotoFace, PhotoStatus
+from visage.events.people_router import people_router
 from visage.events.schemas import (
     AnonymousJoin,
     AttendeeLogin,
@@ -420,4 +421,4 @@ def delete_attendee(session: DbSession, attendee: CurrentAttendee) -> None:
     attendees.delete_attendee(session, attendee)
 
 
-routers = [events_router, photos_router, attendees_router]
+routers = [events_router, people_router, photos_router, attendees_router]

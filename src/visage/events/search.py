@@ -29,6 +29,7 @@ from visage.events.models import (
     PhotoFace,
     SelfieSubscription,
 )
+from visage.events.people import matched_people
 from visage.faces.pipeline import analyze, largest
 from visage.faces.protection import tenant_protector
 from visage.identity import audit
@@ -60,6 +61,50 @@ def selfie_template(
     return [float(value) for value in protected]
 
 
+def matches_for_template(
+    scope: TenantScope, event: Event, template: list[float], settings: Settings, *, limit: int
+) -> list[Match]:
+    """The photos of the people a protected template matches, nearest face first."""
+    session = scope.session
+    people = matched_people(session, event.id, template)
+    distance = PhotoFace.embedding.l2_distance(template)
+    # The photos of the people the selfie matches, each once at its face nearest the selfie.
+    ranked = (
+        scope.select(PhotoFace)
+        .with_only_columns(
+            PhotoFace.photo_id,
+            PhotoFace.left,
+            PhotoFace.top,
+            PhotoFace.right,
+            PhotoFace.bottom,
+            distance.label("distance"),
+            func.row_number()
+            .over(partition_by=PhotoFace.photo_id, order_by=distance)
+            .label("rank"),
+        )
+        .where(
+            PhotoFace.event_id == event.id,
+            PhotoFace.person_id.in_(people),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.distance).limit(limit)
+    ).all()
+    return [
+        Match(
+            photo_id=row.photo_id,
+            distance=round(float(row.distance), 4),
+            box={"left": row.left, "top": row.top, "right": row.right, "bottom": row.bottom},
+            thumbnail_url=(
+                f"{API_PREFIX}/photos/{row.photo_id}/thumbnail"
+                f"?link={issue_photo_link_token(settings, row.photo_id, event.tenant_id)}"
+            ),
+        )
+        for row in rows
+    ]
+
+
 def search_selfie(
     session: Session,
     viewer: Viewer,
@@ -78,43 +123,7 @@ def search_selfie(
         raise NotificationsNeedAccount()
     scope = viewer_scope(session, viewer)
     template = selfie_template(session, event.tenant_id, image, settings)
-    distance = PhotoFace.embedding.l2_distance(template)
-    # Each photo once, at its closest face; tenant and event filters in the same statement.
-    ranked = (
-        scope.select(PhotoFace)
-        .with_only_columns(
-            PhotoFace.photo_id,
-            PhotoFace.left,
-            PhotoFace.top,
-            PhotoFace.right,
-            PhotoFace.bottom,
-            distance.label("distance"),
-            func.row_number()
-            .over(partition_by=PhotoFace.photo_id, order_by=distance)
-            .label("rank"),
-        )
-        .where(
-            PhotoFace.event_id == event.id,
-            PhotoFace.usable,
-            distance <= settings.face_recognition_tolerance,
-        )
-        .subquery()
-    )
-    rows = session.execute(
-        select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.distance).limit(limit)
-    ).all()
-    matches = [
-        Match(
-            photo_id=row.photo_id,
-            distance=round(float(row.distance), 4),
-            box={"left": row.left, "top": row.top, "right": row.right, "bottom": row.bottom},
-            thumbnail_url=(
-                f"{API_PREFIX}/photos/{row.photo_id}/thumbnail"
-                f"?link={issue_photo_link_token(settings, row.photo_id, event.tenant_id)}"
-            ),
-        )
-        for row in rows
-    ]
+    matches = matches_for_template(scope, event, template, settings, limit=limit)
     if notify and attendee_id is not None:
         _keep_selfie_template(scope, event, attendee_id, template)
     return SearchOutcome(matches, notifications_enabled=notify)

@@ -21,6 +21,7 @@ from visage.events.errors import (
 from visage.events.links import event_storage_prefix, share_url
 from visage.events.models import (
     Event,
+    Person,
     Photo,
     PhotoFace,
     PhotoStatus,
@@ -123,6 +124,10 @@ def update_event(
 def _delete_event_templates(scope: TenantScope, principal: Principal, event: Event) -> None:
     """Face search turned off: every face template of the event goes, photos stay."""
     session = scope.session
+    # Centroids are templates too.
+    session.execute(
+        delete(Person).where(Person.tenant_id == scope.tenant_id, Person.event_id == event.id)
+    )
     faces = len(
         session.scalars(
             delete(PhotoFace)
