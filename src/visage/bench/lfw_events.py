@@ -20,7 +20,7 @@ from PIL import Image
 
 from visage.config import Settings
 from visage.core.images import ImageLimits, decode_image
-from visage.events.detection import find_faces
+from visage.events.detection import FoundFace, find_faces
 from visage.faces.pipeline import analyze, largest
 
 GROUP_SIZE = 4
@@ -35,16 +35,39 @@ Vectors = npt.NDArray[np.float32]
 class ComposedEvent:
     """Faces found in the composed group photos, and one selfie per searcher."""
 
-    face_vectors: Vectors  # (F, 128) raw embeddings of usable faces
+    face_vectors: Vectors  # (F, 128) raw embeddings
     face_people: npt.NDArray[np.int32]  # (F,) who each face is (by its tile)
     face_photos: npt.NDArray[np.int32]  # (F,) which group photo it is in
+    face_details: npt.NDArray[np.float64]  # (F, 8) left top right bottom score sharpness
+    # usable analyzed_width
     selfie_vectors: Vectors  # (S, 128)
     selfie_people: npt.NDArray[np.int32]  # (S,)
     people: list[str]  # index -> LFW name
     photo_count: int
 
     def photos_of(self, person: int) -> set[int]:
-        return {int(photo) for photo in self.face_photos[self.face_people == person]}
+        usable = self.face_details[:, 6] > 0
+        return {int(photo) for photo in self.face_photos[(self.face_people == person) & usable]}
+
+    def found_faces(self, photo: int) -> list[FoundFace]:
+        """The faces `find_faces` found in one group photo."""
+        return [
+            FoundFace(
+                box=dict(
+                    zip(("left", "top", "right", "bottom"), map(int, details[:4]), strict=True)
+                ),
+                score=float(details[4]),
+                sharpness=float(details[5]),
+                usable=bool(details[6]),
+                embedding=vector,
+                analyzed_width=int(details[7]),
+            )
+            for vector, details in zip(
+                self.face_vectors[self.face_photos == photo],
+                self.face_details[self.face_photos == photo],
+                strict=True,
+            )
+        ]
 
 
 def _people(directory: Path) -> dict[str, list[Path]]:
@@ -102,6 +125,7 @@ def compose_event(directory: Path, cache: Path, settings: Settings) -> ComposedE
             data["face_vectors"],
             data["face_people"],
             data["face_photos"],
+            data["face_details"],
             data["selfie_vectors"],
             data["selfie_people"],
             [str(name) for name in data["people"]],
@@ -120,16 +144,24 @@ def compose_event(directory: Path, cache: Path, settings: Settings) -> ComposedE
     groups = _groups(tiles, rng)
     photos_dir = cache / "group-photos"
     photos_dir.mkdir(parents=True, exist_ok=True)
-    vectors, face_people, face_photos = [], [], []
+    vectors, face_people, face_photos, details = [], [], [], []
     for photo_index, group in enumerate(groups):
         data = _compose(group)
         (photos_dir / f"{photo_index:05d}.jpg").write_bytes(data)
         for face in find_faces(data, settings):
             centre = (face.box["left"] + face.box["right"]) // 2
-            if face.usable:
-                vectors.append(face.embedding)
-                face_people.append(group[min(centre // TILE, len(group) - 1)][0])
-                face_photos.append(photo_index)
+            vectors.append(face.embedding)
+            face_people.append(group[min(centre // TILE, len(group) - 1)][0])
+            face_photos.append(photo_index)
+            details.append(
+                [
+                    *(face.box[side] for side in ("left", "top", "right", "bottom")),
+                    face.score,
+                    face.sharpness,
+                    float(face.usable),
+                    face.analyzed_width,
+                ]
+            )
     selfie_vectors, selfie_people = [], []
     for person, path in selfies:
         vector = _selfie_vector(path, settings)
@@ -140,6 +172,7 @@ def compose_event(directory: Path, cache: Path, settings: Settings) -> ComposedE
         np.asarray(vectors, dtype=np.float32),
         np.asarray(face_people, dtype=np.int32),
         np.asarray(face_photos, dtype=np.int32),
+        np.asarray(details, dtype=np.float64).reshape(-1, 8),
         np.asarray(selfie_vectors, dtype=np.float32),
         np.asarray(selfie_people, dtype=np.int32),
         names,
@@ -150,6 +183,7 @@ def compose_event(directory: Path, cache: Path, settings: Settings) -> ComposedE
         face_vectors=event.face_vectors,
         face_people=event.face_people,
         face_photos=event.face_photos,
+        face_details=event.face_details,
         selfie_vectors=event.selfie_vectors,
         selfie_people=event.selfie_people,
         people=np.asarray(names),

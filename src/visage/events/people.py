@@ -12,16 +12,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Select, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from visage.core.errors import NotFound
 from visage.core.tenancy import TenantScope
 from visage.events.errors import FacesNotOfPerson
-from visage.events.matching import Candidate, matching_people, nearest_person_to_join
+from visage.events.matching import (
+    FALSE_MATCH_RATE,
+    Candidate,
+    matching_people,
+    nearest_person_to_join,
+)
 from visage.events.models import Event, Person, Photo, PhotoFace
 from visage.identity import audit
 from visage.identity.permissions import Permission
@@ -82,7 +88,11 @@ def nearest_people(
 
 
 def matched_people(
-    session: Session, event_id: uuid.UUID, template: Sequence[float]
+    session: Session,
+    event_id: uuid.UUID,
+    template: Sequence[float],
+    *,
+    false_rate: float = FALSE_MATCH_RATE,
 ) -> list[uuid.UUID]:
     """The people of the event a selfie's protected template matches, nearest first."""
     nearest = nearest_people(session, event_id, template, limit=NEAREST_PEOPLE)
@@ -92,6 +102,7 @@ def matched_people(
             for index, (_, distance, members) in enumerate(nearest)
         ],
         people_count(session, event_id),
+        false_rate=false_rate,
     )
     return [nearest[candidate.index][0] for candidate in accepted]
 
@@ -156,10 +167,11 @@ def group_faces(
         if person_id is None:
             person_id = _nearest_or_new(session, event_id, tenant_id, template, in_photo)
         face.person_id = person_id
+        # Nobody is twice in a photo, so the photo's other faces never need this person's
+        # updated centroid: one recompute at the end.
         in_photo.add(person_id)
         touched.add(person_id)
-        session.flush()
-        recompute(session, {person_id})
+    session.flush()
     recompute(session, touched)
 
 
@@ -191,11 +203,25 @@ def _nearest_or_new(
 
 
 @dataclass(frozen=True)
+class FaceInPhoto:
+    face: PhotoFace
+    photo_width: int  # original pixels, as the face's box
+    photo_height: int
+
+
+@dataclass(frozen=True)
 class PersonView:
     id: uuid.UUID
     face_count: int
     photo_count: int
-    cover_face: PhotoFace  # their largest face, to show who they are
+    cover: FaceInPhoto  # their largest face, to show who they are
+
+
+def _with_photo_sizes(session: Session, statement: Select[Any]) -> list[FaceInPhoto]:
+    rows = session.execute(
+        statement.add_columns(Photo.width, Photo.height).join(Photo, Photo.id == PhotoFace.photo_id)
+    ).all()
+    return [FaceInPhoto(face, width, height) for face, width, height in rows]
 
 
 def _event(session: Session, principal: Principal, event_id: uuid.UUID) -> Event:
@@ -229,9 +255,10 @@ def _views(scope: TenantScope, people: Sequence[Person]) -> list[PersonView]:
         .subquery()
     )
     covers = {
-        face.person_id: face
-        for face in session.scalars(
-            select(PhotoFace).join(ranked, ranked.c.id == PhotoFace.id).where(ranked.c.rank == 1)
+        shown.face.person_id: shown
+        for shown in _with_photo_sizes(
+            session,
+            select(PhotoFace).join(ranked, ranked.c.id == PhotoFace.id).where(ranked.c.rank == 1),
         )
     }
     return [
@@ -270,16 +297,15 @@ def _person(scope: TenantScope, event: Event, person_id: uuid.UUID) -> Person:
 
 def person_faces(
     session: Session, principal: Principal, event_id: uuid.UUID, person_id: uuid.UUID
-) -> list[PhotoFace]:
+) -> list[FaceInPhoto]:
     principal.require(Permission.EVENTS_READ)
     scope = principal.scope(session)
     person = _person(scope, _event(session, principal, event_id), person_id)
-    return list(
-        session.scalars(
-            scope.select(PhotoFace)
-            .where(PhotoFace.person_id == person.id)
-            .order_by(PhotoFace.photo_id, PhotoFace.left)
-        )
+    return _with_photo_sizes(
+        session,
+        scope.select(PhotoFace)
+        .where(PhotoFace.person_id == person.id)
+        .order_by(PhotoFace.photo_id, PhotoFace.left),
     )
 
 

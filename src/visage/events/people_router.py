@@ -11,7 +11,7 @@ from visage.core.deps import DbSession
 from visage.core.paging import PageRequest, page_of, page_request
 from visage.events import people
 from visage.events.links import API_PREFIX
-from visage.events.models import Person, PhotoFace
+from visage.events.models import Person
 from visage.events.schemas import (
     FaceBox,
     PeopleMerge,
@@ -32,11 +32,14 @@ PeopleEditor = Annotated[Principal, Depends(require(Permission.PHOTOS_MANAGE))]
 PeoplePaging = Annotated[PageRequest, Depends(page_request(default_size=50, max_size=200))]
 
 
-def _face_out(face: PhotoFace) -> PersonFaceOut:
+def _face_out(shown: people.FaceInPhoto) -> PersonFaceOut:
+    face = shown.face
     return PersonFaceOut(
         id=face.id,
         photo_id=face.photo_id,
         box=FaceBox(**face.box()),
+        photo_width=shown.photo_width,
+        photo_height=shown.photo_height,
         thumbnail_url=f"{API_PREFIX}/photos/{face.photo_id}/thumbnail",
     )
 
@@ -46,7 +49,7 @@ def _person_out(view: people.PersonView) -> PersonOut:
         id=view.id,
         face_count=view.face_count,
         photo_count=view.photo_count,
-        cover=_face_out(view.cover_face),
+        cover=_face_out(view.cover),
     )
 
 

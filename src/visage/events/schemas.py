@@ -207,7 +207,9 @@ class SearchResult(BaseModel):
 class PersonFaceOut(BaseModel):
     id: uuid.UUID
     photo_id: uuid.UUID
-    box: FaceBox
+    box: FaceBox  # in the photo's original pixels
+    photo_width: int
+    photo_height: int
     thumbnail_url: str
 
 

@@ -24,6 +24,7 @@ from visage.events.errors import (
 )
 from visage.events.gallery import event_for_viewer
 from visage.events.links import API_PREFIX
+from visage.events.matching import FALSE_MATCH_RATE
 from visage.events.models import (
     Event,
     PhotoFace,
@@ -62,11 +63,17 @@ def selfie_template(
 
 
 def matches_for_template(
-    scope: TenantScope, event: Event, template: list[float], settings: Settings, *, limit: int
+    scope: TenantScope,
+    event: Event,
+    template: list[float],
+    settings: Settings,
+    *,
+    limit: int,
+    false_rate: float = FALSE_MATCH_RATE,
 ) -> list[Match]:
     """The photos of the people a protected template matches, nearest face first."""
     session = scope.session
-    people = matched_people(session, event.id, template)
+    people = matched_people(session, event.id, template, false_rate=false_rate)
     distance = PhotoFace.embedding.l2_distance(template)
     # The photos of the people the selfie matches, each once at its face nearest the selfie.
     ranked = (
