@@ -68,7 +68,7 @@ def running_service(workers: int) -> Iterator[str]:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -119,8 +119,18 @@ def _merged(candidates: list[FoundFace]) -> list[FoundFace]:
     return kept
 
 
+def decode_photo(data: bytes, settings: Settings) -> DecodedImage:
+    """The one decode of a photo's job: up to 2048 px, what detection and renditions need."""
+    side = max(DEFAULT_MAX_SIDE, settings.preview_max_side)
+    return decode_image(data, _limits(settings, side), allow_heif=True)
+
+
 def find_faces(data: bytes, settings: Settings) -> list[FoundFace]:
-    whole = decode_image(data, _limits(settings, DEFAULT_MAX_SIDE), allow_heif=True)
+    return find_faces_in(data, decode_photo(data, settings), settings)
+
+
+def find_faces_in(data: bytes, whole: DecodedImage, settings: Settings) -> list[FoundFace]:
+    """Faces of a photo decoded by `decode_photo` (`data`: its file, for the tiled pass)."""
     found = _faces_in(whole.rgb, whole, 0, 0)
     original_side = max(whole.original_width, whole.original_height)
     if settings.event_photo_max_side <= DEFAULT_MAX_SIDE or original_side <= DEFAULT_MAX_SIDE:

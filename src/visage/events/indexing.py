@@ -12,6 +12,8 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from visage.config import Settings
+from visage.core.storage import Storage
 from visage.events import media
 from visage.events.detection import FoundFace
 from visage.events.links import photo_key
@@ -20,9 +22,11 @@ from visage.events.models import (
     Photo,
     PhotoFace,
     PhotoStatus,
+    Visibility,
 )
 from visage.events.notifications import record_new_matches
 from visage.events.people import EarlierFace, group_faces, lock_event_people
+from visage.faces.inference.base import RGBImage
 from visage.faces.protection import tenant_protector
 
 
@@ -31,19 +35,53 @@ class IndexTarget:
     photo_id: uuid.UUID
     tenant_id: uuid.UUID
     original_key: str
+    find_faces: bool = True  # False: face search is off, only the renditions are made
+    watermark: str | None = None  # on the preview
+
+    def key(self, rendition: str) -> str:
+        return self.original_key.rsplit("/", 1)[0] + f"/{rendition}.jpg"
+
+
+def _watermark_text(event: Event) -> str | None:
+    return (
+        event.name if event.watermark_previews and event.visibility == Visibility.PUBLIC else None
+    )
 
 
 def start_indexing(session: Session, photo_id: uuid.UUID) -> IndexTarget | None:
-    """Mark the photo `indexing`; None when there is nothing to do (deleted, search off)."""
+    """Mark the photo `indexing` (when face search is on); None when the photo is gone."""
     photo = session.get(Photo, photo_id, with_for_update=True)
     if photo is None:
         return None
     event = session.get(Event, photo.event_id)
-    if event is None or not event.face_search_enabled:
+    if event is None:
         return None
-    photo.status = PhotoStatus.INDEXING
-    photo.index_attempts += 1
-    return IndexTarget(photo.id, photo.tenant_id, photo_key(photo, media.ORIGINAL))
+    if event.face_search_enabled:
+        photo.status = PhotoStatus.INDEXING
+        photo.index_attempts += 1
+    return IndexTarget(
+        photo.id,
+        photo.tenant_id,
+        photo_key(photo, media.ORIGINAL),
+        find_faces=event.face_search_enabled,
+        watermark=_watermark_text(event),
+    )
+
+
+def store_renditions(
+    storage: Storage, target: IndexTarget, rgb: RGBImage, settings: Settings
+) -> None:
+    """Thumbnail and preview from the job's decode, once (a re-index keeps them)."""
+    if storage.exists(target.key(media.THUMBNAIL)) and storage.exists(target.key(media.PREVIEW)):
+        return
+    renditions = media.render(
+        rgb,
+        preview_max_side=settings.preview_max_side,
+        thumbnail_max_side=settings.thumbnail_max_side,
+        watermark=target.watermark,
+    )
+    storage.put(target.key(media.PREVIEW), renditions.preview, "image/jpeg")
+    storage.put(target.key(media.THUMBNAIL), renditions.thumbnail, "image/jpeg")
 
 
 def store_faces(

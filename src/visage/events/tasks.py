@@ -15,7 +15,7 @@ from visage.core.images import ImageTooLarge, ImageUnsupported
 from visage.core.jobs import enqueue, jobs
 from visage.core.storage import get_storage
 from visage.events import indexing, notifications
-from visage.events.detection import find_faces
+from visage.events.detection import decode_photo, find_faces_in
 from visage.identity.email import send_email
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ INDEX_RETRIES = 5
     retry=procrastinate.RetryStrategy(max_attempts=INDEX_RETRIES, exponential_wait=2),
 )
 def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
-    """Idempotent: the photo's faces are replaced in one transaction, so a retry or a second
-    run (a worker killed mid-job) never duplicates them."""
+    """The photo decoded once for its renditions and (face search on) its faces. Idempotent:
+    the faces are replaced in one transaction, so a retry or a second run (a worker killed
+    mid-job) never duplicates them; renditions already made are kept."""
     database, settings = get_database(), get_settings()
     with database.session() as session:
         target = indexing.start_indexing(session, uuid.UUID(photo_id))
@@ -41,7 +42,13 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
         return
     started = time.monotonic()
     try:
-        faces = find_faces(get_storage().get(target.original_key), settings)
+        storage = get_storage()
+        data = storage.get(target.original_key)
+        decoded = decode_photo(data, settings)
+        indexing.store_renditions(storage, target, decoded.rgb, settings)
+        if not target.find_faces:
+            return
+        faces = find_faces_in(data, decoded, settings)
         with database.session() as session:
             notifications = indexing.store_faces(
                 session,

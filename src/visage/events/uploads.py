@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from visage.config import Settings
 from visage.core.errors import AppError, NotFound
-from visage.core.images import ImageLimits, ImageTooLarge, decode_image
+from visage.core.images import ImageLimits, ImageTooLarge
 from visage.core.jobs import enqueue
 from visage.core.storage import Storage
 from visage.core.tenancy import TenantId, TenantScope
@@ -27,7 +27,6 @@ from visage.events.models import (
     Event,
     Photo,
     PhotoStatus,
-    Visibility,
 )
 from visage.events.tasks import index_photo
 from visage.identity.principal import Principal
@@ -47,12 +46,6 @@ class FileOutcome:
     error: AppError | None = None
 
 
-def _watermark_text(event: Event) -> str | None:
-    return (
-        event.name if event.watermark_previews and event.visibility == Visibility.PUBLIC else None
-    )
-
-
 def upload_photos(
     session: Session,
     principal: Principal,
@@ -61,15 +54,11 @@ def upload_photos(
     settings: Settings,
     storage: Storage,
 ) -> list[FileOutcome]:
-    """Store each good file (original, thumbnail, preview) and queue its indexing; a bad file
-    is reported and never fails the others."""
+    """Store each good file and queue its job (renditions, then faces); a bad file is reported
+    and never fails the others."""
     scope = principal.scope(session)
     event: Event = scope.get(Event, event_id, what="Event")
-    limits = ImageLimits(
-        max_bytes=settings.max_upload_bytes,
-        max_pixels=settings.max_image_pixels,
-        max_side=settings.preview_max_side,
-    )
+    limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
     outcomes = []
     for incoming in files:
         filename = (incoming.filename or "photo")[:255]
@@ -100,7 +89,7 @@ def _store_one(
             f"Each file may be at most {limits.max_bytes} bytes (MAX_UPLOAD_BYTES).",
             details={"max_bytes": limits.max_bytes},
         )
-    decoded = decode_image(data, limits, allow_heif=True)
+    checked = media.check_upload(data, limits)
     content_hash = hashlib.sha256(data).hexdigest()
     existing = session.scalar(
         scope.select(Photo).where(Photo.event_id == event.id, Photo.content_hash == content_hash)
@@ -112,10 +101,10 @@ def _store_one(
         event_id=event.id,
         filename=filename,
         content_hash=content_hash,
-        format=decoded.format,
+        format=checked.format,
         size_bytes=len(data),
-        width=decoded.original_width,
-        height=decoded.original_height,
+        width=checked.width,
+        height=checked.height,
         uploaded_by=principal.id if principal.kind == "user" else None,
         status=PhotoStatus.PENDING,
     )
@@ -124,17 +113,9 @@ def _store_one(
             scope.add(photo)
     except IntegrityError:  # the same file uploaded concurrently
         return FileOutcome(filename, "duplicate", None)
-    renditions = media.render(
-        decoded.rgb,
-        preview_max_side=settings.preview_max_side,
-        thumbnail_max_side=settings.thumbnail_max_side,
-        watermark=_watermark_text(event),
-    )
     storage.put(photo_key(photo, media.ORIGINAL), data, media.CONTENT_TYPES[photo.format])
-    storage.put(photo_key(photo, media.THUMBNAIL), renditions.thumbnail, "image/jpeg")
-    storage.put(photo_key(photo, media.PREVIEW), renditions.preview, "image/jpeg")
-    if event.face_search_enabled:
-        enqueue(session, index_photo, photo_id=str(photo.id))
+    # Renditions come from the job's decode, also when face search is off.
+    enqueue(session, index_photo, photo_id=str(photo.id))
     return FileOutcome(filename, "accepted", photo.id)
 
 
