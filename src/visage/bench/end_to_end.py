@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,10 +22,12 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
+from visage.access.bench import _free_port  # the kiosk's HTTP bench finds ports the same way
 from visage.config import Settings
 from visage.core.db import get_database
+from visage.events.models import Photo
 from visage.identity import service as identity_service
 from visage.identity.models import Role, Tenant
 from visage.identity.principal import ClientInfo
@@ -43,13 +44,7 @@ class EndToEnd:
     seconds: float  # first byte to 100 % indexed
     upload_seconds: float  # first byte to the last upload answered
     faces: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    job_seconds: float  # mean of the photos' jobs (fetch, decode, renditions, faces, store)
 
 
 @contextmanager
@@ -133,6 +128,14 @@ def _upload(client: httpx.Client, event_id: str, path: Path) -> None:
     response.raise_for_status()
 
 
+def _mean_job_seconds(event_id: str) -> float:
+    with get_database().session() as session:
+        mean = session.scalar(
+            select(func.avg(Photo.index_seconds)).where(Photo.event_id == uuid.UUID(event_id))
+        )
+    return float(mean or 0.0)
+
+
 def _index_all(client: httpx.Client, event_id: str, files: list[Path]) -> EndToEnd:
     started = time.perf_counter()
     with ThreadPoolExecutor(PARALLEL_UPLOADS) as lanes:
@@ -143,7 +146,8 @@ def _index_all(client: httpx.Client, event_id: str, files: list[Path]) -> EndToE
     while True:
         progress = client.get(f"/api/v1/events/{event_id}/progress").json()
         if progress["total"] == len(files) and progress["percent_done"] >= 100:
-            return EndToEnd(time.perf_counter() - started, uploaded, progress["faces_found"])
+            seconds = time.perf_counter() - started
+            return EndToEnd(seconds, uploaded, progress["faces_found"], _mean_job_seconds(event_id))
         if time.monotonic() > deadline:
             raise RuntimeError(f"Indexing did not finish: {progress}")
         time.sleep(POLL_SECONDS)

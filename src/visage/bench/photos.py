@@ -134,7 +134,9 @@ def bench_photos(
     if user_visible is not None:
         console.print(
             f"End to end: uploads answered after {user_visible.upload_seconds:.1f} s, "
-            f"100 % indexed after {user_visible.seconds:.1f} s (first byte to progress 100 %)"
+            f"100 % indexed after {user_visible.seconds:.1f} s (first byte to progress 100 %); "
+            f"jobs took {user_visible.job_seconds:.2f} s per photo, "
+            f"{len(files) * user_visible.job_seconds / workers:.1f} s over {workers} workers"
             + (
                 f"; speed-up {baseline[0] / user_visible.seconds:.2f}x photos/min"
                 if baseline is not None

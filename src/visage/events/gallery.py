@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from visage.config import Settings
 from visage.core.errors import NotFound
 from visage.core.jobs import enqueue
 from visage.core.storage import Storage
@@ -31,7 +30,7 @@ from visage.events.models import (
     SelfieSubscription,
     Visibility,
 )
-from visage.events.people import lock_event_people, recompute
+from visage.events.people import lock_event_people, matched_people, recompute
 from visage.events.tasks import delete_stored_files
 from visage.identity import audit
 from visage.identity.permissions import Permission
@@ -39,23 +38,19 @@ from visage.identity.principal import Principal
 
 
 def _matched_photo_ids(
-    scope: TenantScope, attendee_id: uuid.UUID, settings: Settings
+    scope: TenantScope, event_id: uuid.UUID, attendee_id: uuid.UUID
 ) -> Select[Any]:
-    """Photos with a face within tolerance of the attendee's kept selfie template."""
+    """Photos of the people the attendee's kept selfie template matches (as a search would)."""
+    kept = scope.session.scalar(
+        scope.select(SelfieSubscription)
+        .with_only_columns(SelfieSubscription.embedding)
+        .where(SelfieSubscription.attendee_id == attendee_id)
+    )
+    people = [] if kept is None else matched_people(scope.session, event_id, kept)
     return (
         scope.select(PhotoFace)
         .with_only_columns(PhotoFace.photo_id)
-        .join(
-            SelfieSubscription,
-            (SelfieSubscription.event_id == PhotoFace.event_id)
-            & (SelfieSubscription.tenant_id == PhotoFace.tenant_id),
-        )
-        .where(
-            SelfieSubscription.attendee_id == attendee_id,
-            PhotoFace.usable,
-            PhotoFace.embedding.l2_distance(SelfieSubscription.embedding)
-            <= settings.face_recognition_tolerance,
-        )
+        .where(PhotoFace.event_id == event_id, PhotoFace.person_id.in_(people))
     )
 
 
@@ -72,7 +67,6 @@ def list_photos(
     session: Session,
     viewer: Viewer,
     event_id: uuid.UUID,
-    settings: Settings,
     *,
     status: PhotoStatus | None,
     has_faces: bool | None,
@@ -87,7 +81,7 @@ def list_photos(
         attendee_id = viewer.attendee.attendee_id if viewer.attendee else None
         if attendee_id is None:
             return [], 0
-        statement = statement.where(Photo.id.in_(_matched_photo_ids(scope, attendee_id, settings)))
+        statement = statement.where(Photo.id.in_(_matched_photo_ids(scope, event.id, attendee_id)))
     if status is not None:
         statement = statement.where(Photo.status == status)
     if has_faces is not None:
@@ -98,7 +92,7 @@ def list_photos(
 
 
 def photo_for_viewer(
-    session: Session, viewer: Viewer, photo_id: uuid.UUID, rendition: str, settings: Settings
+    session: Session, viewer: Viewer, photo_id: uuid.UUID, rendition: str
 ) -> Photo:
     """The photo if the viewer may see this rendition of it.
 
@@ -129,7 +123,7 @@ def photo_for_viewer(
     attendee_id = viewer.attendee.attendee_id
     if attendee_id is not None and session.scalar(
         select(
-            _matched_photo_ids(scope, attendee_id, settings)
+            _matched_photo_ids(scope, event.id, attendee_id)
             .where(PhotoFace.photo_id == photo.id)
             .exists()
         )

@@ -14,8 +14,12 @@ An event with N people offers N strangers to each face: the expected number of w
 within d is N x FMR_k(d). A distance is accepted when that expectation stays under a budget:
 - a new face joins its nearest person when at most FALSE_JOIN_RATE wrong people would be
   that near (otherwise it starts a new person: a split costs less than a wrong merge);
-- a selfie finds every person within the distance at which at most FALSE_MATCH_RATE wrong
-  people are expected, i.e. a precision of about 1 - FALSE_MATCH_RATE.
+- a selfie finds its nearest person if at most NEAREST_FALSE_RATE strangers are expected
+  that near: it is asked by someone at the event, so the nearest person is theirs unless a
+  stranger is more likely than not to be as near (e^-0.5: 61 % chance of none);
+- and further people (the same person split in two, until an organizer merges them) where at
+  most FALSE_MATCH_RATE wrong people are expected: each adds photos to a right answer, so
+  they are held to the precision asked of the search, about 1 - FALSE_MATCH_RATE.
 So the accepted distance shrinks as the event grows, and a person seen in more photos is
 accepted at the distance their own k allows.
 """
@@ -37,6 +41,7 @@ IMPOSTOR_FMR_LINES: dict[int, tuple[float, float]] = {
 }
 MAX_MEMBERS_MEASURED = max(IMPOSTOR_FMR_LINES)
 FALSE_JOIN_RATE = 0.05
+NEAREST_FALSE_RATE = 0.5
 FALSE_MATCH_RATE = 0.05
 # Never accept beyond the kiosk's 1:1 distance, whatever the size of the event.
 MAX_DISTANCE = 0.6
@@ -81,15 +86,22 @@ def nearest_person_to_join(
 
 
 def matching_people(
-    candidates: list[Candidate], people: int, *, false_rate: float = FALSE_MATCH_RATE
+    candidates: list[Candidate],
+    people: int,
+    *,
+    nearest_false_rate: float = NEAREST_FALSE_RATE,
+    false_rate: float = FALSE_MATCH_RATE,
 ) -> list[Candidate]:
     """The people a selfie matches, nearest first (one person split in two is found twice)."""
-    accepted = [
+    ordered = sorted(candidates, key=lambda candidate: candidate.distance)
+    return [
         candidate
-        for candidate in candidates
-        if candidate.distance <= accept_distance(people, candidate.members, false_rate)
+        for rank, candidate in enumerate(ordered)
+        if candidate.distance
+        <= accept_distance(
+            people, candidate.members, nearest_false_rate if rank == 0 else false_rate
+        )
     ]
-    return sorted(accepted, key=lambda candidate: candidate.distance)
 
 
 def fit_fmr_line(

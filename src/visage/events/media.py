@@ -12,6 +12,9 @@ from visage.core.images import ImageLimits, ImageUnsupported, open_checked
 from visage.faces.inference.base import RGBImage
 
 JPEG_QUALITY = 85
+# Shrink by whole factors (box filter) until 3x the target, then Lanczos: Pillow's advice for
+# a result indistinguishable from Lanczos alone, here about half the time of the renditions.
+REDUCING_GAP = 3.0
 WATERMARK_OPACITY = 140  # of 255: legible, does not hide the picture
 THUMBNAIL = "thumbnail"
 PREVIEW = "preview"
@@ -85,9 +88,15 @@ def render(
 ) -> Renditions:
     """JPEG preview and thumbnail of an upright RGB image (already at most preview size)."""
     preview = Image.fromarray(rgb)
-    preview.thumbnail((preview_max_side, preview_max_side), Image.Resampling.LANCZOS)
+    preview.thumbnail(
+        (preview_max_side, preview_max_side), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
+    )
     thumbnail = preview.copy()
-    thumbnail.thumbnail((thumbnail_max_side, thumbnail_max_side), Image.Resampling.LANCZOS)
+    thumbnail.thumbnail(
+        (thumbnail_max_side, thumbnail_max_side),
+        Image.Resampling.LANCZOS,
+        reducing_gap=REDUCING_GAP,
+    )
     if watermark:
         preview = _watermarked(preview, watermark)
     return Renditions(thumbnail=_jpeg(thumbnail), preview=_jpeg(preview))

@@ -23,7 +23,7 @@ from visage.core.errors import NotFound
 from visage.core.tenancy import TenantScope
 from visage.events.errors import FacesNotOfPerson
 from visage.events.matching import (
-    FALSE_MATCH_RATE,
+    NEAREST_FALSE_RATE,
     Candidate,
     matching_people,
     nearest_person_to_join,
@@ -92,7 +92,7 @@ def matched_people(
     event_id: uuid.UUID,
     template: Sequence[float],
     *,
-    false_rate: float = FALSE_MATCH_RATE,
+    nearest_false_rate: float = NEAREST_FALSE_RATE,
 ) -> list[uuid.UUID]:
     """The people of the event a selfie's protected template matches, nearest first."""
     nearest = nearest_people(session, event_id, template, limit=NEAREST_PEOPLE)
@@ -102,7 +102,7 @@ def matched_people(
             for index, (_, distance, members) in enumerate(nearest)
         ],
         people_count(session, event_id),
-        false_rate=false_rate,
+        nearest_false_rate=nearest_false_rate,
     )
     return [nearest[candidate.index][0] for candidate in accepted]
 

@@ -221,7 +221,6 @@ def _photo_fields(photo: Photo) -> dict[str, Any]:
 def list_photos(
     event_id: uuid.UUID,
     session: DbSession,
-    settings: AppSettings,
     viewer: CurrentViewer,
     paging: EventPaging,
     status_filter: Annotated[PhotoStatus | None, Query(alias="status")] = None,
@@ -231,7 +230,6 @@ def list_photos(
         session,
         viewer,
         event_id,
-        settings,
         status=status_filter,
         has_faces=has_faces,
         page=paging.page,
@@ -247,10 +245,8 @@ def _face_out(face: PhotoFace) -> PhotoFaceOut:
 
 
 @photos_router.get("/{photo_id}")
-def get_photo(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> PhotoDetail:
-    photo = gallery.photo_for_viewer(session, viewer, photo_id, media.PREVIEW, settings)
+def get_photo(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> PhotoDetail:
+    photo = gallery.photo_for_viewer(session, viewer, photo_id, media.PREVIEW)
     faces = gallery.photo_faces(session, viewer, photo)
     return PhotoDetail.model_validate(
         {**_photo_fields(photo), "faces": [_face_out(face) for face in faces]}
@@ -261,10 +257,9 @@ def _download(
     photo_id: uuid.UUID,
     rendition: str,
     session: DbSession,
-    settings: AppSettings,
     viewer: CurrentViewer,
 ) -> Response:
-    photo = gallery.photo_for_viewer(session, viewer, photo_id, rendition, settings)
+    photo = gallery.photo_for_viewer(session, viewer, photo_id, rendition)
     data, content_type, filename = gallery.photo_file(get_storage(), photo, rendition)
     disposition = "attachment" if rendition == media.ORIGINAL else "inline"
     return Response(
@@ -283,24 +278,18 @@ _IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 @photos_router.get("/{photo_id}/thumbnail", response_class=Response, responses=_IMAGE_RESPONSE)
-def photo_thumbnail(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> Response:
-    return _download(photo_id, media.THUMBNAIL, session, settings, viewer)
+def photo_thumbnail(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> Response:
+    return _download(photo_id, media.THUMBNAIL, session, viewer)
 
 
 @photos_router.get("/{photo_id}/preview", response_class=Response, responses=_IMAGE_RESPONSE)
-def photo_preview(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> Response:
-    return _download(photo_id, media.PREVIEW, session, settings, viewer)
+def photo_preview(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> Response:
+    return _download(photo_id, media.PREVIEW, session, viewer)
 
 
 @photos_router.get("/{photo_id}/original", response_class=Response, responses=_IMAGE_RESPONSE)
-def photo_original(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> Response:
-    return _download(photo_id, media.ORIGINAL, session, settings, viewer)
+def photo_original(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> Response:
+    return _download(photo_id, media.ORIGINAL, session, viewer)
 
 
 @photos_router.delete("/{photo_id}", status_code=status.HTTP_204_NO_CONTENT)
