@@ -139,9 +139,7 @@ def index(
 def reindex(database: Database, photo: Photo, synthetic: SyntheticPhoto) -> None:
     target = IndexTarget(photo.id, photo.tenant_id, "unused")
     with database.session() as session:
-        store_faces(
-            session, target, _found(synthetic.faces), started=time.monotonic(), tolerance=0.6
-        )
+        store_faces(session, target, _found(synthetic.faces), started=time.monotonic())
 
 
 def partition(database: Database, event_id: uuid.UUID) -> set[frozenset[tuple[str, int]]]:

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ PARALLEL_UPLOADS = 4  # as the event page
 POLL_SECONDS = 0.2
 START_TIMEOUT_SECONDS = 120.0
 INDEX_TIMEOUT_SECONDS = 1800.0
+SERVICE_LOG = Path(tempfile.gettempdir()) / "visage-bench-end-to-end.log"
 CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".heic": "image/heic"}
 
 
@@ -51,12 +53,13 @@ class EndToEnd:
 def running_service(workers: int) -> Iterator[str]:
     """`visage serve` with `workers` workers; yields its base URL."""
     port = _free_port()
+    log = SERVICE_LOG.open("wb")
     command = [sys.executable, "-m", "visage", "serve", "--port", str(port)]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [*command, "--workers", str(workers)],
         env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -68,7 +71,7 @@ def running_service(workers: int) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("`visage serve` did not start")
+                raise RuntimeError(f"`visage serve` did not start: see {SERVICE_LOG}")
             time.sleep(0.5)
         yield base
     finally:
@@ -77,6 +80,7 @@ def running_service(workers: int) -> Iterator[str]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 @contextmanager
@@ -144,7 +148,9 @@ def _index_all(client: httpx.Client, event_id: str, files: list[Path]) -> EndToE
     uploaded = time.perf_counter() - started
     deadline = time.monotonic() + INDEX_TIMEOUT_SECONDS
     while True:
-        progress = client.get(f"/api/v1/events/{event_id}/progress").json()
+        answer = client.get(f"/api/v1/events/{event_id}/progress")
+        answer.raise_for_status()
+        progress = answer.json()
         if progress["total"] == len(files) and progress["percent_done"] >= 100:
             seconds = time.perf_counter() - started
             return EndToEnd(seconds, uploaded, progress["faces_found"], _mean_job_seconds(event_id))

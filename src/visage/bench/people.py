@@ -169,7 +169,6 @@ def people_rule(
                     IndexTarget(photo_ids[index], tenant_id, ""),
                     event.found_faces(int(index)),
                     started=time.monotonic(),
-                    tolerance=FORMER_TOLERANCE,
                 )
             if count % 100 == 0:
                 progress(f"indexed {count}/{event.photo_count} photos")

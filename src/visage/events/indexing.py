@@ -90,7 +90,6 @@ def store_faces(
     faces: list[FoundFace],
     *,
     started: float,
-    tolerance: float,
 ) -> list[uuid.UUID]:
     """Replace the photo's faces in one transaction (re-indexing never duplicates) and return
     the selfie subscriptions to notify about this photo."""
@@ -139,7 +138,7 @@ def store_faces(
     photo.indexed_at = datetime.now(UTC)
     photo.index_seconds = round(time.monotonic() - started, 3)
     session.flush()
-    return record_new_matches(session, photo, tolerance)
+    return record_new_matches(session, photo)
 
 
 def record_index_failure(

@@ -11,53 +11,55 @@ from sqlalchemy.orm import Session
 
 from visage.config import Settings
 from visage.events.links import share_url
+from visage.events.matching import MAX_DISTANCE
 from visage.events.models import (
     Attendee,
     Event,
+    Person,
     Photo,
     PhotoFace,
     PhotoNotification,
     SelfieSubscription,
 )
+from visage.events.people import matched_people
 from visage.identity import audit
 
 
-def record_new_matches(session: Session, photo: Photo, tolerance: float) -> list[uuid.UUID]:
-    closest = (
-        select(
-            SelfieSubscription.id.label("subscription_id"),
-            func.min(PhotoFace.embedding.l2_distance(SelfieSubscription.embedding)).label(
-                "distance"
-            ),
-        )
-        .join(PhotoFace, PhotoFace.event_id == SelfieSubscription.event_id)
+def record_new_matches(session: Session, photo: Photo) -> list[uuid.UUID]:
+    """Subscribers whose kept selfie matches a person in this (just grouped) photo, as their
+    search would: the people near enough are candidates, the search rule decides."""
+    in_photo = select(PhotoFace.person_id).where(
+        PhotoFace.photo_id == photo.id, PhotoFace.person_id.is_not(None)
+    )
+    already = select(PhotoNotification.subscription_id).where(
+        PhotoNotification.photo_id == photo.id
+    )
+    distance = Person.centroid.l2_distance(SelfieSubscription.embedding)
+    candidates = session.execute(
+        select(SelfieSubscription.id, SelfieSubscription.embedding, func.min(distance))
+        .join(Person, Person.event_id == SelfieSubscription.event_id)
         .where(
             SelfieSubscription.tenant_id == photo.tenant_id,
             SelfieSubscription.event_id == photo.event_id,
             SelfieSubscription.expires_at > func.now(),
             # Only photos published after the opt-in are news (re-indexing old ones is not).
             SelfieSubscription.created_at < photo.created_at,
-            PhotoFace.photo_id == photo.id,
-            PhotoFace.usable,
+            SelfieSubscription.id.not_in(already),
+            Person.id.in_(in_photo),
+            distance <= MAX_DISTANCE,
         )
         .group_by(SelfieSubscription.id)
-        .subquery()
-    )
-    already = select(PhotoNotification.subscription_id).where(
-        PhotoNotification.photo_id == photo.id
-    )
-    rows = session.execute(
-        select(closest.c.subscription_id, closest.c.distance).where(
-            closest.c.distance <= tolerance, closest.c.subscription_id.not_in(already)
-        )
     ).all()
+    people_here = set(session.scalars(in_photo))
     notification_ids = []
-    for subscription_id, distance in rows:
+    for subscription_id, template, nearest in candidates:
+        if not people_here & set(matched_people(session, photo.event_id, template)):
+            continue
         notification = PhotoNotification(
             tenant_id=photo.tenant_id,
             subscription_id=subscription_id,
             photo_id=photo.id,
-            distance=float(distance),
+            distance=float(nearest),
         )
         session.add(notification)
         session.flush()

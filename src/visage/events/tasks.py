@@ -55,7 +55,6 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
                 target,
                 faces,
                 started=started,
-                tolerance=settings.face_recognition_tolerance,
             )
             for notification_id in notifications:
                 enqueue(session, notify_new_photo, notification_id=str(notification_id))
