@@ -21,8 +21,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from typer.testing import CliRunner
 
+from visage.cli import app as cli
 from visage.config import Settings
 from visage.core.db import Database
 from visage.core.tenancy import TenantId, TenantScope
@@ -308,3 +310,19 @@ def test_real_faces_of_one_person_are_one_person(
     assert sorted(person["photo_count"] for person in listed["items"]) == [1, 1, 2, 2, 2]
     reader = client.get(f"/api/v1/events/{event['id']}/people", headers={})
     assert reader.status_code == 401
+
+
+def test_faces_indexed_before_people_existed_are_grouped_without_reindexing(
+    database: Database, make_event: Callable[..., dict[str, Any]]
+) -> None:
+    event = synthetic_event(searchers=8, distractors=8, seed=13)
+    event_id = _new_event(make_event)
+    index(database, event_id, event.photos)
+    with database.session() as session:  # as an event of before migration 0008 looks
+        session.execute(
+            update(PhotoFace).where(PhotoFace.event_id == event_id).values(person_id=None)
+        )
+        session.execute(delete(Person).where(Person.event_id == event_id))
+    result = CliRunner().invoke(cli, ["events", "group-people", str(event_id)])
+    assert result.exit_code == 0, result.output
+    assert partition(database, event_id) == truth(event)

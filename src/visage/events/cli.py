@@ -13,7 +13,7 @@ from visage.config import get_settings
 from visage.core.db import get_database
 from visage.core.errors import AppError
 from visage.core.tenancy import TenantId, TenantScope
-from visage.events import progress, service, uploads
+from visage.events import people, progress, service, uploads
 from visage.events.models import PhotoStatus
 
 events_app = typer.Typer(
@@ -23,6 +23,21 @@ console = Console(width=120)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 POLL_SECONDS = 1.0
+
+
+@events_app.command("group-people")
+def group_people(
+    event: Annotated[str, typer.Argument(help="Event id or access code")],
+) -> None:
+    """Group into people the faces indexed before people existed (no photo is re-read)."""
+    with get_database().session() as session:
+        try:
+            found = service.find_event_for_operator(session, event)
+        except AppError as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(1) from error
+        photos = people.group_ungrouped(session, found.id)
+    console.print(f"Grouped the faces of {photos} photo(s) of [bold]{found.name}[/bold].")
 
 
 @events_app.command("reindex")

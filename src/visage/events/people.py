@@ -199,6 +199,37 @@ def _nearest_or_new(
     return person.id
 
 
+def group_ungrouped(session: Session, event_id: uuid.UUID) -> int:
+    """Group the usable faces that have no person yet (indexed before people existed), photo
+    by photo in upload order, from their stored templates: no photo is decoded again."""
+    lock_event_people(session, event_id)
+    photos = session.scalars(
+        select(Photo)
+        .where(
+            Photo.event_id == event_id,
+            select(PhotoFace.id)
+            .where(
+                PhotoFace.photo_id == Photo.id,
+                PhotoFace.usable,
+                PhotoFace.person_id.is_(None),
+            )
+            .exists(),
+        )
+        .order_by(Photo.created_at, Photo.id)
+    ).all()
+    for photo in photos:
+        faces = list(
+            session.scalars(
+                select(PhotoFace).where(
+                    PhotoFace.photo_id == photo.id, PhotoFace.person_id.is_(None)
+                )
+            )
+        )
+        templates = np.array([face.embedding for face in faces], dtype=np.float32)
+        group_faces(session, photo, faces, templates, earlier=[])
+    return len(photos)
+
+
 # ---------------------------------------------------------------- organizers
 
 
