@@ -71,6 +71,21 @@ def wait_until_indexed(api: httpx.Client, event_id: str, owner: Tokens, photos: 
         time.sleep(0.5)
 
 
+def obama_event(api: httpx.Client, owner: Tokens, folder: Path) -> dict[str, Any]:
+    """An indexed event of three photos: Obama speaking, a stranger, Biden and Obama."""
+    event = new_event(api, owner)
+    photos = [
+        small_photo(FACES_DIR / "obama2.jpg", folder / "speech.jpg"),
+        small_photo(FACES_DIR / "hopper.jpg", folder / "stranger.jpg"),
+        group_photo([FACES_DIR / "biden.jpg", FACES_DIR / "obama.jpg"], folder / "group.jpg"),
+    ]
+    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
+    upload = api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers)
+    assert expect_ok(upload)["accepted"] == 3
+    wait_until_indexed(api, event["id"], owner, photos=3)
+    return event
+
+
 def test_photographer_uploads_a_folder_and_watches_it_indexed(
     live_server: str,
     browser: Browser,
@@ -148,16 +163,7 @@ def test_attendee_finds_their_photos_with_a_selfie_on_a_phone(
     tmp_path: Path,
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
-    event = new_event(api, owner)
-    photos = [
-        small_photo(FACES_DIR / "obama2.jpg", tmp_path / "speech.jpg"),
-        small_photo(FACES_DIR / "hopper.jpg", tmp_path / "stranger.jpg"),
-        group_photo([FACES_DIR / "biden.jpg", FACES_DIR / "obama.jpg"], tmp_path / "group.jpg"),
-    ]
-    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
-    upload = api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers)
-    assert expect_ok(upload)["accepted"] == 3
-    wait_until_indexed(api, event["id"], owner, photos=3)
+    event = obama_event(api, owner, tmp_path)
 
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
@@ -205,15 +211,7 @@ def test_organizer_splits_and_merges_people_on_the_event_page(
     tmp_path: Path,
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
-    event = new_event(api, owner)
-    photos = [
-        small_photo(FACES_DIR / "obama2.jpg", tmp_path / "speech.jpg"),
-        small_photo(FACES_DIR / "hopper.jpg", tmp_path / "stranger.jpg"),
-        group_photo([FACES_DIR / "biden.jpg", FACES_DIR / "obama.jpg"], tmp_path / "group.jpg"),
-    ]
-    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
-    expect_ok(api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers))
-    wait_until_indexed(api, event["id"], owner, photos=3)
+    event = obama_event(api, owner, tmp_path)
 
     context = signed_in(browser.new_context(viewport={"width": 1280, "height": 1000}), owner)
     page = context.new_page()
