@@ -184,7 +184,9 @@ def doctor(
 
 def _register_domain_commands() -> None:
     from visage.access.bench import bench_checkin
-    from visage.events.cli import bench_photos, events_app
+    from visage.bench.people import bench_people
+    from visage.bench.photos import bench_photos
+    from visage.events.cli import events_app
     from visage.faces.cli import bench_faces, calibrate, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
     from visage.identity.cli import tenants_app, users_app
@@ -203,6 +205,7 @@ def _register_domain_commands() -> None:
     bench_app.command("faces")(bench_faces)
     bench_app.command("engine")(bench_engine)
     bench_app.command("checkin")(bench_checkin)
+    bench_app.command("people")(bench_people)
     app.add_typer(bench_app, name="bench")
     operations_cli.register(app, bench_app)
 

@@ -15,8 +15,8 @@ from tests.reliability.workers import job_status, kill_when, start_worker, stop_
 from visage.cli import app as cli
 from visage.core.db import Database
 from visage.core.storage import get_storage
+from visage.events.links import photo_key
 from visage.events.models import Photo, PhotoFace, PhotoStatus
-from visage.events.service import photo_key
 
 INDEX_TASK = "events.index_photo"
 

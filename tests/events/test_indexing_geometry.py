@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from visage.events import media
-from visage.events.indexing import TILE_OVERLAP, TILE_SIDE, FoundFace, _merged, _tile_starts
+from visage.events.detection import TILE_OVERLAP, TILE_SIDE, FoundFace, _merged, _tile_starts
 
 
 def _face(left: int, top: int, width: int, analyzed_width: int) -> FoundFace:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from visage.config import Settings
 from visage.core.db import Database
 from visage.core.storage import get_storage
 from visage.events.models import Photo, PhotoFace
@@ -117,3 +118,29 @@ def test_upload_index_progress_and_delete(
         )
     assert faces == 0
     assert client.get(f"/api/v1/photos/{photo_id}", headers=organizer_headers).status_code == 404
+
+
+def test_the_job_makes_the_renditions_from_its_one_decode_even_without_face_search(
+    client: TestClient,
+    settings: Settings,
+    make_event: Callable[..., dict[str, Any]],
+    upload: Callable[..., dict[str, Any]],
+    index_photos: Callable[[], None],
+    group_photos: dict[str, bytes],
+    organizer_headers: dict[str, str],
+) -> None:
+    event = make_event(face_search_enabled=False)
+    photo_id = upload(event["id"], {"a.jpg": group_photos["obama-biden.jpg"]})["files"][0][
+        "photo_id"
+    ]
+    thumbnail_url = f"/api/v1/photos/{photo_id}/thumbnail"
+    # The upload only checked and stored the original: the job renders.
+    assert client.get(thumbnail_url, headers=organizer_headers).status_code == 404
+    index_photos()
+    thumbnail = client.get(thumbnail_url, headers=organizer_headers)
+    assert thumbnail.status_code == 200
+    assert max(Image.open(io.BytesIO(thumbnail.content)).size) == settings.thumbnail_max_side
+    preview = client.get(f"/api/v1/photos/{photo_id}/preview", headers=organizer_headers)
+    assert Image.open(io.BytesIO(preview.content)).size == (1200, 800)  # never enlarged
+    detail = client.get(f"/api/v1/photos/{photo_id}", headers=organizer_headers).json()
+    assert (detail["status"], detail["faces"]) == ("pending", [])

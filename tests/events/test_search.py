@@ -18,7 +18,7 @@ from tests.images import face_bytes
 from visage.config import Settings
 from visage.core.db import Database
 from visage.events.models import PhotoFace, SelfieSubscription
-from visage.events.service import reindex_event
+from visage.events.uploads import reindex_event
 from visage.identity.email import mail_dir
 from visage.identity.models import AuditEvent
 

@@ -16,7 +16,7 @@ from tests.images import face_bytes
 from tests.publishing.conftest import Club
 from visage.config import Settings
 from visage.core.storage import get_storage
-from visage.events.indexing import find_faces
+from visage.events.detection import find_faces
 from visage.publishing.safe_images import crop_window
 
 TOLERANCE = 0.6

@@ -1,5 +1,6 @@
 """Event photos in the browser: a photographer uploads a folder (one file broken) and watches
-it reach 100 % and get indexed; an attendee on a phone finds their photos with a selfie."""
+it reach 100 % and get indexed; an attendee on a phone finds their photos with a selfie; the
+organizer splits and merges the people found."""
 
 from __future__ import annotations
 
@@ -68,6 +69,21 @@ def wait_until_indexed(api: httpx.Client, event_id: str, owner: Tokens, photos: 
             return
         assert time.monotonic() < deadline, f"indexing did not finish: {progress}"
         time.sleep(0.5)
+
+
+def obama_event(api: httpx.Client, owner: Tokens, folder: Path) -> dict[str, Any]:
+    """An indexed event of three photos: Obama speaking, a stranger, Biden and Obama."""
+    event = new_event(api, owner)
+    photos = [
+        small_photo(FACES_DIR / "obama2.jpg", folder / "speech.jpg"),
+        small_photo(FACES_DIR / "hopper.jpg", folder / "stranger.jpg"),
+        group_photo([FACES_DIR / "biden.jpg", FACES_DIR / "obama.jpg"], folder / "group.jpg"),
+    ]
+    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
+    upload = api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers)
+    assert expect_ok(upload)["accepted"] == 3
+    wait_until_indexed(api, event["id"], owner, photos=3)
+    return event
 
 
 def test_photographer_uploads_a_folder_and_watches_it_indexed(
@@ -147,16 +163,7 @@ def test_attendee_finds_their_photos_with_a_selfie_on_a_phone(
     tmp_path: Path,
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
-    event = new_event(api, owner)
-    photos = [
-        small_photo(FACES_DIR / "obama2.jpg", tmp_path / "speech.jpg"),
-        small_photo(FACES_DIR / "hopper.jpg", tmp_path / "stranger.jpg"),
-        group_photo([FACES_DIR / "biden.jpg", FACES_DIR / "obama.jpg"], tmp_path / "group.jpg"),
-    ]
-    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg")) for photo in photos]
-    upload = api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers)
-    assert expect_ok(upload)["accepted"] == 3
-    wait_until_indexed(api, event["id"], owner, photos=3)
+    event = obama_event(api, owner, tmp_path)
 
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
@@ -192,3 +199,45 @@ def test_attendee_finds_their_photos_with_a_selfie_on_a_phone(
     expect(page.locator("[data-step=results]")).to_be_hidden()
     assert errors == []
     phone.close()
+
+
+def test_organizer_splits_and_merges_people_on_the_event_page(
+    live_server: str,
+    browser: Browser,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    tmp_path: Path,
+) -> None:
+    owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    event = obama_event(api, owner, tmp_path)
+
+    context = signed_in(browser.new_context(viewport={"width": 1280, "height": 1000}), owner)
+    page = context.new_page()
+    errors = watch(page)
+    page.goto(f"{live_server}/app/events/{event['id']}")
+    people = page.locator("[data-people] li")
+    # Obama in two photos, Biden and Hopper in one each.
+    expect(people).to_have_count(3, timeout=WAIT_MS)
+    obama = people.filter(has_text="2 photos")
+    expect(obama).to_have_count(1)
+
+    obama.get_by_role("button").click()
+    faces = page.locator("[data-person-faces] li")
+    expect(faces).to_have_count(2, timeout=WAIT_MS)
+    faces.first.get_by_label("Someone else").check()
+    page.get_by_role("button", name="Split selected faces into a new person").click()
+    expect(page.locator("[data-people-outcome]")).to_contain_text("split off", timeout=WAIT_MS)
+    expect(people).to_have_count(4, timeout=WAIT_MS)
+    expect(people.filter(has_text="2 photos")).to_have_count(0)
+    screenshot(page, "organizer_people")
+
+    for tile in people.all()[:2]:
+        tile.get_by_label("Select").check()
+    page.get_by_role("button", name="Merge selected people").click()
+    expect(page.locator("[data-people-outcome]")).to_contain_text("Merged 2", timeout=WAIT_MS)
+    expect(people).to_have_count(3, timeout=WAIT_MS)
+    expect(people.filter(has_text="2 photos")).to_have_count(1)
+    assert errors == []
+    context.close()

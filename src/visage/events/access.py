@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from visage.config import Settings
-from visage.core.errors import NotAuthenticated
+from visage.core.errors import NotAuthenticated, NotFound
 from visage.core.security import create_access_token, decode_access_token
-from visage.core.tenancy import TenantId
+from visage.core.tenancy import TenantId, TenantScope
 from visage.identity.principal import Principal
 
 ATTENDEE_TOKEN_TYPE = "attendee"
@@ -41,6 +43,19 @@ class Viewer:
     principal: Principal | None = None
     attendee: AttendeePass | None = None
     link: PhotoLink | None = None
+
+
+def attendee_scope(session: Session, attendee: AttendeePass) -> TenantScope:
+    return TenantScope(session, attendee.tenant_id)
+
+
+def viewer_scope(session: Session, viewer: Viewer) -> TenantScope:
+    """The tenant a viewer looks into (a photo link alone opens no scope)."""
+    if viewer.principal is not None:
+        return viewer.principal.scope(session)
+    if viewer.attendee is not None:
+        return attendee_scope(session, viewer.attendee)
+    raise NotFound("Event not found.")
 
 
 def issue_attendee_token(

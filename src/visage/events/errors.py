@@ -48,3 +48,12 @@ class NotificationsNeedAccount(AppError):
         "New-photo notifications need an attendee account (an email to write to): register "
         "for the event first."
     )
+
+
+class FacesNotOfPerson(AppError):
+    status_code = 422
+    code = "EVENT_008"
+    default_message = (
+        "Only faces of this person can be split off (and not all of them), and merging needs "
+        "at least two people of the event."
+    )

@@ -1,131 +1,151 @@
-"""Finding every face of an event photo.
-
-The photo is decoded EXIF-upright and analyzed whole at up to 2048 px in "photo" mode (faces
-down to about 52 px there, the smallest worth recognizing). When EVENT_PHOTO_MAX_SIDE is larger
-and the original has the pixels, it is also analyzed at that resolution in overlapping 2048 px
-tiles, so small faces of big group photos are found and embedded from their real pixels. Boxes
-are mapped back to the original's pixels and the detections of one face by several passes are
-merged.
-"""
+"""Indexing, worker side: a photo's faces are stored (replacing earlier ones) and grouped into
+the event's people."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
-import numpy.typing as npt
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from visage.config import Settings
-from visage.core.images import DEFAULT_MAX_SIDE, DecodedImage, ImageLimits, decode_image
+from visage.core.storage import Storage
+from visage.events import media
+from visage.events.detection import FoundFace
+from visage.events.links import photo_key
+from visage.events.models import (
+    Event,
+    Photo,
+    PhotoFace,
+    PhotoStatus,
+    Visibility,
+)
+from visage.events.notifications import record_new_matches
+from visage.events.people import EarlierFace, group_faces, lock_event_people
 from visage.faces.inference.base import RGBImage
-from visage.faces.pipeline import analyze
-
-TILE_SIDE = DEFAULT_MAX_SIDE
-# Faces up to this size (analysis pixels) lie whole inside at least one tile; larger ones are
-# found by the whole-image pass.
-TILE_OVERLAP = 256
-# Two detections whose widths differ by less than this factor, one centred inside the other,
-# are one face seen twice; otherwise the smaller is a fragment cut by a tile border.
-SAME_FACE_SIZE_RATIO = 1.33
+from visage.faces.protection import tenant_protector
 
 
 @dataclass(frozen=True)
-class FoundFace:
-    box: dict[str, int]  # original-image pixels
-    score: float
-    sharpness: float
-    usable: bool
-    embedding: npt.NDArray[np.float32]  # raw; protected before it is stored
-    analyzed_width: int  # pixels the detector saw: more means a better embedding
+class IndexTarget:
+    photo_id: uuid.UUID
+    tenant_id: uuid.UUID
+    original_key: str
+    find_faces: bool = True  # False: face search is off, only the renditions are made
+    watermark: str | None = None  # on the preview
 
-    @property
-    def width(self) -> int:
-        return self.box["right"] - self.box["left"]
-
-    def contains_centre_of(self, other: FoundFace) -> bool:
-        x = (other.box["left"] + other.box["right"]) / 2
-        y = (other.box["top"] + other.box["bottom"]) / 2
-        box = self.box
-        return box["left"] <= x <= box["right"] and box["top"] <= y <= box["bottom"]
+    def key(self, rendition: str) -> str:
+        return self.original_key.rsplit("/", 1)[0] + f"/{rendition}.jpg"
 
 
-def _limits(settings: Settings, max_side: int) -> ImageLimits:
-    return ImageLimits(
-        max_bytes=settings.max_upload_bytes,
-        max_pixels=settings.max_image_pixels,
-        max_side=max_side,
+def _watermark_text(event: Event) -> str | None:
+    return (
+        event.name if event.watermark_previews and event.visibility == Visibility.PUBLIC else None
     )
 
 
-def _faces_in(rgb: RGBImage, decoded: DecodedImage, left: int, top: int) -> list[FoundFace]:
-    """Faces of `rgb` (a tile at left/top of `decoded.rgb`, or all of it), in original pixels."""
-    to_original = 1.0 / decoded.scale
-    found = []
-    for analysis in analyze(rgb, "photo"):
-        face = analysis.face
-        box = {
-            "left": round((face.left + left) * to_original),
-            "top": round((face.top + top) * to_original),
-            "right": min(decoded.original_width, round((face.right + left) * to_original)),
-            "bottom": min(decoded.original_height, round((face.bottom + top) * to_original)),
-        }
-        found.append(
-            FoundFace(
-                box,
-                face.score,
-                analysis.sharpness,
-                analysis.usable,
-                analysis.embedding,
-                analyzed_width=face.width,
-            )
+def start_indexing(session: Session, photo_id: uuid.UUID) -> IndexTarget | None:
+    """Mark the photo `indexing` (when face search is on); None when the photo is gone."""
+    photo = session.get(Photo, photo_id, with_for_update=True)
+    if photo is None:
+        return None
+    event = session.get(Event, photo.event_id)
+    if event is None:
+        return None
+    if event.face_search_enabled:
+        photo.status = PhotoStatus.INDEXING
+        photo.index_attempts += 1
+    return IndexTarget(
+        photo.id,
+        photo.tenant_id,
+        photo_key(photo, media.ORIGINAL),
+        find_faces=event.face_search_enabled,
+        watermark=_watermark_text(event),
+    )
+
+
+def store_renditions(
+    storage: Storage, target: IndexTarget, rgb: RGBImage, settings: Settings
+) -> None:
+    """Thumbnail and preview from the job's decode, once (a re-index keeps them)."""
+    if storage.exists(target.key(media.THUMBNAIL)) and storage.exists(target.key(media.PREVIEW)):
+        return
+    renditions = media.render(
+        rgb,
+        preview_max_side=settings.preview_max_side,
+        thumbnail_max_side=settings.thumbnail_max_side,
+        watermark=target.watermark,
+    )
+    storage.put(target.key(media.PREVIEW), renditions.preview, "image/jpeg")
+    storage.put(target.key(media.THUMBNAIL), renditions.thumbnail, "image/jpeg")
+
+
+def store_faces(
+    session: Session,
+    target: IndexTarget,
+    faces: list[FoundFace],
+    *,
+    started: float,
+) -> list[uuid.UUID]:
+    """Replace the photo's faces in one transaction (re-indexing never duplicates) and return
+    the selfie subscriptions to notify about this photo."""
+    photo = session.get(Photo, target.photo_id, with_for_update=True)
+    if photo is None:
+        return []
+    # FOR SHARE: a host turning face search off (FOR UPDATE) waits for this to commit and
+    # then deletes these faces too, or goes first and these are never stored.
+    event = session.scalar(
+        select(Event).where(Event.id == photo.event_id).with_for_update(read=True)
+    )
+    if event is None or not event.face_search_enabled:
+        photo.status = PhotoStatus.PENDING
+        return []
+    lock_event_people(session, photo.event_id)
+    earlier = [
+        EarlierFace(face.box(), face.person_id)
+        for face in session.scalars(select(PhotoFace).where(PhotoFace.photo_id == photo.id))
+    ]
+    session.execute(delete(PhotoFace).where(PhotoFace.photo_id == photo.id))
+    protector = tenant_protector(session, photo.tenant_id)
+    protected = (
+        protector.protect(np.stack([face.embedding for face in faces]))
+        if faces
+        else np.zeros((0, 0), dtype=np.float32)
+    )
+    rows = [
+        PhotoFace(
+            tenant_id=photo.tenant_id,
+            event_id=photo.event_id,
+            photo_id=photo.id,
+            score=face.score,
+            sharpness=face.sharpness,
+            usable=face.usable,
+            embedding=[float(value) for value in template],
+            **face.box,
         )
-    return found
+        for face, template in zip(faces, protected, strict=True)
+    ]
+    session.add_all(rows)
+    session.flush()
+    group_faces(session, photo, rows, protected, earlier)
+    photo.status = PhotoStatus.INDEXED
+    photo.face_count = len(faces)
+    photo.failure_reason = None
+    photo.indexed_at = datetime.now(UTC)
+    photo.index_seconds = round(time.monotonic() - started, 3)
+    session.flush()
+    return record_new_matches(session, photo)
 
 
-def _tile_starts(length: int) -> list[int]:
-    if length <= TILE_SIDE:
-        return [0]
-    step = TILE_SIDE - TILE_OVERLAP
-    starts = list(range(0, length - TILE_SIDE, step))
-    return [*starts, length - TILE_SIDE]
-
-
-def _tiles(rgb: RGBImage) -> Iterator[tuple[int, int, RGBImage]]:
-    height, width = rgb.shape[:2]
-    for top in _tile_starts(height):
-        for left in _tile_starts(width):
-            yield left, top, rgb[top : top + TILE_SIDE, left : left + TILE_SIDE]
-
-
-def _merged(candidates: list[FoundFace]) -> list[FoundFace]:
-    kept: list[FoundFace] = []
-    for candidate in sorted(candidates, key=lambda face: -face.width):
-        twin = next(
-            (
-                face
-                for face in kept
-                if face.contains_centre_of(candidate) or candidate.contains_centre_of(face)
-            ),
-            None,
-        )
-        if twin is None:
-            kept.append(candidate)
-        elif (
-            twin.width <= candidate.width * SAME_FACE_SIZE_RATIO
-            and candidate.analyzed_width > twin.analyzed_width
-        ):
-            kept[kept.index(twin)] = candidate  # the same face, seen with more pixels
-    return kept
-
-
-def find_faces(data: bytes, settings: Settings) -> list[FoundFace]:
-    whole = decode_image(data, _limits(settings, DEFAULT_MAX_SIDE), allow_heif=True)
-    found = _faces_in(whole.rgb, whole, 0, 0)
-    original_side = max(whole.original_width, whole.original_height)
-    if settings.event_photo_max_side <= DEFAULT_MAX_SIDE or original_side <= DEFAULT_MAX_SIDE:
-        return found
-    detailed = decode_image(data, _limits(settings, settings.event_photo_max_side), allow_heif=True)
-    for left, top, tile in _tiles(detailed.rgb):
-        found.extend(_faces_in(tile, detailed, left, top))
-    return _merged(found)
+def record_index_failure(
+    session: Session, photo_id: uuid.UUID, reason: str, *, final: bool
+) -> None:
+    photo = session.get(Photo, photo_id, with_for_update=True)
+    if photo is None:
+        return
+    photo.status = PhotoStatus.FAILED if final else PhotoStatus.PENDING
+    photo.failure_reason = reason[:500] if final else f"retrying after: {reason}"[:500]

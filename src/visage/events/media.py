@@ -8,9 +8,13 @@ from dataclasses import dataclass
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from visage.core.images import ImageLimits, ImageUnsupported, open_checked
 from visage.faces.inference.base import RGBImage
 
 JPEG_QUALITY = 85
+# Shrink by whole factors (box filter) until 3x the target, then Lanczos: Pillow's advice for
+# a result indistinguishable from Lanczos alone, here about half the time of the renditions.
+REDUCING_GAP = 3.0
 WATERMARK_OPACITY = 140  # of 255: legible, does not hide the picture
 THUMBNAIL = "thumbnail"
 PREVIEW = "preview"
@@ -23,6 +27,36 @@ CONTENT_TYPES = {
     "heif": "image/heic",
 }
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
+EXIF_ORIENTATION = 0x0112
+# These orientations turn the picture a quarter: its upright width and height swap.
+QUARTER_TURNS = {5, 6, 7, 8}
+# A JPEG is checked decoded at 1/8 of its size (the DCT scaled, nothing resampled): every
+# byte of it is still read, so a truncated or corrupt file is refused at upload.
+CHECK_SCALE = 8
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    format: str
+    width: int  # upright, in pixels
+    height: int
+
+
+def check_upload(data: bytes, limits: ImageLimits) -> CheckedUpload:
+    """Refuse what cannot be an event photo, without the full decode: that happens once, in
+    the indexing job, for the renditions and the face detection together."""
+    image, kind = open_checked(data, limits, allow_heif=True)
+    width, height = image.size
+    try:
+        if image.getexif().get(EXIF_ORIENTATION) in QUARTER_TURNS:
+            width, height = height, width
+        image.draft(
+            "RGB", (max(1, image.width // CHECK_SCALE), max(1, image.height // CHECK_SCALE))
+        )
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt pixel data
+        raise ImageUnsupported() from error
+    return CheckedUpload(kind, width, height)
 
 
 @dataclass(frozen=True)
@@ -54,9 +88,15 @@ def render(
 ) -> Renditions:
     """JPEG preview and thumbnail of an upright RGB image (already at most preview size)."""
     preview = Image.fromarray(rgb)
-    preview.thumbnail((preview_max_side, preview_max_side), Image.Resampling.LANCZOS)
+    preview.thumbnail(
+        (preview_max_side, preview_max_side), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
+    )
     thumbnail = preview.copy()
-    thumbnail.thumbnail((thumbnail_max_side, thumbnail_max_side), Image.Resampling.LANCZOS)
+    thumbnail.thumbnail(
+        (thumbnail_max_side, thumbnail_max_side),
+        Image.Resampling.LANCZOS,
+        reducing_gap=REDUCING_GAP,
+    )
     if watermark:
         preview = _watermarked(preview, watermark)
     return Renditions(thumbnail=_jpeg(thumbnail), preview=_jpeg(preview))

@@ -115,6 +115,23 @@ class Photo(IdMixin, TimestampMixin, Base):
     index_seconds: Mapped[float | None] = mapped_column(Float)
 
 
+class Person(IdMixin, TimestampMixin, Base):
+    """Someone seen in an event's photos: the faces grouped as one person as photos are
+    indexed (events.people), or as the organizer merged or split them."""
+
+    __tablename__ = "event_people"
+    __table_args__ = (Index("ix_event_people_event", "event_id"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    face_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The mean of the members' protected templates (the rotation is linear, so this is the
+    # protected mean of the raw embeddings).
+    centroid: Mapped[list[float]] = mapped_column(Vector(TEMPLATE_DIMENSIONS))
+
+
 class PhotoFace(IdMixin, Base):
     """One face found in a photo: its box in original-image pixels and protected template."""
 
@@ -137,6 +154,10 @@ class PhotoFace(IdMixin, Base):
     # Too small or blurred to recognize reliably: counted and shown, never matched.
     usable: Mapped[bool] = mapped_column(Boolean)
     embedding: Mapped[list[float]] = mapped_column(Vector(TEMPLATE_DIMENSIONS))
+    # Usable faces only; kept through a re-index when the face is found at the same place.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_people.id", ondelete="SET NULL"), index=True
+    )
 
     def box(self) -> dict[str, int]:
         return {"left": self.left, "top": self.top, "right": self.right, "bottom": self.bottom}
@@ -190,3 +211,4 @@ class PhotoNotification(IdMixin, Base):
 # Tenant key rotation re-seals, and crypto-shredding deletes, these templates too.
 register_protected_vectors(PhotoFace, "embedding")
 register_protected_vectors(SelfieSubscription, "embedding")
+register_protected_vectors(Person, "centroid")

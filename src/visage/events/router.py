@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest, page_of, page_request
 from visage.core.storage import StorageFull, get_storage
-from visage.events import media, service
+from visage.events import attendees, gallery, links, media, progress, search, service, uploads
 from visage.events.dependencies import CurrentAttendee, CurrentViewer
 from visage.events.models import Attendee, Event, Photo, PhotoFace, PhotoStatus
+from visage.events.people_router import people_router
 from visage.events.schemas import (
     AnonymousJoin,
     AttendeeLogin,
@@ -65,8 +66,8 @@ def _event_out(event: Event, settings: AppSettings) -> EventOut:
                 for field in EventOut.model_fields
                 if hasattr(event, field)
             },
-            "share_url": service.share_url(settings, event),
-            "qr_code_url": service.qr_code_url(event),
+            "share_url": links.share_url(settings, event),
+            "qr_code_url": links.qr_code_url(event),
         }
     )
 
@@ -136,17 +137,17 @@ def list_attendees(
     principal: EventManager,
     paging: EventPaging,
 ) -> AttendeePage:
-    attendees, total = service.list_attendees(
+    found, total = attendees.list_attendees(
         session, principal, event_id, page=paging.page, page_size=paging.page_size
     )
-    return page_of([AttendeeOut.model_validate(a) for a in attendees], total, paging)
+    return page_of([AttendeeOut.model_validate(a) for a in found], total, paging)
 
 
 @events_router.get("/{event_id}/progress")
 def event_progress(
     event_id: uuid.UUID, session: DbSession, settings: AppSettings, principal: EventReader
 ) -> Progress:
-    counts = service.progress_for_viewer(session, principal, event_id, settings)
+    counts = progress.progress_for_viewer(session, principal, event_id, settings)
     return Progress(
         event_id=counts.event_id,
         total=counts.total,
@@ -176,11 +177,11 @@ def upload_photos(
     settings: AppSettings,
     principal: Uploader,
 ) -> UploadResult | JSONResponse:
-    outcomes = service.upload_photos(
+    outcomes = uploads.upload_photos(
         session,
         principal,
         event_id,
-        [service.IncomingFile(upload.filename or "photo", upload.file) for upload in files],
+        [uploads.IncomingFile(upload.filename or "photo", upload.file) for upload in files],
         settings,
         get_storage(),
     )
@@ -212,7 +213,7 @@ def upload_photos(
 
 
 def _photo_urls(photo: Photo) -> dict[str, str]:
-    base = f"{service.API_PREFIX}/photos/{photo.id}"
+    base = f"{links.API_PREFIX}/photos/{photo.id}"
     return {
         "thumbnail_url": f"{base}/{media.THUMBNAIL}",
         "preview_url": f"{base}/{media.PREVIEW}",
@@ -231,17 +232,15 @@ def _photo_fields(photo: Photo) -> dict[str, Any]:
 def list_photos(
     event_id: uuid.UUID,
     session: DbSession,
-    settings: AppSettings,
     viewer: CurrentViewer,
     paging: EventPaging,
     status_filter: Annotated[PhotoStatus | None, Query(alias="status")] = None,
     has_faces: bool | None = None,
 ) -> PhotoPage:
-    photos, total = service.list_photos(
+    photos, total = gallery.list_photos(
         session,
         viewer,
         event_id,
-        settings,
         status=status_filter,
         has_faces=has_faces,
         page=paging.page,
@@ -257,11 +256,9 @@ def _face_out(face: PhotoFace) -> PhotoFaceOut:
 
 
 @photos_router.get("/{photo_id}")
-def get_photo(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> PhotoDetail:
-    photo = service.photo_for_viewer(session, viewer, photo_id, media.PREVIEW, settings)
-    faces = service.photo_faces(session, viewer, photo)
+def get_photo(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> PhotoDetail:
+    photo = gallery.photo_for_viewer(session, viewer, photo_id, media.PREVIEW)
+    faces = gallery.photo_faces(session, viewer, photo)
     return PhotoDetail.model_validate(
         {**_photo_fields(photo), "faces": [_face_out(face) for face in faces]}
     )
@@ -271,11 +268,10 @@ def _download(
     photo_id: uuid.UUID,
     rendition: str,
     session: DbSession,
-    settings: AppSettings,
     viewer: CurrentViewer,
 ) -> Response:
-    photo = service.photo_for_viewer(session, viewer, photo_id, rendition, settings)
-    data, content_type, filename = service.photo_file(get_storage(), photo, rendition)
+    photo = gallery.photo_for_viewer(session, viewer, photo_id, rendition)
+    data, content_type, filename = gallery.photo_file(get_storage(), photo, rendition)
     disposition = "attachment" if rendition == media.ORIGINAL else "inline"
     return Response(
         data,
@@ -293,29 +289,23 @@ _IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 @photos_router.get("/{photo_id}/thumbnail", response_class=Response, responses=_IMAGE_RESPONSE)
-def photo_thumbnail(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> Response:
-    return _download(photo_id, media.THUMBNAIL, session, settings, viewer)
+def photo_thumbnail(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> Response:
+    return _download(photo_id, media.THUMBNAIL, session, viewer)
 
 
 @photos_router.get("/{photo_id}/preview", response_class=Response, responses=_IMAGE_RESPONSE)
-def photo_preview(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> Response:
-    return _download(photo_id, media.PREVIEW, session, settings, viewer)
+def photo_preview(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> Response:
+    return _download(photo_id, media.PREVIEW, session, viewer)
 
 
 @photos_router.get("/{photo_id}/original", response_class=Response, responses=_IMAGE_RESPONSE)
-def photo_original(
-    photo_id: uuid.UUID, session: DbSession, settings: AppSettings, viewer: CurrentViewer
-) -> Response:
-    return _download(photo_id, media.ORIGINAL, session, settings, viewer)
+def photo_original(photo_id: uuid.UUID, session: DbSession, viewer: CurrentViewer) -> Response:
+    return _download(photo_id, media.ORIGINAL, session, viewer)
 
 
 @photos_router.delete("/{photo_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_photo(photo_id: uuid.UUID, session: DbSession, principal: PhotoManager) -> None:
-    service.delete_photo(session, principal, photo_id)
+    gallery.delete_photo(session, principal, photo_id)
 
 
 # ---------------------------------------------------------------- selfie search
@@ -331,7 +321,7 @@ def search_by_selfie(
     settings: AppSettings,
     viewer: CurrentViewer,
 ) -> SearchResult:
-    outcome = service.search_selfie(
+    outcome = search.search_selfie(
         session, viewer, event_id, selfie.images[0], settings, notify=selfie.fields.notify
     )
     return SearchResult(
@@ -361,7 +351,7 @@ def _public_event(event: Event) -> PublicEventOut:
     )
 
 
-def _token_out(result: service.AttendeeSession) -> AttendeeToken:
+def _token_out(result: attendees.AttendeeSession) -> AttendeeToken:
     attendee: Attendee | None = result.attendee
     return AttendeeToken(
         access_token=result.token,
@@ -374,7 +364,7 @@ def _token_out(result: service.AttendeeSession) -> AttendeeToken:
 def join_anonymously(
     body: AnonymousJoin, session: DbSession, settings: AppSettings
 ) -> AttendeeToken:
-    return _token_out(service.join_anonymously(session, body.access_code, settings))
+    return _token_out(attendees.join_anonymously(session, body.access_code, settings))
 
 
 @attendees_router.post("/register", status_code=status.HTTP_201_CREATED)
@@ -382,7 +372,7 @@ def register_attendee(
     body: AttendeeRegister, session: DbSession, settings: AppSettings
 ) -> AttendeeToken:
     return _token_out(
-        service.register_attendee(
+        attendees.register_attendee(
             session,
             access_code=body.access_code,
             username=body.username,
@@ -397,7 +387,7 @@ def register_attendee(
 @attendees_router.post("/login")
 def login_attendee(body: AttendeeLogin, session: DbSession, settings: AppSettings) -> AttendeeToken:
     return _token_out(
-        service.login_attendee(
+        attendees.login_attendee(
             session,
             access_code=body.access_code,
             login=body.login,
@@ -407,7 +397,7 @@ def login_attendee(body: AttendeeLogin, session: DbSession, settings: AppSetting
     )
 
 
-def _self_out(state: service.AttendeeState) -> AttendeeSelf:
+def _self_out(state: attendees.AttendeeState) -> AttendeeSelf:
     return AttendeeSelf(
         attendee=AttendeeOut.model_validate(state.attendee) if state.attendee else None,
         event=_public_event(state.event),
@@ -418,17 +408,17 @@ def _self_out(state: service.AttendeeState) -> AttendeeSelf:
 
 @attendees_router.get("/me")
 def attendee_self(session: DbSession, attendee: CurrentAttendee) -> AttendeeSelf:
-    return _self_out(service.attendee_state(session, attendee))
+    return _self_out(attendees.attendee_state(session, attendee))
 
 
 @attendees_router.delete("/me/selfie")
 def delete_selfie_data(session: DbSession, attendee: CurrentAttendee) -> AttendeeSelf:
-    return _self_out(service.delete_selfie_data(session, attendee))
+    return _self_out(attendees.delete_selfie_data(session, attendee))
 
 
 @attendees_router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
 def delete_attendee(session: DbSession, attendee: CurrentAttendee) -> None:
-    service.delete_attendee(session, attendee)
+    attendees.delete_attendee(session, attendee)
 
 
-routers = [events_router, photos_router, attendees_router]
+routers = [events_router, people_router, photos_router, attendees_router]

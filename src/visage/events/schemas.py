@@ -202,3 +202,39 @@ class SearchMatch(BaseModel):
 class SearchResult(BaseModel):
     photos: list[SearchMatch]
     notifications_enabled: bool
+
+
+class PersonFaceOut(BaseModel):
+    id: uuid.UUID
+    photo_id: uuid.UUID
+    box: FaceBox  # in the photo's original pixels
+    photo_width: int
+    photo_height: int
+    thumbnail_url: str
+
+
+class PersonOut(BaseModel):
+    id: uuid.UUID
+    face_count: int
+    photo_count: int
+    cover: PersonFaceOut
+
+
+PersonPage = Page[PersonOut]
+
+
+class PersonFaces(BaseModel):
+    person_id: uuid.UUID
+    faces: list[PersonFaceOut]
+
+
+class PeopleMerge(BaseModel):
+    person_ids: list[uuid.UUID] = Field(
+        min_length=2, max_length=100, description="The first keeps the merged faces"
+    )
+
+
+class PersonSplit(BaseModel):
+    face_ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=1000, description="Faces of the person that become a new one"
+    )

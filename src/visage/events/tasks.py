@@ -14,8 +14,8 @@ from visage.core.db import get_database
 from visage.core.images import ImageTooLarge, ImageUnsupported
 from visage.core.jobs import enqueue, jobs
 from visage.core.storage import get_storage
-from visage.events import service
-from visage.events.indexing import find_faces
+from visage.events import indexing, notifications
+from visage.events.detection import decode_photo, find_faces_in
 from visage.identity.email import send_email
 
 logger = logging.getLogger(__name__)
@@ -32,35 +32,41 @@ INDEX_RETRIES = 5
     retry=procrastinate.RetryStrategy(max_attempts=INDEX_RETRIES, exponential_wait=2),
 )
 def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
-    """Idempotent: the photo's faces are replaced in one transaction, so a retry or a second
-    run (a worker killed mid-job) never duplicates them."""
+    """The photo decoded once for its renditions and (face search on) its faces. Idempotent:
+    the faces are replaced in one transaction, so a retry or a second run (a worker killed
+    mid-job) never duplicates them; renditions already made are kept."""
     database, settings = get_database(), get_settings()
     with database.session() as session:
-        target = service.start_indexing(session, uuid.UUID(photo_id))
+        target = indexing.start_indexing(session, uuid.UUID(photo_id))
     if target is None:
         return
     started = time.monotonic()
     try:
-        faces = find_faces(get_storage().get(target.original_key), settings)
+        storage = get_storage()
+        data = storage.get(target.original_key)
+        decoded = decode_photo(data, settings)
+        indexing.store_renditions(storage, target, decoded.rgb, settings)
+        if not target.find_faces:
+            return
+        faces = find_faces_in(data, decoded, settings)
         with database.session() as session:
-            notifications = service.store_faces(
+            notifications = indexing.store_faces(
                 session,
                 target,
                 faces,
                 started=started,
-                tolerance=settings.face_recognition_tolerance,
             )
             for notification_id in notifications:
                 enqueue(session, notify_new_photo, notification_id=str(notification_id))
     except (ImageUnsupported, ImageTooLarge) as error:
         # The stored file itself cannot be read: another attempt cannot help.
         with database.session() as session:
-            service.record_index_failure(session, target.photo_id, error.message, final=True)
+            indexing.record_index_failure(session, target.photo_id, error.message, final=True)
     except Exception as error:
         final = context.job.attempts >= INDEX_RETRIES
         logger.warning("Indexing photo %s failed (final=%s): %r", photo_id, final, error)
         with database.session() as session:
-            service.record_index_failure(
+            indexing.record_index_failure(
                 session, target.photo_id, f"{type(error).__name__}: {error}", final=final
             )
         raise
@@ -74,7 +80,7 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
 def notify_new_photo(notification_id: str) -> None:
     settings = get_settings()
     with get_database().session() as session:
-        message = service.new_photo_message(session, uuid.UUID(notification_id), settings)
+        message = notifications.new_photo_message(session, uuid.UUID(notification_id), settings)
         if message is not None:
             send_email(session, to=message.to, subject=message.subject, body=message.body)
 
@@ -94,5 +100,5 @@ def delete_stored_files(prefix: str) -> None:
 def purge_expired_templates(timestamp: int) -> None:
     del timestamp  # the schedule tick; the purge looks at the clock itself
     with get_database().session() as session:
-        purged = service.purge_expired_templates(session)
+        purged = notifications.purge_expired_templates(session)
     logger.info("Purged %d expired selfie templates", purged)

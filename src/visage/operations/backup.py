@@ -27,8 +27,8 @@ from visage.core.db import Database, is_embedded, libpq_url
 from visage.core.migrations import head_revision, upgrade_to_head
 from visage.core.storage import Storage, StorageObjectMissing, storage_from_settings
 from visage.events import media
+from visage.events.links import photo_key
 from visage.events.models import Photo
-from visage.events.service import photo_key
 from visage.operations.pgtools import run_postgres_program
 
 MANIFEST = "manifest.json"

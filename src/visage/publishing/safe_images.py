@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from visage.config import Settings
 from visage.core.storage import get_storage
-from visage.events.indexing import FoundFace, find_faces
+from visage.events.detection import FoundFace, find_faces
 from visage.events.models import Photo
 from visage.faces.protection import tenant_protector
-from visage.faces.service import recognition_threshold
+from visage.faces.tenant_settings import recognition_threshold
 from visage.identity.principal import Principal
 from visage.publishing import platforms
 from visage.publishing.consent import nearest_consenting_distance

@@ -98,7 +98,7 @@ def app_root() -> RedirectResponse:
     return RedirectResponse(APP_PREFIX + "/")
 
 
-# The share link and QR code of an event point here (`events.service.share_url`).
+# The share link and QR code of an event point here (`events.links.share_url`).
 @router.get("/e/{access_code}", response_class=HTMLResponse)
 def attendee_page(request: Request, access_code: str) -> HTMLResponse:
     return render(request, "attendee.html", title="Find your photos", access_code=access_code)

@@ -1,5 +1,6 @@
 // An event's page: settings, share link and QR code, photo uploads with per-file and overall
-// progress, live indexing progress, and the gallery with face boxes on hover or focus.
+// progress, live indexing progress, the gallery with face boxes on hover or focus, and the
+// people found in the photos (merge and split by the organizer).
 "use strict";
 
 (function () {
@@ -210,7 +211,7 @@
       indexText.textContent = p.total
         ? `${p.indexed} of ${p.total} photos searched for faces (${Math.floor(p.percent_done)} %) · ${p.faces_found} faces found${failed}${eta}`
         : "No photos yet.";
-      if (p.indexed !== lastIndexed) { lastIndexed = p.indexed; loadGallery(1); }
+      if (p.indexed !== lastIndexed) { lastIndexed = p.indexed; loadGallery(1); loadPeople(1); }
     } else {
       indexText.textContent = Visage.describeError(result);
     }
@@ -289,6 +290,114 @@
     moreButton.hidden = page * GALLERY_PAGE_SIZE >= result.data.total;
   }
   moreButton.addEventListener("click", () => loadGallery(galleryPage + 1));
+
+  // ---------------------------------------------------------------- people
+
+  const peopleList = document.querySelector("[data-people]");
+  const peopleMore = document.querySelector("[data-people-more]");
+  const peopleOutcome = document.querySelector("[data-people-outcome]");
+  const mergeButton = document.querySelector("[data-people-merge]");
+  const personPanel = document.querySelector("[data-person]");
+  const personFaces = document.querySelector("[data-person-faces]");
+  const splitButton = document.querySelector("[data-person-split]");
+  const PEOPLE_PAGE_SIZE = 24;
+  let peoplePage = 1;
+  let openPerson = null;
+
+  // The face cut out of the photo's thumbnail: the box is in original pixels.
+  function faceCrop(face) {
+    const crop = document.createElement("div");
+    crop.className = "face-crop";
+    crop.setAttribute("role", "img");
+    crop.setAttribute("aria-label", "Face");
+    const width = face.box.right - face.box.left;
+    const height = face.box.bottom - face.box.top;
+    const side = Math.max(width, height);
+    crop.style.backgroundSize = `${(100 * face.photo_width) / side}% ${(100 * face.photo_height) / side}%`;
+    const x = face.photo_width > side ? (100 * face.box.left) / (face.photo_width - side) : 0;
+    const y = face.photo_height > side ? (100 * face.box.top) / (face.photo_height - side) : 0;
+    crop.style.backgroundPosition = `${Math.min(100, x)}% ${Math.min(100, y)}%`;
+    blobUrl(face.thumbnail_url).then((url) => { if (url) crop.style.backgroundImage = `url("${url}")`; });
+    return crop;
+  }
+
+  function selected(list) {
+    return [...list.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value);
+  }
+
+  function choice(value, text, onChange) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = value;
+    box.addEventListener("change", onChange);
+    label.append(box, document.createTextNode(text));
+    return label;
+  }
+
+  function personTile(person) {
+    const item = document.createElement("li");
+    item.dataset.personId = person.id;
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "small";
+    open.textContent = `${person.photo_count} photo${person.photo_count === 1 ? "" : "s"}`;
+    open.setAttribute("aria-label", `Show the ${person.face_count} faces of this person`);
+    open.addEventListener("click", () => showPerson(person));
+    item.append(faceCrop(person.cover), open);
+    if (mergeButton) item.append(choice(person.id, "Select", () => { mergeButton.disabled = selected(peopleList).length < 2; }));
+    return item;
+  }
+
+  let peopleRequest = 0;
+  async function loadPeople(page) {
+    const request = ++peopleRequest;
+    const result = await Visage.api(`${eventUrl}/people?page=${page}&page_size=${PEOPLE_PAGE_SIZE}`);
+    if (request !== peopleRequest) return;
+    if (!result.ok) { Visage.say(peopleOutcome, Visage.describeError(result), "error"); return; }
+    peoplePage = page;
+    const tiles = result.data.items.map(personTile);
+    if (page === 1) peopleList.replaceChildren(...tiles); else peopleList.append(...tiles);
+    peopleMore.hidden = page * PEOPLE_PAGE_SIZE >= result.data.total;
+    if (mergeButton) mergeButton.disabled = true;
+    if (page === 1 && !result.data.total) Visage.say(peopleOutcome, "Nobody found yet.", "ok");
+  }
+  peopleMore.addEventListener("click", () => loadPeople(peoplePage + 1));
+
+  async function showPerson(person) {
+    openPerson = person;
+    const result = await Visage.api(`${eventUrl}/people/${person.id}/faces`);
+    if (!result.ok) { Visage.say(peopleOutcome, Visage.describeError(result), "error"); return; }
+    personFaces.replaceChildren(...result.data.faces.map((face) => {
+      const item = document.createElement("li");
+      item.append(faceCrop(face));
+      if (splitButton) item.append(choice(face.id, "Someone else", () => { splitButton.disabled = !selected(personFaces).length; }));
+      return item;
+    }));
+    if (splitButton) splitButton.disabled = true;
+    personPanel.hidden = false;
+    document.querySelector("[data-person-title]").focus();
+  }
+
+  async function changePeople(path, body, done) {
+    const result = await Visage.api(`${eventUrl}/people/${path}`, { method: "POST", json: body });
+    if (!result.ok) { Visage.say(peopleOutcome, Visage.describeError(result), "error"); return; }
+    Visage.say(peopleOutcome, done, "ok");
+    personPanel.hidden = true;
+    loadPeople(1);
+  }
+  if (mergeButton) {
+    mergeButton.addEventListener("click", () => {
+      const ids = selected(peopleList);
+      changePeople("merge", { person_ids: ids }, `Merged ${ids.length} people into one.`);
+    });
+  }
+  if (splitButton) {
+    splitButton.addEventListener("click", () => {
+      const ids = selected(personFaces);
+      changePeople(`${openPerson.id}/split`, { face_ids: ids }, `${ids.length} face${ids.length === 1 ? "" : "s"} split off into a new person.`);
+    });
+  }
 
   let canDeletePhotos = false;
   Visage.onReady((me) => {

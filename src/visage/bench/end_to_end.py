@@ -1,0 +1,171 @@
+"""Event indexing as users see it: a real `visage serve` (API and workers, as deployed) on a
+free port, a throw-away tenant and event, the photos uploaded over HTTP as the event page
+sends them (one file per request, `PARALLEL_UPLOADS` at a time), and the progress endpoint
+polled until every photo is indexed. The clock runs from the first upload's first byte to
+the first progress answer at 100 %. The workers are warmed up first (model loaded) on a
+separate event, so the figure is the steady state, not the start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+from sqlalchemy import delete, func, select
+
+from visage.config import Settings
+from visage.core.db import get_database
+from visage.core.live_server import free_port
+from visage.events.models import Photo
+from visage.identity import service as identity_service
+from visage.identity.models import Role, Tenant
+from visage.identity.principal import ClientInfo
+
+PARALLEL_UPLOADS = 4  # as the event page
+POLL_SECONDS = 0.5  # the page polls every 2 s; faster polling would take CPU from the workers
+START_TIMEOUT_SECONDS = 120.0
+INDEX_TIMEOUT_SECONDS = 1800.0
+SERVICE_LOG = Path(tempfile.gettempdir()) / "visage-bench-end-to-end.log"
+CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".heic": "image/heic"}
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    seconds: float  # first byte to 100 % indexed
+    upload_seconds: float  # first byte to the last upload answered
+    faces: int
+    job_seconds: float  # mean of the photos' jobs (fetch, decode, renditions, faces, store)
+
+
+@contextmanager
+def running_service(workers: int) -> Iterator[str]:
+    """`visage serve` with `workers` workers; yields its base URL."""
+    port = free_port()
+    log = SERVICE_LOG.open("wb")
+    command = [sys.executable, "-m", "visage", "serve", "--port", str(port)]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [*command, "--workers", str(workers)],
+        # The bench's own polling is not what the rate limit guards against.
+        env={**os.environ, "RATE_LIMIT_PER_MINUTE": "1000000"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"`visage serve` did not start: see {SERVICE_LOG}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextmanager
+def throwaway_organizer(settings: Settings) -> Iterator[dict[str, str]]:
+    """Authorization headers of the owner of a new tenant, deleted (with its events) after."""
+    database = get_database()
+    tenant_id = uuid.uuid4()
+    slug = f"bench-e2e-{tenant_id.hex[:12]}"
+    with database.session() as session:
+        session.add(Tenant(id=tenant_id, name=slug, slug=slug))
+        session.flush()
+        user = identity_service.create_user(
+            session,
+            tenant_id=tenant_id,
+            username=slug,
+            email=f"{slug}@example.com",
+            password=uuid.uuid4().hex,
+            role=Role.TENANT_OWNER,
+            email_verified=True,
+        )
+        tokens = identity_service.start_session(session, settings, user, ClientInfo())
+    try:
+        yield {"Authorization": f"Bearer {tokens.access_token}"}
+    finally:
+        with database.session() as session:
+            session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+
+
+def _new_event(client: httpx.Client, name: str) -> str:
+    response = client.post(
+        "/api/v1/events",
+        json={
+            "name": name,
+            "slug": f"{name}-{uuid.uuid4().hex[:8]}",
+            "event_date": str(date.today()),
+        },
+    )
+    response.raise_for_status()
+    event_id: str = response.json()["id"]
+    return event_id
+
+
+def _upload(client: httpx.Client, event_id: str, path: Path) -> None:
+    content_type = CONTENT_TYPES.get(path.suffix.lower(), "image/jpeg")
+    response = client.post(
+        f"/api/v1/events/{event_id}/photos",
+        files=[("files", (path.name, path.read_bytes(), content_type))],
+    )
+    response.raise_for_status()
+
+
+def _mean_job_seconds(event_id: str) -> float:
+    with get_database().session() as session:
+        mean = session.scalar(
+            select(func.avg(Photo.index_seconds)).where(Photo.event_id == uuid.UUID(event_id))
+        )
+    return float(mean or 0.0)
+
+
+def _index_all(client: httpx.Client, event_id: str, files: list[Path]) -> EndToEnd:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(PARALLEL_UPLOADS) as lanes:
+        for result in lanes.map(lambda path: _upload(client, event_id, path), files):
+            del result
+    uploaded = time.perf_counter() - started
+    deadline = time.monotonic() + INDEX_TIMEOUT_SECONDS
+    while True:
+        answer = client.get(f"/api/v1/events/{event_id}/progress")
+        answer.raise_for_status()
+        progress = answer.json()
+        if progress["total"] == len(files) and progress["percent_done"] >= 100:
+            seconds = time.perf_counter() - started
+            return EndToEnd(seconds, uploaded, progress["faces_found"], _mean_job_seconds(event_id))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Indexing did not finish: {progress}")
+        time.sleep(POLL_SECONDS)
+
+
+def end_to_end(files: list[Path], workers: int, settings: Settings) -> EndToEnd:
+    """Upload `files` to a new event of a running service and wait for 100 % indexed."""
+    with (
+        throwaway_organizer(settings) as headers,
+        running_service(workers) as base,
+        httpx.Client(base_url=base, headers=headers, timeout=300) as client,
+    ):
+        _index_all(client, _new_event(client, "bench-warm-up"), files[: 2 * workers])
+        return _index_all(client, _new_event(client, "bench"), files)

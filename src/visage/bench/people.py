@@ -1,0 +1,259 @@
+"""`visage bench people LFW_DIR`: selfie search precision and recall in an event of real faces.
+
+The labeled photos are composed into an event (`bench.lfw_events`, cached under --cache, in
+/tmp by default); the faces are stored and grouped into people through the worker's own
+`store_faces` in a throw-away tenant (deleted at the end), and every held-back selfie is
+searched with the service's `matches_for_template`. Printed beside it: the former rule (every
+photo with a face within 0.6 of the selfie) on the same faces, and the stranger rates
+FMR_k(d) measured on these faces with the lines `events.matching` uses.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import numpy.typing as npt
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import delete
+
+from visage.bench.lfw_events import ComposedEvent, compose_event
+from visage.config import get_settings
+from visage.core.db import Database, get_database
+from visage.core.tenancy import TenantId, TenantScope
+from visage.events import matching
+from visage.events.indexing import IndexTarget, store_faces
+from visage.events.models import Event, Person, Photo, Visibility
+from visage.events.search import matches_for_template
+from visage.faces.protection import tenant_protector
+from visage.identity.models import Tenant
+
+console = Console(width=120)
+FORMER_TOLERANCE = 0.6
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "visage-lfw-events"
+FMR_GRID = np.round(np.arange(0.30, 0.72, 0.02), 2)
+SHOWN_DISTANCES = (0.40, 0.45, 0.50, 0.55, 0.60)
+# Budgets for the nearest person: the service's, one as strict as for further people, a
+# looser one; to show what recall costs in precision.
+NEAREST_FALSE_RATES = (matching.NEAREST_FALSE_RATE, matching.FALSE_MATCH_RATE, 1.0)
+MAX_K = matching.MAX_MEMBERS_MEASURED
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    precision: float
+    recall: float
+    returned: float  # photos per search
+
+    @classmethod
+    def of(cls, found: list[set[int]], expected: list[set[int]]) -> Accuracy:
+        precisions = [
+            len(f & e) / len(f) if f else 1.0 for f, e in zip(found, expected, strict=True)
+        ]
+        recalls = [len(f & e) / len(e) for f, e in zip(found, expected, strict=True)]
+        return cls(
+            float(np.mean(precisions)),
+            float(np.mean(recalls)),
+            float(np.mean([len(f) for f in found])),
+        )
+
+
+def _searchers(event: ComposedEvent) -> list[tuple[int, npt.NDArray[np.float32], set[int]]]:
+    """(person, selfie, their photos) of every selfie whose person is in the event."""
+    found = []
+    for person, selfie in zip(event.selfie_people, event.selfie_vectors, strict=True):
+        photos = event.photos_of(int(person))
+        if photos:
+            found.append((int(person), selfie, photos))
+    return found
+
+
+def former_rule(event: ComposedEvent) -> Accuracy:
+    """Every photo with a usable face within 0.6 of the selfie."""
+    usable = event.face_details[:, 6] > 0
+    vectors, photos = event.face_vectors[usable], event.face_photos[usable]
+    found, expected = [], []
+    for _, selfie, theirs in _searchers(event):
+        near = np.linalg.norm(vectors - selfie, axis=1) <= FORMER_TOLERANCE
+        found.append({int(photo) for photo in photos[near]})
+        expected.append(theirs)
+    return Accuracy.of(found, expected)
+
+
+def stranger_rates(event: ComposedEvent, seed: int = 0) -> dict[int, npt.NDArray[np.float64]]:
+    """k -> distances of every selfie to the centroid of k faces of each other person."""
+    rng = np.random.default_rng(seed)
+    usable = event.face_details[:, 6] > 0
+    rates = {}
+    for k in range(1, MAX_K + 1):
+        distances = []
+        for person in np.unique(event.face_people[usable]):
+            theirs = np.flatnonzero(usable & (event.face_people == person))
+            if len(theirs) < k:
+                continue
+            centroid = event.face_vectors[rng.choice(theirs, k, replace=False)].mean(axis=0)
+            others = event.selfie_people != person
+            distances.append(np.linalg.norm(event.selfie_vectors[others] - centroid, axis=1))
+        rates[k] = np.concatenate(distances).astype(np.float64)
+    return rates
+
+
+@contextmanager
+def throwaway_event(database: Database) -> Iterator[uuid.UUID]:
+    tenant_id = uuid.uuid4()
+    slug = f"bench-people-{tenant_id.hex[:12]}"
+    with database.session() as session:
+        session.add(Tenant(id=tenant_id, name=slug, slug=slug))
+        session.flush()
+        event = TenantScope(session, TenantId(tenant_id)).add(
+            Event(
+                name=slug,
+                slug=slug,
+                event_date=date.today(),
+                visibility=Visibility.PUBLIC,
+                access_code=tenant_id.hex[:16].upper(),
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            )
+        )
+        session.flush()
+        event_id = event.id
+    try:
+        yield event_id
+    finally:
+        with database.session() as session:
+            session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+
+
+def people_rule(
+    event: ComposedEvent, database: Database, progress: Callable[[str], None]
+) -> tuple[dict[float, Accuracy], int, float]:
+    """(accuracy at each false-match budget, people formed, seconds to index) through the
+    service's own code."""
+    settings = get_settings()
+    rng = np.random.default_rng(1)
+    with throwaway_event(database) as event_id:
+        with database.session() as session:
+            stored = session.get_one(Event, event_id)
+            scope = TenantScope(session, TenantId(stored.tenant_id))
+            photo_ids = []
+            for index in range(event.photo_count):
+                photo = scope.add(
+                    Photo(
+                        event_id=event_id,
+                        filename=f"{index:05d}.jpg",
+                        content_hash=f"{index:064d}",
+                        format="jpeg",
+                        size_bytes=1,
+                        width=1000,
+                        height=250,
+                    )
+                )
+                session.flush()
+                photo_ids.append(photo.id)
+            tenant_id = stored.tenant_id
+        started = time.perf_counter()
+        for count, index in enumerate(rng.permutation(event.photo_count), start=1):
+            with database.session() as session:
+                store_faces(
+                    session,
+                    IndexTarget(photo_ids[index], tenant_id, ""),
+                    event.found_faces(int(index)),
+                    started=time.monotonic(),
+                )
+            if count % 100 == 0:
+                progress(f"indexed {count}/{event.photo_count} photos")
+        seconds = time.perf_counter() - started
+        photo_index = {photo_id: index for index, photo_id in enumerate(photo_ids)}
+        accuracy = {}
+        with database.session() as session:
+            stored = session.get_one(Event, event_id)
+            scope = TenantScope(session, TenantId(tenant_id))
+            protector = tenant_protector(session, tenant_id)
+            people = session.query(Person).filter(Person.event_id == event_id).count()
+            searchers = _searchers(event)
+            templates = [
+                [float(v) for v in protector.protect(selfie)] for _, selfie, _ in searchers
+            ]
+            for rate in NEAREST_FALSE_RATES:
+                found = [
+                    {
+                        photo_index[match.photo_id]
+                        for match in matches_for_template(
+                            scope, stored, template, settings, limit=500, nearest_false_rate=rate
+                        )
+                    }
+                    for template in templates
+                ]
+                accuracy[rate] = Accuracy.of(found, [theirs for _, _, theirs in searchers])
+    return accuracy, people, seconds
+
+
+def bench_people(
+    directory: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Labeled faces: <Person>/*.jpg")
+    ],
+    cache: Annotated[Path, typer.Option(help="Where the composed photos go")] = DEFAULT_CACHE,
+) -> None:
+    """Selfie search by person vs. by single face, on group photos composed from real faces."""
+    from visage.faces.inference.engine import load_backend
+
+    settings = get_settings()
+    load_backend(settings)
+    cache.mkdir(parents=True, exist_ok=True)
+    event = compose_event(directory, cache, settings)
+    usable = event.face_details[:, 6] > 0
+    console.print(
+        f"{event.photo_count} group photos, {int(usable.sum())} usable faces of "
+        f"{len(np.unique(event.face_people[usable]))} people, "
+        f"{len(_searchers(event))} searchers with a held-back selfie"
+    )
+    rates = stranger_rates(event)
+    table = Table(title="Stranger rate FMR_k(d): measured here / events.matching line")
+    table.add_column("d")
+    for k in rates:
+        table.add_column(f"k={k}" if k < MAX_K else f"k≥{k}")
+    for distance in SHOWN_DISTANCES:
+        table.add_row(
+            f"{distance:.2f}",
+            *(
+                f"{np.mean(rates[k] <= distance):.1e} / {matching.impostor_fmr(distance, k):.1e}"
+                for k in rates
+            ),
+        )
+    console.print(table)
+    for k, distances in rates.items():
+        intercept, slope = matching.fit_fmr_line(distances, FMR_GRID)
+        console.print(
+            f"k={k}: {len(distances)} stranger pairs, log10 FMR = {intercept:.3f} + {slope:.3f} d"
+        )
+    former = former_rule(event)
+    people, formed, seconds = people_rule(event, get_database(), console.print)
+    results = Table(title="Selfie search")
+    for column in ("rule", "precision", "recall", "photos per search"):
+        results.add_column(column)
+    results.add_row(
+        f"every face within {FORMER_TOLERANCE}",
+        f"{former.precision:.3f}",
+        f"{former.recall:.3f}",
+        f"{former.returned:.1f}",
+    )
+    for rate, accuracy in people.items():
+        chosen = " (the service's)" if rate == matching.NEAREST_FALSE_RATE else ""
+        results.add_row(
+            f"{formed} people, nearest at {rate} strangers{chosen}",
+            f"{accuracy.precision:.3f}",
+            f"{accuracy.recall:.3f}",
+            f"{accuracy.returned:.1f}",
+        )
+    console.print(results)
+    console.print(f"Indexed through store_faces in {seconds:.1f} s ({event.photo_count} photos).")
