@@ -139,7 +139,13 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(guides_router)
     app.include_router(
-        alias_router([("", health_router), *((API_PREFIX, r) for r in api_routers())])
+        alias_router(
+            [
+                ("", health_router),
+                ("", messaging_health_router),
+                *((API_PREFIX, r) for r in api_routers()),
+            ]
+        )
     )
     mount_web(app)
     return app

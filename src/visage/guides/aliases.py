@@ -65,6 +65,8 @@ ALIASES: tuple[Alias, ...] = (
     Alias("POST", "/api/auth/resend-verification", f"{_AUTH}/resend-verification", "AllIN"),
     Alias("POST", "/auth/login", f"{_AUTH}/login", "Messaging API"),
     Alias("POST", "/auth/refresh", f"{_AUTH}/refresh", "Messaging API"),
+    Alias("GET", "/waha/health", "/health/waha", "Messaging API"),
+    Alias("GET", "/webhooks/health", "/health/webhooks", "Messaging API"),
 )
 
 

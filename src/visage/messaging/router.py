@@ -300,13 +300,7 @@ def health_waha() -> JSONResponse:
     return health_answer([checks.check_waha(get_settings())])
 
 
-@health_router.get("/waha/health", deprecated=True)
-def waha_health_alias() -> JSONResponse:
-    """The troubleshooting guide's name for /health/waha."""
-    return health_waha()
-
-
-@health_router.get("/webhooks/health", deprecated=True)
+@health_router.get("/health/webhooks")
 def webhooks_health(session: DbSession) -> JSONResponse:
     """The inbound webhook: secret configured, last delivery, verification failures."""
     failures = int(metrics.WEBHOOK_VERIFICATION_FAILURES._value.get())
