@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from visage import __version__
 from visage.access.router import router as access_router
+from visage.billing.router import router as billing_router
 from visage.config import Settings, get_settings
 from visage.core.cors import ListedOriginsCORSMiddleware
 from visage.core.db import Database, is_embedded, set_database
@@ -41,7 +42,14 @@ class SchemaNotAtHead(RuntimeError):
 
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
-    return [*identity_routers, members_router, *faces_routers, access_router, *events_routers]
+    return [
+        *identity_routers,
+        members_router,
+        *faces_routers,
+        access_router,
+        *events_routers,
+        billing_router,
+    ]
 
 
 def prepare_database(settings: Settings, database: Database) -> None:

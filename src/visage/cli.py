@@ -164,6 +164,7 @@ def doctor(
 
 def _register_domain_commands() -> None:
     from visage.access.bench import bench_checkin
+    from visage.billing.cli import billing_app
     from visage.events.cli import bench_photos, events_app
     from visage.faces.cli import bench_faces, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
@@ -173,6 +174,7 @@ def _register_domain_commands() -> None:
     app.add_typer(tenants_app, name="tenants")
     app.add_typer(events_app, name="events")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(billing_app, name="billing")
     app.command("eval")(evaluate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)
     bench_app.command("photos")(bench_photos)

@@ -28,6 +28,7 @@ TASK_MODULES: list[str] = [
     "visage.identity.tasks",
     "visage.events.tasks",
     "visage.faces.tasks",
+    "visage.billing.tasks",
 ]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)

@@ -1,0 +1,499 @@
+"""Billing rules: plan prices, one Stripe customer per member, subscriptions and what staff do
+with them. No FastAPI here; nothing commits. Stripe is reached only through the gateway.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from visage.access.models import Plan
+from visage.billing import sync
+from visage.billing.errors import (
+    AlreadySubscribed,
+    NoSubscription,
+    NotRefundable,
+    PlanNotPriced,
+)
+from visage.billing.gateway import PriceTerms, StripeGateway, StripeInvoice, StripeSubscription
+from visage.billing.models import (
+    BillingCustomer,
+    BillingInterval,
+    BillingSettings,
+    PlanPrice,
+    Subscription,
+)
+from visage.billing.schemas import (
+    BillingOut,
+    BillingSettingsIn,
+    BillingSettingsOut,
+    DunningRow,
+    InvoiceOut,
+    PriceIn,
+    RefundOut,
+)
+from visage.config import Settings
+from visage.core.errors import NotFound
+from visage.core.tenancy import TenantScope
+from visage.identity import audit
+from visage.identity.principal import Principal
+from visage.members.models import Member
+
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
+WEBHOOK_PATH = "/api/v1/payments/webhook/"
+
+
+def _audit(
+    session: Session, principal: Principal, action: str, target_id: str, details: dict[str, Any]
+) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor=principal,
+        tenant_id=principal.tenant_id,
+        target_type="subscription",
+        target_id=target_id,
+        details=details,
+    )
+
+
+# ---------------------------------------------------------------- prices
+
+
+def set_price(
+    session: Session,
+    principal: Principal,
+    gateway: StripeGateway,
+    plan_id: uuid.UUID,
+    data: PriceIn,
+) -> PlanPrice:
+    """Price a plan, creating or updating its Stripe product and price."""
+    scope = principal.scope(session)
+    plan = scope.get(Plan, plan_id, what="Plan")
+    price = session.get(PlanPrice, plan.id)
+    if price is None:
+        price = scope.add(PlanPrice(plan_id=plan.id))
+    price.price_cents, price.currency = data.price_cents, data.currency.lower()
+    price.billing_interval = data.billing_interval
+    price.trial_days, price.setup_fee_cents = data.trial_days, data.setup_fee_cents
+    terms = PriceTerms(plan.name, price.price_cents, price.currency, price.billing_interval.value)
+    price.stripe_product_id, price.stripe_price_id = gateway.save_price(
+        terms,
+        product_id=price.stripe_product_id,
+        price_id=price.stripe_price_id,
+        key=f"visage-plan-{plan.id}",
+    )
+    session.flush()
+    return price
+
+
+def get_price(session: Session, principal: Principal, plan_id: uuid.UUID) -> PlanPrice:
+    scope = principal.scope(session)
+    scope.get(Plan, plan_id, what="Plan")
+    return _price(scope, plan_id)
+
+
+def _price(scope: TenantScope, plan_id: uuid.UUID) -> PlanPrice:
+    price = scope.session.scalar(scope.select(PlanPrice).where(PlanPrice.plan_id == plan_id))
+    if price is None:
+        raise PlanNotPriced()
+    return price
+
+
+def list_prices(session: Session, principal: Principal) -> list[PlanPrice]:
+    return list(session.scalars(principal.scope(session).select(PlanPrice)))
+
+
+def _recurring_price(scope: TenantScope, plan_id: uuid.UUID) -> tuple[Plan, PlanPrice]:
+    plan = scope.get(Plan, plan_id, what="Plan")
+    price = _price(scope, plan.id)
+    if price.billing_interval is BillingInterval.ONE_TIME or not price.stripe_price_id:
+        raise PlanNotPriced("This plan is sold once, not by subscription.")
+    return plan, price
+
+
+# ---------------------------------------------------------------- customers
+
+
+def _member(scope: TenantScope, member_id: uuid.UUID, *, lock: bool = False) -> Member:
+    statement = scope.select(Member).where(Member.id == member_id)
+    member = scope.session.scalar(statement.with_for_update() if lock else statement)
+    if member is None:
+        raise NotFound("Member not found.")
+    return member
+
+
+def ensure_customer(
+    scope: TenantScope, gateway: StripeGateway, member_id: uuid.UUID
+) -> BillingCustomer:
+    """The member's one Stripe customer, created once: the member row is locked, and the
+    idempotency key is the member's, so even a lost response cannot make a second one."""
+    member = _member(scope, member_id, lock=True)
+    customer = scope.session.scalar(
+        scope.select(BillingCustomer).where(BillingCustomer.member_id == member.id)
+    )
+    if customer is not None:
+        return customer
+    stripe_id = gateway.create_customer(
+        name=member.full_name,
+        email=member.email,
+        metadata={sync.META_TENANT: str(scope.tenant_id), sync.META_MEMBER: str(member.id)},
+        key=f"visage-customer-{scope.tenant_id}-{member.id}",
+    )
+    customer = scope.add(BillingCustomer(member_id=member.id, stripe_customer_id=stripe_id))
+    scope.session.flush()
+    return customer
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def _live_subscription(scope: TenantScope, member_id: uuid.UUID) -> Subscription | None:
+    return scope.session.scalar(
+        scope.select(Subscription)
+        .where(
+            Subscription.member_id == member_id,
+            Subscription.status.not_in(ENDED_STATUSES),
+        )
+        .order_by(Subscription.created_at.desc())
+        .limit(1)
+    )
+
+
+def _latest_subscription(scope: TenantScope, member_id: uuid.UUID) -> Subscription:
+    row = scope.session.scalar(
+        scope.select(Subscription)
+        .where(Subscription.member_id == member_id)
+        .order_by(Subscription.created_at.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NoSubscription()
+    return row
+
+
+def _unrecorded_attempt(
+    gateway: StripeGateway, customer: BillingCustomer, plan: Plan
+) -> StripeSubscription | None:
+    """A live subscription Stripe has for this member and plan that we never recorded (an
+    earlier attempt whose response was lost): it is adopted instead of charging again."""
+    for remote in gateway.subscriptions(customer_id=customer.stripe_customer_id):
+        if remote.status in sync.LIVE_STATUSES and remote.metadata.get(sync.META_PLAN) == str(
+            plan.id
+        ):
+            return remote
+    return None
+
+
+def subscribe(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    payment_method: str,
+) -> Subscription:
+    scope = principal.scope(session)
+    plan, price = _recurring_price(scope, plan_id)
+    customer = ensure_customer(scope, gateway, member_id)
+    if _live_subscription(scope, member_id) is not None:
+        raise AlreadySubscribed()
+    gateway.set_default_payment_method(customer.stripe_customer_id, payment_method)
+    remote = _unrecorded_attempt(gateway, customer, plan)
+    if remote is None:
+        attempt = session.scalar(select(func.count()).where(Subscription.member_id == member_id))
+        key = f"visage-subscription-{member_id}-{plan.id}-{attempt}"
+        if price.setup_fee_cents:
+            gateway.add_one_time_charge(
+                customer.stripe_customer_id,
+                amount_cents=price.setup_fee_cents,
+                currency=price.currency,
+                description=f"Setup fee: {plan.name}",
+                key=f"{key}-setup-fee",
+            )
+        remote = gateway.create_subscription(
+            customer.stripe_customer_id,
+            str(price.stripe_price_id),
+            trial_days=price.trial_days,
+            metadata={
+                sync.META_TENANT: str(scope.tenant_id),
+                sync.META_MEMBER: str(member_id),
+                sync.META_PLAN: str(plan.id),
+            },
+            key=key,
+        )
+    row = sync.adopt(session, customer, plan, remote)
+    invoice = sync.latest_invoice(gateway, remote.latest_invoice_id)
+    sync.apply_stripe_state(session, settings, row, remote, invoice=invoice)
+    _audit(session, principal, "billing.subscribed", remote.id, {"plan_id": str(plan.id)})
+    return row
+
+
+def checkout_url(
+    session: Session,
+    principal: Principal,
+    gateway: StripeGateway,
+    settings: Settings,
+    member_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    local_page_url: str,
+) -> str:
+    """Stripe Checkout's page, or (LocalStripe has no Checkout) Visage's card page."""
+    scope = principal.scope(session)
+    plan, price = _recurring_price(scope, plan_id)
+    customer = ensure_customer(scope, gateway, member_id)
+    if _live_subscription(scope, member_id) is not None:
+        raise AlreadySubscribed()
+    base = settings.public_base_url.rstrip("/")
+    attempt = session.scalar(select(func.count()).where(Subscription.member_id == member_id))
+    url = gateway.checkout_url(
+        customer.stripe_customer_id,
+        str(price.stripe_price_id),
+        metadata={
+            sync.META_TENANT: str(scope.tenant_id),
+            sync.META_MEMBER: str(member_id),
+            sync.META_PLAN: str(plan.id),
+        },
+        success_url=f"{base}/billing/done",
+        cancel_url=f"{base}/billing/done?canceled=1",
+        key=f"visage-checkout-{member_id}-{plan.id}-{attempt}",
+    )
+    return url or local_page_url
+
+
+def cancel(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+    *,
+    at_period_end: bool,
+) -> Subscription:
+    row = _current(principal.scope(session), member_id)
+    remote = gateway.cancel(row.stripe_subscription_id, at_period_end=at_period_end)
+    sync.apply_stripe_state(session, settings, row, remote)
+    _audit(session, principal, "billing.canceled", remote.id, {"at_period_end": at_period_end})
+    return row
+
+
+def freeze(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+    resumes_at: datetime | None,
+) -> Subscription:
+    row = _current(principal.scope(session), member_id)
+    remote = gateway.pause(row.stripe_subscription_id, resumes_at=resumes_at)
+    sync.apply_stripe_state(session, settings, row, remote)
+    details = {"resumes_at": resumes_at.isoformat() if resumes_at else None}
+    _audit(session, principal, "billing.paused", remote.id, details)
+    return row
+
+
+def resume(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+) -> Subscription:
+    row = _current(principal.scope(session), member_id)
+    remote = gateway.resume(row.stripe_subscription_id)
+    sync.apply_stripe_state(session, settings, row, remote)
+    _audit(session, principal, "billing.resumed", remote.id, {})
+    return row
+
+
+def change_plan(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+    plan_id: uuid.UUID,
+) -> Subscription:
+    scope = principal.scope(session)
+    row = _current(scope, member_id)
+    plan, price = _recurring_price(scope, plan_id)
+    remote = gateway.change_price(row.stripe_subscription_id, str(price.stripe_price_id))
+    before = row.plan_id
+    row.plan_id = plan.id
+    sync.apply_stripe_state(session, settings, row, remote)
+    details = {"from_plan_id": str(before), "to_plan_id": str(plan.id)}
+    _audit(session, principal, "billing.plan_changed", remote.id, details)
+    return row
+
+
+def refund(
+    session: Session,
+    principal: Principal,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+    invoice_id: str,
+    amount_cents: int | None,
+) -> RefundOut:
+    scope = principal.scope(session)
+    customer = _customer(scope, member_id)
+    invoice = gateway.invoice(invoice_id)
+    mine = {item.id for item in gateway.invoices(customer.stripe_customer_id, limit=100)}
+    if invoice.id not in mine:
+        raise NoSubscription("This invoice is not this member's.")
+    if not invoice.payment_intent_id or invoice.amount_paid <= 0:
+        raise NotRefundable()
+    if amount_cents is not None and amount_cents > invoice.amount_paid:
+        raise NotRefundable(f"At most {invoice.amount_paid} can be refunded on this invoice.")
+    amount = amount_cents or invoice.amount_paid
+    refund_id = gateway.refund(
+        invoice.payment_intent_id,
+        amount_cents=amount,
+        key=f"visage-refund-{invoice.id}-{amount}",
+    )
+    _audit(
+        session,
+        principal,
+        "billing.refunded",
+        invoice.id,
+        {"refund_id": refund_id, "amount_cents": amount},
+    )
+    return RefundOut(refund_id=refund_id, invoice_id=invoice.id, amount_cents=amount)
+
+
+def _current(scope: TenantScope, member_id: uuid.UUID) -> Subscription:
+    _member(scope, member_id)
+    row = _live_subscription(scope, member_id)
+    if row is None:
+        raise NoSubscription()
+    return scope.session.get_one(Subscription, row.id, with_for_update=True)
+
+
+def _customer(scope: TenantScope, member_id: uuid.UUID) -> BillingCustomer:
+    _member(scope, member_id)
+    customer = scope.session.scalar(
+        scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
+    )
+    if customer is None:
+        raise NoSubscription("This member has no billing account yet.")
+    return customer
+
+
+# ---------------------------------------------------------------- what staff and members see
+
+
+def _invoice_out(invoice: StripeInvoice) -> InvoiceOut:
+    return InvoiceOut(
+        id=invoice.id,
+        status=invoice.status,
+        amount_due=invoice.amount_due,
+        amount_paid=invoice.amount_paid,
+        currency=invoice.currency,
+        created=invoice.created,
+        receipt_url=invoice.receipt_url,
+    )
+
+
+def billing_of(
+    session: Session, principal: Principal, gateway: StripeGateway | None, member_id: uuid.UUID
+) -> BillingOut:
+    scope = principal.scope(session)
+    _member(scope, member_id)
+    customer = session.scalar(
+        scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
+    )
+    invoices = (
+        [_invoice_out(item) for item in gateway.invoices(customer.stripe_customer_id)]
+        if customer is not None and gateway is not None
+        else []
+    )
+    try:
+        row: Subscription | None = _latest_subscription(scope, member_id)
+    except NoSubscription:
+        row = None
+    return BillingOut(
+        status=row.status if row else "none",
+        plan_id=row.plan_id if row else None,
+        membership_id=row.membership_id if row else None,
+        stripe_subscription_id=row.stripe_subscription_id if row else None,
+        current_period_end=row.current_period_end if row else None,
+        cancel_at_period_end=row.cancel_at_period_end if row else False,
+        paused_until=row.paused_until if row else None,
+        payment_problem=row.payment_problem if row else None,
+        invoices=invoices,
+    )
+
+
+def dunning(session: Session, principal: Principal) -> list[DunningRow]:
+    """Who is past due or unpaid, since when, how much: oldest first."""
+    scope = principal.scope(session)
+    rows = session.execute(
+        scope.select(Subscription)
+        .add_columns(Member.full_name)
+        .join(Member, Member.id == Subscription.member_id)
+        .where(Subscription.status.in_(sync.OWING_STATUSES))
+        .order_by(Subscription.past_due_since.asc().nulls_last(), Subscription.created_at)
+    ).all()
+    return [
+        DunningRow(
+            member_id=row.member_id,
+            full_name=full_name,
+            status=row.status,
+            past_due_since=row.past_due_since,
+            amount_due_cents=row.amount_due_cents,
+            currency=row.currency,
+            payment_problem=row.payment_problem,
+        )
+        for row, full_name in rows
+    ]
+
+
+def stripe_mode(settings: Settings) -> str:
+    if not settings.stripe_secret_key:
+        return "not configured"
+    if settings.use_localstripe:
+        return "localstripe"
+    return "test" if settings.stripe_secret_key.startswith("sk_test_") else "live"
+
+
+def settings_of(session: Session, settings: Settings, principal: Principal) -> BillingSettingsOut:
+    tenant_id = principal.scope(session).tenant_id
+    return BillingSettingsOut(
+        grace_days=sync.grace_days(session, settings, tenant_id),
+        stripe_mode=stripe_mode(settings),
+        public_key_set=bool(settings.stripe_public_key),
+        secret_key_set=bool(settings.stripe_secret_key),
+        webhook_secret_set=bool(settings.stripe_webhook_secret),
+        webhook_url=settings.public_base_url.rstrip("/") + WEBHOOK_PATH,
+    )
+
+
+def update_settings(
+    session: Session, settings: Settings, principal: Principal, data: BillingSettingsIn
+) -> BillingSettingsOut:
+    scope = principal.scope(session)
+    row = session.get(BillingSettings, scope.tenant_id)
+    if row is None:
+        row = scope.add(BillingSettings(grace_days=data.grace_days))
+    row.grace_days = data.grace_days
+    audit.record(
+        session,
+        action="billing.settings_updated",
+        actor=principal,
+        tenant_id=scope.tenant_id,
+        target_type="tenant",
+        target_id=str(scope.tenant_id),
+        details={"grace_days": data.grace_days},
+    )
+    session.flush()
+    return settings_of(session, settings, principal)
+
+
+def resume_time(day: Any) -> datetime | None:
+    """A resume date as the moment Stripe resumes collection (midnight UTC)."""
+    return datetime.combine(day, time(), UTC) if day else None
