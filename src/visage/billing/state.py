@@ -51,7 +51,7 @@ def door_state(
     status = subscription.status
     if status == "canceled":
         return DoorState(PaymentStatus.LAPSED, ended=True, problem="Subscription canceled.")
-    if subscription.paused:
+    if subscription.paused or status == "paused":
         return DoorState(PaymentStatus.CURRENT, frozen=True)
     if status in ("active", "trialing"):
         return DoorState(PaymentStatus.CURRENT)

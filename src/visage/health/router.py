@@ -44,6 +44,7 @@ def health() -> JSONResponse:
             checks.check_database(get_database()),
             checks.check_model_loaded(),
             checks.check_redis(settings),
+            checks.check_stripe(settings),
         ]
     )
 
