@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,14 +96,13 @@ def billing_env(localstripe_url: str, webhook_secret: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def visage_server(database: Database, billing_env: dict[str, str]) -> Iterator[str]:
-    """`visage serve` with one worker, configured for LocalStripe."""
-    del database  # started and migrated first, so the server only joins it
+@contextmanager
+def running_visage(extra_env: dict[str, str], name: str) -> Iterator[str]:
+    """`visage serve` with one worker on the test database, configured by `extra_env`."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = (ARTIFACTS / "server.log").open("w")
-    env = {**os.environ, **billing_env, "PUBLIC_BASE_URL": base_url}
+    log = (ARTIFACTS / f"{name}.log").open("w")
+    env = {**os.environ, **extra_env, "PUBLIC_BASE_URL": base_url}
     command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--workers", "1"],
@@ -114,7 +114,7 @@ def visage_server(database: Database, billing_env: dict[str, str]) -> Iterator[s
     try:
 
         def healthy() -> bool:
-            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / 'server.log'}"
+            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / name}.log"
             try:
                 return httpx.get(f"{base_url}/health", timeout=5).status_code == 200
             except httpx.TransportError:
@@ -125,6 +125,14 @@ def visage_server(database: Database, billing_env: dict[str, str]) -> Iterator[s
     finally:
         _stop(server)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def visage_server(database: Database, billing_env: dict[str, str]) -> Iterator[str]:
+    """Visage on LocalStripe."""
+    del database  # started and migrated first, so the server only joins it
+    with running_visage(billing_env, "server") as base_url:
+        yield base_url
 
 
 def register_webhook(localstripe_url: str, url: str, secret: str, events: list[str] | None) -> None:

@@ -348,6 +348,15 @@ class StripeGateway:
     def invoice(self, invoice_id: str) -> StripeInvoice:
         return StripeInvoice.parse(self._call(self._v1.invoices, "retrieve", invoice_id))
 
+    def payment_intent_of(self, invoice: StripeInvoice) -> str | None:
+        """The PaymentIntent that paid `invoice`: on the invoice in older API versions (and
+        LocalStripe), among its InvoicePayments since 2025-03-31 (basil)."""
+        if invoice.payment_intent_id or self.local:
+            return invoice.payment_intent_id
+        params = {"invoice": invoice.id, "status": "paid", "limit": 1}
+        payments = self._call(self._v1.invoice_payments, "list", params)["data"]
+        return _id(payments[0]["payment"].get("payment_intent")) if payments else None
+
     def refund(self, payment_intent_id: str, *, amount_cents: int | None, key: str) -> str:
         params: dict[str, Any] = {"payment_intent": payment_intent_id}
         if amount_cents is not None:

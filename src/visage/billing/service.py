@@ -346,13 +346,14 @@ def refund(
     mine = {item.id for item in gateway.invoices(customer.stripe_customer_id, limit=100)}
     if invoice.id not in mine:
         raise NoSubscription("This invoice is not this member's.")
-    if not invoice.payment_intent_id or invoice.amount_paid <= 0:
+    payment_intent = gateway.payment_intent_of(invoice) if invoice.amount_paid > 0 else None
+    if payment_intent is None:
         raise NotRefundable()
     if amount_cents is not None and amount_cents > invoice.amount_paid:
         raise NotRefundable(f"At most {invoice.amount_paid} can be refunded on this invoice.")
     amount = amount_cents or invoice.amount_paid
     refund_id = gateway.refund(
-        invoice.payment_intent_id,
+        payment_intent,
         amount_cents=amount,
         key=f"visage-refund-{invoice.id}-{amount}",
     )
