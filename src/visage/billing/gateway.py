@@ -314,13 +314,19 @@ class StripeGateway:
             updated = self._call(self._v1.subscriptions, "cancel", subscription_id)
         return StripeSubscription.parse(updated)
 
+    def _needs_stripe(self, feature: str) -> None:
+        if self.local:
+            raise StripeRefused(f"LocalStripe has no {feature}: use Stripe (test mode) for it.")
+
     def pause(self, subscription_id: str, *, resumes_at: datetime | None) -> StripeSubscription:
+        self._needs_stripe("pause_collection")
         pause: dict[str, Any] = {"behavior": "void"}
         if resumes_at is not None:
             pause["resumes_at"] = int(resumes_at.timestamp())
         return self._update(subscription_id, {"pause_collection": pause})
 
     def resume(self, subscription_id: str) -> StripeSubscription:
+        self._needs_stripe("pause_collection")
         return self._update(subscription_id, {"pause_collection": ""})
 
     def change_price(self, subscription_id: str, price_id: str) -> StripeSubscription:
