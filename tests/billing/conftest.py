@@ -225,3 +225,7 @@ def billing_gym(
 ) -> Iterator[BillingGym]:
     with httpx.Client(base_url=f"{visage_server}/api/v1", timeout=120) as api:
         yield BillingGym(api, make_tenant_owner())
+
+
+# The browser fixtures of the web tests (Debian's Chromium through Playwright).
+from tests.web.conftest import browser, playwright, tokens_for  # noqa: E402, F401

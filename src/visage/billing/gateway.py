@@ -394,6 +394,19 @@ class StripeGateway:
         }
         return str(self._call(self._v1.checkout.sessions, "create", params, key=key)["url"])
 
+    def create_setup_intent(self, customer_id: str, *, key: str) -> str:
+        """A SetupIntent the card page confirms with Stripe.js; returns its id."""
+        params = {"customer": customer_id, "usage": "off_session"}
+        return str(self._call(self._v1.setup_intents, "create", params, key=key)["id"])
+
+    def setup_intent(self, setup_intent_id: str) -> tuple[str, str | None]:
+        """Its client secret, and the PaymentMethod once the card was confirmed."""
+        intent = self._call(self._v1.setup_intents, "retrieve", setup_intent_id)
+        confirmed = intent["status"] == "succeeded"
+        return str(intent["client_secret"]), _id(
+            intent.get("payment_method")
+        ) if confirmed else None
+
     @property
     def stripe_js_url(self) -> str:
         return f"{self.api_base}/js.stripe.com/v3/" if self.local else "https://js.stripe.com/v3/"

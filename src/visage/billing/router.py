@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from visage.billing import service, sync
+from visage.billing import card_links, service, sync
+from visage.billing.errors import StripeRefused
 from visage.billing.gateway import StripeGateway, verify_webhook
 from visage.billing.models import PlanPrice
 from visage.billing.schemas import (
@@ -35,6 +36,7 @@ from visage.core.db import get_database
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import NotFound
 from visage.core.jobs import enqueue
+from visage.core.tenancy import TenantScope
 from visage.identity.dependencies import CurrentUser, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -88,10 +90,11 @@ def subscribe(
     principal: Manager,
     gateway: Gateway,
 ) -> BillingOut:
+    scope = principal.scope(session)
     service.subscribe(
-        session, settings, principal, gateway, member_id, body.plan_id, body.payment_method
+        session, settings, scope, principal, gateway, member_id, body.plan_id, body.payment_method
     )
-    return service.billing_of(session, principal, gateway, member_id)
+    return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/checkout")
@@ -103,11 +106,7 @@ def checkout(
     principal: Manager,
     gateway: Gateway,
 ) -> CheckoutOut:
-    base = settings.public_base_url.rstrip("/")
-    local_page = f"{base}/billing/card?member_id={member_id}&plan_id={body.plan_id}"
-    url = service.checkout_url(
-        session, principal, gateway, settings, member_id, body.plan_id, local_page
-    )
+    url = service.checkout_url(session, principal, gateway, settings, member_id, body.plan_id)
     return CheckoutOut(url=url)
 
 
@@ -115,7 +114,7 @@ def checkout(
 def billing(
     member_id: uuid.UUID, session: DbSession, principal: Reader, gateway: Gateway
 ) -> BillingOut:
-    return service.billing_of(session, principal, gateway, member_id)
+    return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/subscription/cancel")
@@ -130,7 +129,7 @@ def cancel(
     service.cancel(
         session, settings, principal, gateway, member_id, at_period_end=body.at_period_end
     )
-    return service.billing_of(session, principal, gateway, member_id)
+    return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/subscription/freeze")
@@ -144,7 +143,7 @@ def freeze(
 ) -> BillingOut:
     resumes_at = service.resume_time(body.resumes_on)
     service.freeze(session, settings, principal, gateway, member_id, resumes_at)
-    return service.billing_of(session, principal, gateway, member_id)
+    return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/subscription/resume")
@@ -156,7 +155,7 @@ def resume(
     gateway: Gateway,
 ) -> BillingOut:
     service.resume(session, settings, principal, gateway, member_id)
-    return service.billing_of(session, principal, gateway, member_id)
+    return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/subscription/plan")
@@ -169,7 +168,7 @@ def change_plan(
     gateway: Gateway,
 ) -> BillingOut:
     service.change_plan(session, settings, principal, gateway, member_id, body.plan_id)
-    return service.billing_of(session, principal, gateway, member_id)
+    return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/refunds", status_code=status.HTTP_201_CREATED)
@@ -188,7 +187,7 @@ def my_billing(session: DbSession, principal: CurrentUser, gateway: Gateway) -> 
     member = session.scalar(scope.select(Member).where(Member.user_id == principal.id))
     if member is None:
         raise NotFound("No member record is linked to this account.")
-    return service.billing_of(session, principal, gateway, member.id)
+    return service.billing_of(session, scope, gateway, member.id)
 
 
 # ---------------------------------------------------------------- tenant-wide
@@ -219,6 +218,22 @@ def sync_now(
 ) -> SyncOut:
     report = sync.reconcile(session, settings, gateway, principal.scope(session).tenant_id)
     return SyncOut(checked=report.checked, corrected=report.corrected, adopted=report.adopted)
+
+
+@router.post("/payments/card/{token}", status_code=status.HTTP_201_CREATED)
+def subscribe_with_confirmed_card(
+    token: str, session: DbSession, settings: AppSettings, gateway: Gateway
+) -> BillingOut:
+    """The card page's last step: the member confirmed a card on the link's SetupIntent."""
+    link = card_links.read(settings, token)
+    _, payment_method = gateway.setup_intent(link.setup_intent)
+    if payment_method is None:
+        raise StripeRefused("The card was not confirmed: enter it again.")
+    scope = TenantScope(session, link.tenant_id)
+    service.subscribe(
+        session, settings, scope, None, gateway, link.member_id, link.plan_id, payment_method
+    )
+    return service.billing_of(session, scope, gateway, link.member_id)
 
 
 # ---------------------------------------------------------------- the Stripe webhook

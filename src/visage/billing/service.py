@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visage.access.models import Plan
-from visage.billing import sync
+from visage.billing import card_links, sync
 from visage.billing.errors import (
     AlreadySubscribed,
     NoSubscription,
@@ -48,13 +48,19 @@ WEBHOOK_PATH = "/api/v1/payments/webhook/"
 
 
 def _audit(
-    session: Session, principal: Principal, action: str, target_id: str, details: dict[str, Any]
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    target_id: str,
+    details: dict[str, Any],
+    *,
+    tenant_id: uuid.UUID | None = None,
 ) -> None:
     audit.record(
         session,
         action=action,
         actor=principal,
-        tenant_id=principal.tenant_id,
+        tenant_id=tenant_id or (principal.tenant_id if principal else None),
         target_type="subscription",
         target_id=target_id,
         details=details,
@@ -192,13 +198,15 @@ def _unrecorded_attempt(
 def subscribe(
     session: Session,
     settings: Settings,
-    principal: Principal,
+    scope: TenantScope,
+    actor: Principal | None,
     gateway: StripeGateway,
     member_id: uuid.UUID,
     plan_id: uuid.UUID,
     payment_method: str,
 ) -> Subscription:
-    scope = principal.scope(session)
+    """Subscribe a member with a PaymentMethod: staff at the desk (`actor`), or the member on
+    the card page (no actor)."""
     plan, price = _recurring_price(scope, plan_id)
     customer = ensure_customer(scope, gateway, member_id)
     if _live_subscription(scope, member_id) is not None:
@@ -230,7 +238,8 @@ def subscribe(
     row = sync.adopt(session, customer, plan, remote)
     invoice = sync.latest_invoice(gateway, remote.latest_invoice_id)
     sync.apply_stripe_state(session, settings, row, remote, invoice=invoice)
-    _audit(session, principal, "billing.subscribed", remote.id, {"plan_id": str(plan.id)})
+    details = {"plan_id": str(plan.id)}
+    _audit(session, actor, "billing.subscribed", remote.id, details, tenant_id=scope.tenant_id)
     return row
 
 
@@ -241,7 +250,6 @@ def checkout_url(
     settings: Settings,
     member_id: uuid.UUID,
     plan_id: uuid.UUID,
-    local_page_url: str,
 ) -> str:
     """Stripe Checkout's page, or (LocalStripe has no Checkout) Visage's card page."""
     scope = principal.scope(session)
@@ -251,6 +259,7 @@ def checkout_url(
         raise AlreadySubscribed()
     base = settings.public_base_url.rstrip("/")
     attempt = session.scalar(select(func.count()).where(Subscription.member_id == member_id))
+    key = f"visage-checkout-{member_id}-{plan.id}-{attempt}"
     url = gateway.checkout_url(
         customer.stripe_customer_id,
         str(price.stripe_price_id),
@@ -261,9 +270,20 @@ def checkout_url(
         },
         success_url=f"{base}/billing/done",
         cancel_url=f"{base}/billing/done?canceled=1",
-        key=f"visage-checkout-{member_id}-{plan.id}-{attempt}",
+        key=key,
     )
-    return url or local_page_url
+    if url is not None:
+        return url
+    # No Checkout (LocalStripe): Visage's card page confirms a SetupIntent with Stripe.js.
+    setup_intent = gateway.create_setup_intent(customer.stripe_customer_id, key=key)
+    token = card_links.issue(
+        settings,
+        tenant_id=scope.tenant_id,
+        member_id=member_id,
+        plan_id=plan.id,
+        setup_intent=setup_intent,
+    )
+    return f"{base}/billing/card/{token}"
 
 
 def cancel(
@@ -401,9 +421,8 @@ def _invoice_out(invoice: StripeInvoice) -> InvoiceOut:
 
 
 def billing_of(
-    session: Session, principal: Principal, gateway: StripeGateway | None, member_id: uuid.UUID
+    session: Session, scope: TenantScope, gateway: StripeGateway | None, member_id: uuid.UUID
 ) -> BillingOut:
-    scope = principal.scope(session)
     _member(scope, member_id)
     customer = session.scalar(
         scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
