@@ -6,7 +6,8 @@ from visage.core.errors import AppError
 
 
 class BillingNotConfigured(AppError):
-    status_code = 503
+    # A state of this installation, not an outage: 409 like other "not set up yet" refusals.
+    status_code = 409
     code = "BILLING_001"
     default_message = "Billing is not configured: set STRIPE_SECRET_KEY (and USE_LOCALSTRIPE)."
 
