@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import pytest
 import stripe
@@ -27,6 +28,19 @@ def signed(payload: bytes, secret: str, *, timestamp: int | None = None) -> dict
         payload.decode(), secret, timestamp=timestamp
     )
     return {"Stripe-Signature": header, "Content-Type": "application/json"}
+
+
+def event_body(event_type: str, obj: dict[str, Any], *, age_seconds: int = 0) -> tuple[str, bytes]:
+    """A Stripe event (its id and JSON body) carrying `obj`, as Stripe would post it."""
+    event_id = f"evt_{uuid.uuid4().hex}"
+    event = {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()) - age_seconds,
+        "data": {"object": obj},
+    }
+    return event_id, json.dumps(event).encode()
 
 
 def events_processed(database: Database, event_id: str) -> bool:
@@ -120,16 +134,7 @@ def test_the_same_event_twice_is_applied_once(
         "stripe_subscription_id"
     ]
     subscription = stripe_client.v1.subscriptions.retrieve(subscription_id).to_dict()
-    event_id = f"evt_{uuid.uuid4().hex}"
-    body = json.dumps(
-        {
-            "id": event_id,
-            "object": "event",
-            "type": "customer.subscription.updated",
-            "created": int(time.time()),
-            "data": {"object": subscription},
-        }
-    ).encode()
+    event_id, body = event_body("customer.subscription.updated", subscription)
     for _ in range(2):
         response = billing_gym.api.post(
             "/payments/webhook/", content=body, headers=signed(body, webhook_secret)
@@ -164,16 +169,7 @@ def test_a_stale_deleted_event_leaves_the_member_as_stripe_says(
     ]
     stale = stripe_client.v1.subscriptions.retrieve(subscription_id).to_dict()
     stale |= {"status": "canceled", "ended_at": int(time.time())}
-    event_id = f"evt_{uuid.uuid4().hex}"
-    body = json.dumps(
-        {
-            "id": event_id,
-            "object": "event",
-            "type": "customer.subscription.deleted",
-            "created": int(time.time()) - 120,
-            "data": {"object": stale},
-        }
-    ).encode()
+    event_id, body = event_body("customer.subscription.deleted", stale, age_seconds=120)
     response = billing_gym.api.post(
         "/payments/webhook", content=body, headers=signed(body, webhook_secret)
     )

@@ -117,58 +117,37 @@ def billing(
     return service.billing_of(session, principal.scope(session), gateway, member_id)
 
 
+def _desk(
+    session: DbSession, settings: AppSettings, principal: Manager, gateway: Gateway
+) -> service.Desk:
+    return service.Desk(session, settings, principal, gateway)
+
+
+Desk = Annotated[service.Desk, Depends(_desk)]
+
+
 @router.post(f"{MEMBER}/subscription/cancel")
-def cancel(
-    member_id: uuid.UUID,
-    body: CancelIn,
-    session: DbSession,
-    settings: AppSettings,
-    principal: Manager,
-    gateway: Gateway,
-) -> BillingOut:
-    service.cancel(
-        session, settings, principal, gateway, member_id, at_period_end=body.at_period_end
-    )
-    return service.billing_of(session, principal.scope(session), gateway, member_id)
+def cancel(member_id: uuid.UUID, body: CancelIn, desk: Desk) -> BillingOut:
+    desk.cancel(member_id, at_period_end=body.at_period_end)
+    return desk.billing(member_id)
 
 
 @router.post(f"{MEMBER}/subscription/freeze")
-def freeze(
-    member_id: uuid.UUID,
-    body: FreezeIn,
-    session: DbSession,
-    settings: AppSettings,
-    principal: Manager,
-    gateway: Gateway,
-) -> BillingOut:
-    resumes_at = service.resume_time(body.resumes_on)
-    service.freeze(session, settings, principal, gateway, member_id, resumes_at)
-    return service.billing_of(session, principal.scope(session), gateway, member_id)
+def freeze(member_id: uuid.UUID, body: FreezeIn, desk: Desk) -> BillingOut:
+    desk.freeze(member_id, service.resume_time(body.resumes_on))
+    return desk.billing(member_id)
 
 
 @router.post(f"{MEMBER}/subscription/resume")
-def resume(
-    member_id: uuid.UUID,
-    session: DbSession,
-    settings: AppSettings,
-    principal: Manager,
-    gateway: Gateway,
-) -> BillingOut:
-    service.resume(session, settings, principal, gateway, member_id)
-    return service.billing_of(session, principal.scope(session), gateway, member_id)
+def resume(member_id: uuid.UUID, desk: Desk) -> BillingOut:
+    desk.resume(member_id)
+    return desk.billing(member_id)
 
 
 @router.post(f"{MEMBER}/subscription/plan")
-def change_plan(
-    member_id: uuid.UUID,
-    body: PlanChangeIn,
-    session: DbSession,
-    settings: AppSettings,
-    principal: Manager,
-    gateway: Gateway,
-) -> BillingOut:
-    service.change_plan(session, settings, principal, gateway, member_id, body.plan_id)
-    return service.billing_of(session, principal.scope(session), gateway, member_id)
+def change_plan(member_id: uuid.UUID, body: PlanChangeIn, desk: Desk) -> BillingOut:
+    desk.change_plan(member_id, body.plan_id)
+    return desk.billing(member_id)
 
 
 @router.post(f"{MEMBER}/refunds", status_code=status.HTTP_201_CREATED)

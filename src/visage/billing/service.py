@@ -5,6 +5,8 @@ with them. No FastAPI here; nothing commits. Stripe is reached only through the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -37,7 +39,6 @@ from visage.billing.schemas import (
     RefundOut,
 )
 from visage.config import Settings
-from visage.core.errors import NotFound
 from visage.core.tenancy import TenantScope
 from visage.identity import audit
 from visage.identity.principal import Principal
@@ -125,20 +126,13 @@ def _recurring_price(scope: TenantScope, plan_id: uuid.UUID) -> tuple[Plan, Plan
 # ---------------------------------------------------------------- customers
 
 
-def _member(scope: TenantScope, member_id: uuid.UUID, *, lock: bool = False) -> Member:
-    statement = scope.select(Member).where(Member.id == member_id)
-    member = scope.session.scalar(statement.with_for_update() if lock else statement)
-    if member is None:
-        raise NotFound("Member not found.")
-    return member
-
-
 def ensure_customer(
     scope: TenantScope, gateway: StripeGateway, member_id: uuid.UUID
 ) -> BillingCustomer:
     """The member's one Stripe customer, created once: the member row is locked, and the
     idempotency key is the member's, so even a lost response cannot make a second one."""
-    member = _member(scope, member_id, lock=True)
+    member = scope.get(Member, member_id, what="Member")
+    scope.session.refresh(member, with_for_update=True)
     customer = scope.session.scalar(
         scope.select(BillingCustomer).where(BillingCustomer.member_id == member.id)
     )
@@ -286,70 +280,70 @@ def checkout_url(
     return f"{base}/billing/card/{token}"
 
 
-def cancel(
-    session: Session,
-    settings: Settings,
-    principal: Principal,
-    gateway: StripeGateway,
-    member_id: uuid.UUID,
-    *,
-    at_period_end: bool,
-) -> Subscription:
-    row = _current(principal.scope(session), member_id)
-    remote = gateway.cancel(row.stripe_subscription_id, at_period_end=at_period_end)
-    sync.apply_stripe_state(session, settings, row, remote)
-    _audit(session, principal, "billing.canceled", remote.id, {"at_period_end": at_period_end})
-    return row
+@dataclass(frozen=True)
+class Desk:
+    """Staff changing a member's live subscription: each change is made in Stripe, Stripe's
+    answer is applied through the one mapping, and the change is audited."""
 
+    session: Session
+    settings: Settings
+    principal: Principal
+    gateway: StripeGateway
 
-def freeze(
-    session: Session,
-    settings: Settings,
-    principal: Principal,
-    gateway: StripeGateway,
-    member_id: uuid.UUID,
-    resumes_at: datetime | None,
-) -> Subscription:
-    row = _current(principal.scope(session), member_id)
-    remote = gateway.pause(row.stripe_subscription_id, resumes_at=resumes_at)
-    sync.apply_stripe_state(session, settings, row, remote)
-    details = {"resumes_at": resumes_at.isoformat() if resumes_at else None}
-    _audit(session, principal, "billing.paused", remote.id, details)
-    return row
+    def _act(
+        self,
+        member_id: uuid.UUID,
+        action: str,
+        change: Callable[[Subscription], tuple[StripeSubscription, dict[str, Any]]],
+    ) -> Subscription:
+        row = _current(self.principal.scope(self.session), member_id)
+        remote, details = change(row)
+        sync.apply_stripe_state(self.session, self.settings, row, remote)
+        _audit(self.session, self.principal, action, remote.id, details)
+        return row
 
+    def cancel(self, member_id: uuid.UUID, *, at_period_end: bool) -> Subscription:
+        return self._act(
+            member_id,
+            "billing.canceled",
+            lambda row: (
+                self.gateway.cancel(row.stripe_subscription_id, at_period_end=at_period_end),
+                {"at_period_end": at_period_end},
+            ),
+        )
 
-def resume(
-    session: Session,
-    settings: Settings,
-    principal: Principal,
-    gateway: StripeGateway,
-    member_id: uuid.UUID,
-) -> Subscription:
-    row = _current(principal.scope(session), member_id)
-    remote = gateway.resume(row.stripe_subscription_id)
-    sync.apply_stripe_state(session, settings, row, remote)
-    _audit(session, principal, "billing.resumed", remote.id, {})
-    return row
+    def freeze(self, member_id: uuid.UUID, resumes_at: datetime | None) -> Subscription:
+        return self._act(
+            member_id,
+            "billing.paused",
+            lambda row: (
+                self.gateway.pause(row.stripe_subscription_id, resumes_at=resumes_at),
+                {"resumes_at": resumes_at.isoformat() if resumes_at else None},
+            ),
+        )
 
+    def resume(self, member_id: uuid.UUID) -> Subscription:
+        return self._act(
+            member_id,
+            "billing.resumed",
+            lambda row: (self.gateway.resume(row.stripe_subscription_id), {}),
+        )
 
-def change_plan(
-    session: Session,
-    settings: Settings,
-    principal: Principal,
-    gateway: StripeGateway,
-    member_id: uuid.UUID,
-    plan_id: uuid.UUID,
-) -> Subscription:
-    scope = principal.scope(session)
-    row = _current(scope, member_id)
-    plan, price = _recurring_price(scope, plan_id)
-    remote = gateway.change_price(row.stripe_subscription_id, str(price.stripe_price_id))
-    before = row.plan_id
-    row.plan_id = plan.id
-    sync.apply_stripe_state(session, settings, row, remote)
-    details = {"from_plan_id": str(before), "to_plan_id": str(plan.id)}
-    _audit(session, principal, "billing.plan_changed", remote.id, details)
-    return row
+    def change_plan(self, member_id: uuid.UUID, plan_id: uuid.UUID) -> Subscription:
+        plan, price = _recurring_price(self.principal.scope(self.session), plan_id)
+
+        def change(row: Subscription) -> tuple[StripeSubscription, dict[str, Any]]:
+            remote = self.gateway.change_price(
+                row.stripe_subscription_id, str(price.stripe_price_id)
+            )
+            details = {"from_plan_id": str(row.plan_id), "to_plan_id": str(plan.id)}
+            row.plan_id = plan.id
+            return remote, details
+
+        return self._act(member_id, "billing.plan_changed", change)
+
+    def billing(self, member_id: uuid.UUID) -> BillingOut:
+        return billing_of(self.session, self.principal.scope(self.session), self.gateway, member_id)
 
 
 def refund(
@@ -388,7 +382,7 @@ def refund(
 
 
 def _current(scope: TenantScope, member_id: uuid.UUID) -> Subscription:
-    _member(scope, member_id)
+    scope.get(Member, member_id, what="Member")
     row = _live_subscription(scope, member_id)
     if row is None:
         raise NoSubscription()
@@ -396,7 +390,7 @@ def _current(scope: TenantScope, member_id: uuid.UUID) -> Subscription:
 
 
 def _customer(scope: TenantScope, member_id: uuid.UUID) -> BillingCustomer:
-    _member(scope, member_id)
+    scope.get(Member, member_id, what="Member")
     customer = scope.session.scalar(
         scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
     )
@@ -423,7 +417,7 @@ def _invoice_out(invoice: StripeInvoice) -> InvoiceOut:
 def billing_of(
     session: Session, scope: TenantScope, gateway: StripeGateway | None, member_id: uuid.UUID
 ) -> BillingOut:
-    _member(scope, member_id)
+    scope.get(Member, member_id, what="Member")
     customer = session.scalar(
         scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
     )

@@ -201,12 +201,15 @@ def process_event(
                 "Stripe event %s (%s) is about no subscription of ours", event_id, event.type
             )
         else:
-            invoice = latest_invoice(gateway, event.invoice_id or remote.latest_invoice_id)
+            # What is owed comes from the subscription's latest invoice, never from the
+            # (possibly older) invoice an event is about.
+            invoice = latest_invoice(gateway, remote.latest_invoice_id)
             drift = apply_stripe_state(session, settings, row, remote, invoice=invoice)
             if drift:
                 logger.info("Stripe event %s on %s: %s", event.type, remote.id, drift)
-            if event.type == "invoice.payment_failed" and invoice is not None:
-                notify_payment_failed(session, settings, row, invoice)
+            failed = latest_invoice(gateway, event.invoice_id)
+            if event.type == "invoice.payment_failed" and failed and failed.status == "open":
+                notify_payment_failed(session, settings, row, failed)
     event.processed_at = utcnow()
 
 
