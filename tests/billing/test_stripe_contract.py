@@ -191,3 +191,49 @@ def test_refunds_partial_and_never_more_than_paid(
     too_much = {"invoice_id": invoice["id"], "amount_cents": 5000}
     error = gym.call("POST", f"/members/{member_id}/refunds", 409, json=too_much)
     assert error["error"]["code"] == "BILLING_009"
+
+
+def member_subscriptions(contract: StripeContract, member_id: uuid.UUID) -> list[dict[str, object]]:
+    return [
+        o
+        for o in contract.objects.values()
+        if o.get("object") == "subscription"
+        and o["metadata"].get("visage_member") == str(member_id)
+    ]
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    plan_id = gym.priced_plan()
+    member_id = gym.member()
+    contract.lose_next_answer.add("/v1/subscriptions")
+    assert gym.subscribe(member_id, plan_id, "pm_card_visa")["status"] == "active"
+    assert len(member_subscriptions(contract, member_id)) == 1
+    assert None not in contract.idempotency_keys  # every POST to Stripe carries a key
+
+
+def test_a_subscription_stripe_made_but_we_never_recorded_is_adopted_not_duplicated(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    plan_id = gym.priced_plan()
+    member_id = gym.member()
+    gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})  # the customer
+    customer = contract.objects[
+        next(p for m, path, p in reversed(contract.requests) if path == "/v1/checkout/sessions")[
+            "customer"
+        ]
+    ]
+    price_id = gym.call("GET", f"/plans/{plan_id}/price")["stripe_price_id"]
+    # An earlier attempt: Stripe made the subscription, our transaction never committed.
+    contract.handle(
+        "POST",
+        "/v1/subscriptions",
+        {
+            "customer": customer["id"],
+            "items": [{"price": price_id}],
+            "metadata": {"visage_member": str(member_id), "visage_plan": plan_id},
+        },
+    )
+    assert gym.subscribe(member_id, plan_id, "pm_card_visa")["status"] == "active"
+    assert len(member_subscriptions(contract, member_id)) == 1

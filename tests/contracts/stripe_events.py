@@ -74,10 +74,13 @@ class StripeContract:
         self.objects: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.idempotency_keys: list[str | None] = []
         self.webhook_url = ""
         self.webhook_secret = ""
         self.lock = threading.RLock()
         self.url = ""
+        # Paths whose next answer is lost after the work is done (a timeout on the way back).
+        self.lose_next_answer: set[str] = set()
 
     # ------------------------------------------------------------ events
 
@@ -314,6 +317,8 @@ def _handler(contract: StripeContract) -> type[BaseHTTPRequestHandler]:
                 status, answer = 401, {"error": {"type": "invalid_request_error"}}
             else:
                 key = self.headers.get("Idempotency-Key") if method == "POST" else None
+                if method == "POST":
+                    contract.idempotency_keys.append(key)
                 with contract.lock:
                     if key and key in contract.idempotent:
                         status, answer = contract.idempotent[key]
@@ -321,6 +326,10 @@ def _handler(contract: StripeContract) -> type[BaseHTTPRequestHandler]:
                         status, answer = contract.handle(method, url.path, params)
                         if key:
                             contract.idempotent[key] = (status, answer)
+            if method == "POST" and url.path in contract.lose_next_answer:
+                contract.lose_next_answer.discard(url.path)
+                self.close_connection = True
+                return
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
