@@ -1,6 +1,6 @@
 """The billing pages in Chromium, on LocalStripe: an owner prices a plan and subscribes a
 member with a test card at the desk; a member pays through the card link (LocalStripe's
-Stripe.js collects the card) and sees it on their own page."""
+Stripe.js collects the card), sees it on their own page and replaces the card from there."""
 
 from __future__ import annotations
 
@@ -8,15 +8,28 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, expect
+import stripe
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from tests.billing.conftest import BillingGym
 from tests.web.conftest import WAIT_MS, Tokens, screenshot, signed_in, watch
+from visage.billing.models import BillingCustomer
 from visage.core.db import Database
 from visage.identity.models import Role, User
 from visage.members.models import Member
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("webhooks_on")]
+
+
+def enter_card(page: Page, number: str) -> None:
+    """LocalStripe's Stripe.js card element: plain inputs named by their placeholders."""
+    card = page.locator("[data-card-element]")
+    card.get_by_placeholder("number").fill(number)
+    card.get_by_placeholder("exp_month").fill("12")
+    card.get_by_placeholder("exp_year").fill("31")
+    card.get_by_placeholder("cvc").fill("123")
+    card.get_by_placeholder("postal_code").fill("75001")
 
 
 def test_owner_prices_a_plan_and_subscribes_a_member_at_the_desk(
@@ -63,6 +76,7 @@ def test_member_pays_through_the_card_link_and_sees_it_on_their_page(
     database: Database,
     make_user: Callable[..., User],
     tokens_for: Callable[[User], Tokens],
+    stripe_client: stripe.StripeClient,
 ) -> None:
     plan_id = billing_gym.priced_plan(2500)
     member_id = billing_gym.member("Ada Lovelace")
@@ -74,12 +88,7 @@ def test_member_pays_through_the_card_link_and_sees_it_on_their_page(
     page = browser.new_context().new_page()
     errors = watch(page)
     page.goto(url)
-    card = page.locator("[data-card-element]")
-    card.get_by_placeholder("number").fill("4242424242424242")
-    card.get_by_placeholder("exp_month").fill("12")
-    card.get_by_placeholder("exp_year").fill("31")
-    card.get_by_placeholder("cvc").fill("123")
-    card.get_by_placeholder("postal_code").fill("75001")
+    enter_card(page, "4242424242424242")
     page.get_by_role("button", name="Pay and subscribe").click()
     expect(page.locator("[data-outcome]")).to_have_text("Subscribed: welcome!", timeout=WAIT_MS)
     assert errors == []
@@ -94,3 +103,20 @@ def test_member_pays_through_the_card_link_and_sees_it_on_their_page(
     expect(mine.locator("[data-billing-status]")).to_have_text("Active", timeout=WAIT_MS)
     expect(mine.locator("[data-invoices]")).to_contain_text("25.00 EUR")
     expect(mine.locator("#billing button")).to_have_count(0)  # no refund or cancel for members
+
+    with database.session() as session:
+        customer_id = session.scalar(
+            select(BillingCustomer.stripe_customer_id).where(BillingCustomer.member_id == member_id)
+        )
+    before = stripe_client.v1.customers.retrieve(
+        customer_id
+    ).invoice_settings.default_payment_method
+    mine.get_by_role("button", name="Update my card").click()
+    enter_card(mine, "5555555555554444")
+    mine.get_by_role("button", name="Save my card").click()
+    expect(mine.locator("[data-outcome]")).to_have_text(
+        "Card saved: your next payments use it.", timeout=WAIT_MS
+    )
+    after = stripe_client.v1.customers.retrieve(customer_id).invoice_settings.default_payment_method
+    assert after != before
+    assert stripe_client.v1.payment_methods.retrieve(after).card.last4 == "4444"

@@ -1,5 +1,6 @@
 """Links to Visage's card page (where Stripe Checkout is not available): a signed, short-lived
-token naming the tenant, member, plan and SetupIntent, so the member needs no account."""
+token naming the tenant, member, SetupIntent and the plan to subscribe to (none: the card
+only replaces the one the member pays with), so the member needs no account."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ CARD_LINK_MINUTES = 60
 class CardLink:
     tenant_id: TenantId
     member_id: uuid.UUID
-    plan_id: uuid.UUID
+    plan_id: uuid.UUID | None
     setup_intent: str
 
 
@@ -27,13 +28,13 @@ def issue(
     *,
     tenant_id: uuid.UUID,
     member_id: uuid.UUID,
-    plan_id: uuid.UUID,
+    plan_id: uuid.UUID | None,
     setup_intent: str,
 ) -> str:
     claims = {
         "type": CARD_LINK_TYPE,
         "tenant": str(tenant_id),
-        "plan": str(plan_id),
+        "plan": str(plan_id) if plan_id else None,
         "seti": setup_intent,
     }
     return create_access_token(
@@ -47,6 +48,6 @@ def read(settings: Settings, token: str) -> CardLink:
     return CardLink(
         tenant_id=TenantId(uuid.UUID(claims["tenant"])),
         member_id=uuid.UUID(claims["sub"]),
-        plan_id=uuid.UUID(claims["plan"]),
+        plan_id=uuid.UUID(claims["plan"]) if claims.get("plan") else None,
         setup_intent=str(claims["seti"]),
     )

@@ -36,7 +36,6 @@ from visage.core.db import get_database
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import NotFound
 from visage.core.jobs import enqueue
-from visage.core.tenancy import TenantScope
 from visage.identity.dependencies import CurrentUser, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -159,14 +158,28 @@ def refund(
     )
 
 
+def _my_member(session: Session, principal: Principal) -> Member:
+    member = service.my_member(session, principal)
+    if member is None:
+        raise NotFound("No member record is linked to this account.")
+    return member
+
+
 @router.get("/me/billing")
 def my_billing(session: DbSession, principal: CurrentUser, gateway: Gateway) -> BillingOut:
     """A member's own subscription and invoices (role `member`, linked to a member record)."""
-    scope = principal.scope(session)
-    member = session.scalar(scope.select(Member).where(Member.user_id == principal.id))
-    if member is None:
-        raise NotFound("No member record is linked to this account.")
-    return service.billing_of(session, scope, gateway, member.id)
+    member = _my_member(session, principal)
+    return service.billing_of(session, principal.scope(session), gateway, member.id)
+
+
+@router.post("/me/card")
+def update_my_card(
+    session: DbSession, settings: AppSettings, principal: CurrentUser, gateway: Gateway
+) -> CheckoutOut:
+    """A card page link where the member enters the card their subscription charges from now."""
+    member = _my_member(session, principal)
+    url = service.card_update_url(settings, principal.scope(session), gateway, member.id)
+    return CheckoutOut(url=url)
 
 
 # ---------------------------------------------------------------- tenant-wide
@@ -208,11 +221,7 @@ def subscribe_with_confirmed_card(
     _, payment_method = gateway.setup_intent(link.setup_intent)
     if payment_method is None:
         raise StripeRefused("The card was not confirmed: enter it again.")
-    scope = TenantScope(session, link.tenant_id)
-    service.subscribe(
-        session, settings, scope, None, gateway, link.member_id, link.plan_id, payment_method
-    )
-    return service.billing_of(session, scope, gateway, link.member_id)
+    return service.use_confirmed_card(session, settings, gateway, link, payment_method)
 
 
 # ---------------------------------------------------------------- the Stripe webhook

@@ -269,15 +269,73 @@ def checkout_url(
     if url is not None:
         return url
     # No Checkout (LocalStripe): Visage's card page confirms a SetupIntent with Stripe.js.
+    return card_page_url(settings, scope, gateway, customer, plan.id, key=key)
+
+
+def card_page_url(
+    settings: Settings,
+    scope: TenantScope,
+    gateway: StripeGateway,
+    customer: BillingCustomer,
+    plan_id: uuid.UUID | None,
+    *,
+    key: str,
+) -> str:
+    """A link to Visage's card page, for subscribing to `plan_id` or (None) replacing the card."""
     setup_intent = gateway.create_setup_intent(customer.stripe_customer_id, key=key)
     token = card_links.issue(
         settings,
         tenant_id=scope.tenant_id,
-        member_id=member_id,
-        plan_id=plan.id,
+        member_id=customer.member_id,
+        plan_id=plan_id,
         setup_intent=setup_intent,
     )
-    return f"{base}/billing/card/{token}"
+    return f"{settings.public_base_url.rstrip('/')}/billing/card/{token}"
+
+
+def my_member(session: Session, principal: Principal) -> Member | None:
+    """The member record linked to a signed-in user (role `member`)."""
+    scope = principal.scope(session)
+    return session.scalar(scope.select(Member).where(Member.user_id == principal.id))
+
+
+def card_update_url(
+    settings: Settings,
+    scope: TenantScope,
+    gateway: StripeGateway,
+    member_id: uuid.UUID,
+) -> str:
+    """A card page link for a member to change the card their subscription charges."""
+    customer = _customer(scope, member_id)
+    attempt = uuid.uuid4().hex  # each request is a new SetupIntent; nothing is charged
+    return card_page_url(settings, scope, gateway, customer, None, key=f"visage-card-{attempt}")
+
+
+def use_confirmed_card(
+    session: Session,
+    settings: Settings,
+    gateway: StripeGateway,
+    link: card_links.CardLink,
+    payment_method: str,
+) -> BillingOut:
+    """The card page's last step: subscribe to the link's plan, or make it the member's card."""
+    scope = TenantScope(session, link.tenant_id)
+    if link.plan_id is None:
+        customer = _customer(scope, link.member_id)
+        gateway.set_default_payment_method(customer.stripe_customer_id, payment_method)
+        _audit(
+            session,
+            None,
+            "billing.card_updated",
+            customer.stripe_customer_id,
+            {},
+            tenant_id=scope.tenant_id,
+        )
+    else:
+        subscribe(
+            session, settings, scope, None, gateway, link.member_id, link.plan_id, payment_method
+        )
+    return billing_of(session, scope, gateway, link.member_id)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from visage.core.errors import AppError
 from visage.identity.dependencies import CurrentUser, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
-from visage.members.models import Member
 from visage.web.rendering import CONTENT_SECURITY_POLICY, PAGE_HEADERS, render, templates
 
 APP_PREFIX = "/app"
@@ -83,7 +82,7 @@ def card_page(
         request,
         "billing_card.html",
         {
-            "title": "Your membership card",
+            "title": "Your membership" if plan else "Your card",
             "plan_name": plan.name if plan else "",
             "stripe_js_url": gateway.stripe_js_url,
             "public_key": settings.stripe_public_key,
@@ -134,8 +133,8 @@ def member_billing(
 def my_billing(
     request: Request, session: DbSession, principal: CurrentUser, gateway: Gateway
 ) -> HTMLResponse:
+    member = billing_service.my_member(session, principal)
     scope = principal.scope(session)
-    member = session.scalar(scope.select(Member).where(Member.user_id == principal.id))
     billing = billing_service.billing_of(session, scope, gateway, member.id) if member else None
     return render(
         request,

@@ -25,6 +25,7 @@
       const response = await fetch(form.dataset.subscribeUrl, { method: "POST" });
       const data = await response.json().catch(() => null);
       if (!response.ok) { say((data && data.error && data.error.message) || "Please try again.", "error"); return; }
+      if (form.hasAttribute("data-card-only")) { say("Card saved: your next payments use it.", "ok"); return; }
       say(data.status === "active" ? "Subscribed: welcome!" : `Subscription ${data.status}: ${data.payment_problem || ""}`,
           data.status === "active" ? "ok" : "error");
     } catch {
