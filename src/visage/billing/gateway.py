@@ -202,7 +202,9 @@ class StripeGateway:
             product_id = str(product["id"])
         else:
             self._call(self._v1.products, "update", product_id, {"name": terms.name})
-        price_key = f"{key}-{terms.amount_cents}-{terms.currency}-{terms.interval}"
+        # The price it replaces is in the key: going back to an earlier amount makes a new
+        # price instead of replaying the archived one.
+        price_key = f"{key}-{price_id}-{terms.amount_cents}-{terms.currency}-{terms.interval}"
         if self.local:
             params: dict[str, Any] = {
                 "product": product_id,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from visage.billing import card_links, service, sync
+from visage.billing import card_links, service, sync, views
 from visage.billing.errors import StripeRefused
 from visage.billing.gateway import StripeGateway, verify_webhook
 from visage.billing.models import PlanPrice
@@ -93,7 +93,7 @@ def subscribe(
     service.subscribe(
         session, settings, scope, principal, gateway, member_id, body.plan_id, body.payment_method
     )
-    return service.billing_of(session, principal.scope(session), gateway, member_id)
+    return views.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 @router.post(f"{MEMBER}/checkout")
@@ -113,7 +113,7 @@ def checkout(
 def billing(
     member_id: uuid.UUID, session: DbSession, principal: Reader, gateway: Gateway
 ) -> BillingOut:
-    return service.billing_of(session, principal.scope(session), gateway, member_id)
+    return views.billing_of(session, principal.scope(session), gateway, member_id)
 
 
 def _desk(
@@ -169,7 +169,7 @@ def _my_member(session: Session, principal: Principal) -> Member:
 def my_billing(session: DbSession, principal: CurrentUser, gateway: Gateway) -> BillingOut:
     """A member's own subscription and invoices (role `member`, linked to a member record)."""
     member = _my_member(session, principal)
-    return service.billing_of(session, principal.scope(session), gateway, member.id)
+    return views.billing_of(session, principal.scope(session), gateway, member.id)
 
 
 @router.post("/me/card")
@@ -187,21 +187,21 @@ def update_my_card(
 
 @router.get("/billing/dunning")
 def dunning(session: DbSession, principal: Reader) -> list[DunningRow]:
-    return service.dunning(session, principal)
+    return views.dunning(session, principal)
 
 
 @router.get("/billing/settings")
 def billing_settings(
     session: DbSession, settings: AppSettings, principal: SettingsReader
 ) -> BillingSettingsOut:
-    return service.settings_of(session, settings, principal)
+    return views.settings_of(session, settings, principal)
 
 
 @router.put("/billing/settings")
 def update_billing_settings(
     body: BillingSettingsIn, session: DbSession, settings: AppSettings, principal: SettingsManager
 ) -> BillingSettingsOut:
-    return service.update_settings(session, settings, principal, body)
+    return views.update_settings(session, settings, principal, body)
 
 
 @router.post("/billing/sync")

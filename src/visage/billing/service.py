@@ -14,27 +14,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visage.access.models import Plan
-from visage.billing import card_links, sync
+from visage.billing import card_links, sync, views
 from visage.billing.errors import (
     AlreadySubscribed,
     NoSubscription,
     NotRefundable,
     PlanNotPriced,
 )
-from visage.billing.gateway import PriceTerms, StripeGateway, StripeInvoice, StripeSubscription
+from visage.billing.gateway import PriceTerms, StripeGateway, StripeSubscription
 from visage.billing.models import (
     BillingCustomer,
     BillingInterval,
-    BillingSettings,
     PlanPrice,
     Subscription,
 )
 from visage.billing.schemas import (
     BillingOut,
-    BillingSettingsIn,
-    BillingSettingsOut,
-    DunningRow,
-    InvoiceOut,
     PriceIn,
     RefundOut,
 )
@@ -45,7 +40,6 @@ from visage.identity.principal import Principal
 from visage.members.models import Member
 
 ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
-WEBHOOK_PATH = "/api/v1/payments/webhook/"
 
 
 def _audit(
@@ -94,6 +88,8 @@ def set_price(
         price_id=price.stripe_price_id,
         key=f"visage-plan-{plan.id}",
     )
+    details = {"price_cents": price.price_cents, "currency": price.currency}
+    _audit(session, principal, "billing.price_set", str(price.stripe_price_id), details)
     session.flush()
     return price
 
@@ -164,18 +160,6 @@ def _live_subscription(scope: TenantScope, member_id: uuid.UUID) -> Subscription
     )
 
 
-def _latest_subscription(scope: TenantScope, member_id: uuid.UUID) -> Subscription:
-    row = scope.session.scalar(
-        scope.select(Subscription)
-        .where(Subscription.member_id == member_id)
-        .order_by(Subscription.created_at.desc())
-        .limit(1)
-    )
-    if row is None:
-        raise NoSubscription()
-    return row
-
-
 def _unrecorded_attempt(
     gateway: StripeGateway, customer: BillingCustomer, plan: Plan
 ) -> StripeSubscription | None:
@@ -187,6 +171,34 @@ def _unrecorded_attempt(
         ):
             return remote
     return None
+
+
+@dataclass(frozen=True)
+class _Sale:
+    """What subscribing a member to a plan needs, checked: a recurring price, the member's
+    customer (its row locked), no live subscription, and this attempt's number."""
+
+    plan: Plan
+    price: PlanPrice
+    customer: BillingCustomer
+    attempt: int
+    metadata: dict[str, str]
+
+
+def _sale(
+    scope: TenantScope, gateway: StripeGateway, member_id: uuid.UUID, plan_id: uuid.UUID
+) -> _Sale:
+    plan, price = _recurring_price(scope, plan_id)
+    customer = ensure_customer(scope, gateway, member_id)
+    if _live_subscription(scope, member_id) is not None:
+        raise AlreadySubscribed()
+    attempt = scope.session.scalar(select(func.count()).where(Subscription.member_id == member_id))
+    metadata = {
+        sync.META_TENANT: str(scope.tenant_id),
+        sync.META_MEMBER: str(member_id),
+        sync.META_PLAN: str(plan.id),
+    }
+    return _Sale(plan, price, customer, attempt or 0, metadata)
 
 
 def subscribe(
@@ -201,15 +213,12 @@ def subscribe(
 ) -> Subscription:
     """Subscribe a member with a PaymentMethod: staff at the desk (`actor`), or the member on
     the card page (no actor)."""
-    plan, price = _recurring_price(scope, plan_id)
-    customer = ensure_customer(scope, gateway, member_id)
-    if _live_subscription(scope, member_id) is not None:
-        raise AlreadySubscribed()
+    sale = _sale(scope, gateway, member_id, plan_id)
+    plan, price, customer = sale.plan, sale.price, sale.customer
     gateway.set_default_payment_method(customer.stripe_customer_id, payment_method)
     remote = _unrecorded_attempt(gateway, customer, plan)
     if remote is None:
-        attempt = session.scalar(select(func.count()).where(Subscription.member_id == member_id))
-        key = f"visage-subscription-{member_id}-{plan.id}-{attempt}"
+        key = f"visage-subscription-{member_id}-{plan.id}-{sale.attempt}"
         if price.setup_fee_cents:
             gateway.add_one_time_charge(
                 customer.stripe_customer_id,
@@ -222,11 +231,7 @@ def subscribe(
             customer.stripe_customer_id,
             str(price.stripe_price_id),
             trial_days=price.trial_days,
-            metadata={
-                sync.META_TENANT: str(scope.tenant_id),
-                sync.META_MEMBER: str(member_id),
-                sync.META_PLAN: str(plan.id),
-            },
+            metadata=sale.metadata,
             key=key,
         )
     row = sync.adopt(session, customer, plan, remote)
@@ -247,21 +252,13 @@ def checkout_url(
 ) -> str:
     """Stripe Checkout's page, or (LocalStripe has no Checkout) Visage's card page."""
     scope = principal.scope(session)
-    plan, price = _recurring_price(scope, plan_id)
-    customer = ensure_customer(scope, gateway, member_id)
-    if _live_subscription(scope, member_id) is not None:
-        raise AlreadySubscribed()
+    sale = _sale(scope, gateway, member_id, plan_id)
     base = settings.public_base_url.rstrip("/")
-    attempt = session.scalar(select(func.count()).where(Subscription.member_id == member_id))
-    key = f"visage-checkout-{member_id}-{plan.id}-{attempt}"
+    key = f"visage-checkout-{member_id}-{sale.plan.id}-{sale.attempt}"
     url = gateway.checkout_url(
-        customer.stripe_customer_id,
-        str(price.stripe_price_id),
-        metadata={
-            sync.META_TENANT: str(scope.tenant_id),
-            sync.META_MEMBER: str(member_id),
-            sync.META_PLAN: str(plan.id),
-        },
+        sale.customer.stripe_customer_id,
+        str(sale.price.stripe_price_id),
+        metadata=sale.metadata,
         success_url=f"{base}/billing/done",
         cancel_url=f"{base}/billing/done?canceled=1",
         key=key,
@@ -269,7 +266,7 @@ def checkout_url(
     if url is not None:
         return url
     # No Checkout (LocalStripe): Visage's card page confirms a SetupIntent with Stripe.js.
-    return card_page_url(settings, scope, gateway, customer, plan.id, key=key)
+    return card_page_url(settings, scope, gateway, sale.customer, sale.plan.id, key=key)
 
 
 def card_page_url(
@@ -335,7 +332,7 @@ def use_confirmed_card(
         subscribe(
             session, settings, scope, None, gateway, link.member_id, link.plan_id, payment_method
         )
-    return billing_of(session, scope, gateway, link.member_id)
+    return views.billing_of(session, scope, gateway, link.member_id)
 
 
 @dataclass(frozen=True)
@@ -401,7 +398,9 @@ class Desk:
         return self._act(member_id, "billing.plan_changed", change)
 
     def billing(self, member_id: uuid.UUID) -> BillingOut:
-        return billing_of(self.session, self.principal.scope(self.session), self.gateway, member_id)
+        return views.billing_of(
+            self.session, self.principal.scope(self.session), self.gateway, member_id
+        )
 
 
 def refund(
@@ -455,115 +454,6 @@ def _customer(scope: TenantScope, member_id: uuid.UUID) -> BillingCustomer:
     if customer is None:
         raise NoSubscription("This member has no billing account yet.")
     return customer
-
-
-# ---------------------------------------------------------------- what staff and members see
-
-
-def _invoice_out(invoice: StripeInvoice) -> InvoiceOut:
-    return InvoiceOut(
-        id=invoice.id,
-        status=invoice.status,
-        amount_due=invoice.amount_due,
-        amount_paid=invoice.amount_paid,
-        currency=invoice.currency,
-        created=invoice.created,
-        receipt_url=invoice.receipt_url,
-    )
-
-
-def billing_of(
-    session: Session, scope: TenantScope, gateway: StripeGateway | None, member_id: uuid.UUID
-) -> BillingOut:
-    scope.get(Member, member_id, what="Member")
-    customer = session.scalar(
-        scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
-    )
-    invoices = (
-        [_invoice_out(item) for item in gateway.invoices(customer.stripe_customer_id)]
-        if customer is not None and gateway is not None
-        else []
-    )
-    try:
-        row: Subscription | None = _latest_subscription(scope, member_id)
-    except NoSubscription:
-        row = None
-    return BillingOut(
-        status=row.status if row else "none",
-        plan_id=row.plan_id if row else None,
-        membership_id=row.membership_id if row else None,
-        stripe_subscription_id=row.stripe_subscription_id if row else None,
-        current_period_end=row.current_period_end if row else None,
-        cancel_at_period_end=row.cancel_at_period_end if row else False,
-        paused_until=row.paused_until if row else None,
-        payment_problem=row.payment_problem if row else None,
-        invoices=invoices,
-    )
-
-
-def dunning(session: Session, principal: Principal) -> list[DunningRow]:
-    """Who is past due or unpaid, since when, how much: oldest first."""
-    scope = principal.scope(session)
-    rows = session.execute(
-        scope.select(Subscription)
-        .add_columns(Member.full_name)
-        .join(Member, Member.id == Subscription.member_id)
-        .where(Subscription.status.in_(sync.OWING_STATUSES))
-        .order_by(Subscription.past_due_since.asc().nulls_last(), Subscription.created_at)
-    ).all()
-    return [
-        DunningRow(
-            member_id=row.member_id,
-            full_name=full_name,
-            status=row.status,
-            past_due_since=row.past_due_since,
-            amount_due_cents=row.amount_due_cents,
-            currency=row.currency,
-            payment_problem=row.payment_problem,
-        )
-        for row, full_name in rows
-    ]
-
-
-def stripe_mode(settings: Settings) -> str:
-    if not settings.stripe_secret_key:
-        return "not configured"
-    if settings.use_localstripe:
-        return "localstripe"
-    return "test" if settings.stripe_secret_key.startswith("sk_test_") else "live"
-
-
-def settings_of(session: Session, settings: Settings, principal: Principal) -> BillingSettingsOut:
-    tenant_id = principal.scope(session).tenant_id
-    return BillingSettingsOut(
-        grace_days=sync.grace_days(session, settings, tenant_id),
-        stripe_mode=stripe_mode(settings),
-        public_key_set=bool(settings.stripe_public_key),
-        secret_key_set=bool(settings.stripe_secret_key),
-        webhook_secret_set=bool(settings.stripe_webhook_secret),
-        webhook_url=settings.public_base_url.rstrip("/") + WEBHOOK_PATH,
-    )
-
-
-def update_settings(
-    session: Session, settings: Settings, principal: Principal, data: BillingSettingsIn
-) -> BillingSettingsOut:
-    scope = principal.scope(session)
-    row = session.get(BillingSettings, scope.tenant_id)
-    if row is None:
-        row = scope.add(BillingSettings(grace_days=data.grace_days))
-    row.grace_days = data.grace_days
-    audit.record(
-        session,
-        action="billing.settings_updated",
-        actor=principal,
-        tenant_id=scope.tenant_id,
-        target_type="tenant",
-        target_id=str(scope.tenant_id),
-        details={"grace_days": data.grace_days},
-    )
-    session.flush()
-    return settings_of(session, settings, principal)
 
 
 def resume_time(day: Any) -> datetime | None:

@@ -14,6 +14,7 @@ from visage.access import service as access_service
 from visage.access.models import Plan
 from visage.billing import card_links
 from visage.billing import service as billing_service
+from visage.billing import views as billing_views
 from visage.billing.gateway import StripeGateway
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import AppError
@@ -101,12 +102,12 @@ def overview(
     return render(
         request,
         "fragments/billing_overview.html",
-        settings=billing_service.settings_of(session, settings, principal),
+        settings=billing_views.settings_of(session, settings, principal),
         prices=[
             (plans.get(price.plan_id), price)
             for price in billing_service.list_prices(session, principal)
         ],
-        dunning=billing_service.dunning(session, principal),
+        dunning=billing_views.dunning(session, principal),
     )
 
 
@@ -118,7 +119,7 @@ def member_billing(
     principal: MemberReader,
     gateway: Gateway,
 ) -> HTMLResponse:
-    billing = billing_service.billing_of(session, principal.scope(session), gateway, member_id)
+    billing = billing_views.billing_of(session, principal.scope(session), gateway, member_id)
     return render(
         request,
         "fragments/member_billing.html",
@@ -135,7 +136,7 @@ def my_billing(
 ) -> HTMLResponse:
     member = billing_service.my_member(session, principal)
     scope = principal.scope(session)
-    billing = billing_service.billing_of(session, scope, gateway, member.id) if member else None
+    billing = billing_views.billing_of(session, scope, gateway, member.id) if member else None
     return render(
         request,
         "fragments/member_billing.html",
