@@ -205,6 +205,12 @@ class BillingGym:
         body = {"plan_id": plan_id, "payment_method": payment_method}
         return self.call("POST", f"/members/{member_id}/subscriptions", 201, json=body)
 
+    def subscribed_member(self, **terms: Any) -> tuple[uuid.UUID, str]:
+        """A new member subscribed with pm_card_visa to a new priced plan; its subscription id."""
+        member_id = self.member()
+        billing = self.subscribe(member_id, self.priced_plan(**terms), "pm_card_visa")
+        return member_id, str(billing["stripe_subscription_id"])
+
     def billing(self, member_id: uuid.UUID) -> Any:
         return self.call("GET", f"/members/{member_id}/billing")
 

@@ -128,11 +128,7 @@ def test_the_same_event_twice_is_applied_once(
     database: Database,
     webhook_secret: str,
 ) -> None:
-    plan_id = billing_gym.priced_plan()
-    member_id = billing_gym.member()
-    subscription_id = billing_gym.subscribe(member_id, plan_id, "pm_card_visa")[
-        "stripe_subscription_id"
-    ]
+    _, subscription_id = billing_gym.subscribed_member()
     subscription = stripe_client.v1.subscriptions.retrieve(subscription_id).to_dict()
     event_id, body = event_body("customer.subscription.updated", subscription)
     for _ in range(2):
@@ -162,11 +158,7 @@ def test_a_stale_deleted_event_leaves_the_member_as_stripe_says(
     database: Database,
     webhook_secret: str,
 ) -> None:
-    plan_id = billing_gym.priced_plan()
-    member_id = billing_gym.member()
-    subscription_id = billing_gym.subscribe(member_id, plan_id, "pm_card_visa")[
-        "stripe_subscription_id"
-    ]
+    member_id, subscription_id = billing_gym.subscribed_member()
     stale = stripe_client.v1.subscriptions.retrieve(subscription_id).to_dict()
     stale |= {"status": "canceled", "ended_at": int(time.time())}
     event_id, body = event_body("customer.subscription.deleted", stale, age_seconds=120)
@@ -186,11 +178,7 @@ def test_a_lost_cancellation_is_repaired_by_billing_sync(
     database: Database,
     billing_env: dict[str, str],
 ) -> None:
-    plan_id = billing_gym.priced_plan()
-    member_id = billing_gym.member()
-    subscription_id = billing_gym.subscribe(member_id, plan_id, "pm_card_visa")[
-        "stripe_subscription_id"
-    ]
+    member_id, subscription_id = billing_gym.subscribed_member()
     stripe_client.v1.subscriptions.cancel(subscription_id)
     time.sleep(2)  # LocalStripe posts its events after a second: none may arrive
     assert billing_gym.billing(member_id)["status"] == "active"

@@ -49,12 +49,6 @@ def gym(contract_visage: str, make_tenant_owner: Callable[[], TenantOwner]) -> I
         yield BillingGym(api, make_tenant_owner())
 
 
-def subscribed(gym: BillingGym, **terms: object) -> tuple[uuid.UUID, str]:
-    member_id = gym.member()
-    billing = gym.subscribe(member_id, gym.priced_plan(**terms), "pm_card_visa")
-    return member_id, billing["stripe_subscription_id"]
-
-
 def test_prices_recur_and_a_new_amount_archives_the_old_price(
     gym: BillingGym, contract: StripeContract
 ) -> None:
@@ -72,7 +66,7 @@ def test_prices_recur_and_a_new_amount_archives_the_old_price(
 def test_one_customer_per_member_even_across_subscriptions(
     gym: BillingGym, contract: StripeContract
 ) -> None:
-    member_id, subscription_id = subscribed(gym)
+    member_id, subscription_id = gym.subscribed_member()
     gym.call("POST", f"/members/{member_id}/subscription/cancel", json={"at_period_end": False})
     gym.subscribe(member_id, gym.priced_plan(), "pm_card_visa")
     customers = {
@@ -90,7 +84,7 @@ def test_one_customer_per_member_even_across_subscriptions(
 def test_a_trial_opens_the_door_and_its_end_warning_changes_nothing(
     gym: BillingGym, contract: StripeContract
 ) -> None:
-    member_id, subscription_id = subscribed(gym, trial_days=14)
+    member_id, subscription_id = gym.subscribed_member(trial_days=14)
     assert gym.billing(member_id)["status"] == "trialing"
     assert gym.front_desk(member_id)["reason"] == "GRANTED"
     contract.end_trial_soon(subscription_id)
@@ -101,7 +95,7 @@ def test_a_trial_opens_the_door_and_its_end_warning_changes_nothing(
 def test_renewals_paid_then_failed_grace_then_overdue_with_an_email(
     gym: BillingGym, contract: StripeContract, settings: Settings
 ) -> None:
-    member_id, subscription_id = subscribed(gym)
+    member_id, subscription_id = gym.subscribed_member()
     first_end = gym.billing(member_id)["current_period_end"]
 
     contract.renew(subscription_id, paid=True)
@@ -132,7 +126,7 @@ def test_renewals_paid_then_failed_grace_then_overdue_with_an_email(
 def test_freeze_pauses_collection_until_the_resume_date(
     gym: BillingGym, contract: StripeContract
 ) -> None:
-    member_id, subscription_id = subscribed(gym)
+    member_id, subscription_id = gym.subscribed_member()
     resumes_on = (datetime.now(UTC) + timedelta(days=14)).date()
     frozen = gym.call(
         "POST", f"/members/{member_id}/subscription/freeze", json={"resumes_on": str(resumes_on)}
@@ -150,7 +144,7 @@ def test_freeze_pauses_collection_until_the_resume_date(
 
 
 def test_plan_change_prorates(gym: BillingGym, contract: StripeContract) -> None:
-    member_id, subscription_id = subscribed(gym)
+    member_id, subscription_id = gym.subscribed_member()
     bigger = gym.priced_plan(9900)
     changed = gym.call("POST", f"/members/{member_id}/subscription/plan", json={"plan_id": bigger})
     assert changed["plan_id"] == bigger
@@ -182,7 +176,7 @@ def test_checkout_completed_subscribes_the_member(
 def test_refunds_partial_and_never_more_than_paid(
     gym: BillingGym, contract: StripeContract
 ) -> None:
-    member_id, _ = subscribed(gym)
+    member_id, _ = gym.subscribed_member()
     invoice = gym.billing(member_id)["invoices"][0]
     assert (invoice["status"], invoice["amount_paid"]) == ("paid", 4900)
     body = {"invoice_id": invoice["id"], "amount_cents": 1000}
