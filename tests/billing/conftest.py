@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+from sqlalchemy import text
 
 from tests.conftest import TenantOwner, free_port
 from tests.images import face_bytes
@@ -96,8 +97,34 @@ def billing_env(localstripe_url: str, webhook_secret: str) -> dict[str, str]:
     }
 
 
+# LocalStripe posts its events a second after the request that caused them.
+LATE_EVENT_SECONDS = 1.5
+
+
+def unfinished_jobs(database: Database) -> list[Any]:
+    with database.session() as session:
+        return list(
+            session.execute(
+                text(
+                    "SELECT id, task_name, attempts, args FROM procrastinate_jobs "
+                    "WHERE status IN ('todo', 'doing')"
+                )
+            ).all()
+        )
+
+
+def drain(database: Database) -> None:
+    """Let the server's worker finish every job this module caused (webhook events, emails):
+    later tests run their own workers over the same queue."""
+    time.sleep(LATE_EVENT_SECONDS)
+    deadline = time.monotonic() + 90
+    while (left := unfinished_jobs(database)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"jobs left unfinished: {left}"
+
+
 @contextmanager
-def running_visage(extra_env: dict[str, str], name: str) -> Iterator[str]:
+def running_visage(database: Database, extra_env: dict[str, str], name: str) -> Iterator[str]:
     """`visage serve` with one worker on the test database, configured by `extra_env`."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -122,16 +149,17 @@ def running_visage(extra_env: dict[str, str], name: str) -> Iterator[str]:
 
         wait_until(healthy, seconds=START_SECONDS, what="visage serve")
         yield base_url
+        drain(database)
     finally:
         _stop(server)
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visage_server(database: Database, billing_env: dict[str, str]) -> Iterator[str]:
-    """Visage on LocalStripe."""
-    del database  # started and migrated first, so the server only joins it
-    with running_visage(billing_env, "server") as base_url:
+    """Visage on LocalStripe, for one module: servers configured for another Stripe (the
+    contract server) must not share the job queue with it."""
+    with running_visage(database, billing_env, "server") as base_url:
         yield base_url
 
 
@@ -143,7 +171,7 @@ def register_webhook(localstripe_url: str, url: str, secret: str, events: list[s
     assert response.status_code == 200, response.text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def webhook_url(visage_server: str) -> str:
     return f"{visage_server}/api/v1/payments/webhook/"
 
@@ -233,5 +261,5 @@ def billing_gym(
         yield BillingGym(api, make_tenant_owner())
 
 
-# The browser fixtures of the web tests (Debian's Chromium through Playwright).
-from tests.web.conftest import browser, playwright, tokens_for  # noqa: E402, F401
+# A login session of a user, as the web tests make them.
+from tests.web.conftest import tokens_for  # noqa: E402, F401

@@ -5,21 +5,31 @@ Stripe.js collects the card), sees it on their own page and replaces the card fr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from tests.billing.conftest import BillingGym
-from tests.web.conftest import WAIT_MS, Tokens, screenshot, signed_in, watch
+from tests.web.conftest import WAIT_MS, Tokens, launch_chromium, screenshot, signed_in, watch
 from visage.billing.models import BillingCustomer
 from visage.core.db import Database
 from visage.identity.models import Role, User
 from visage.members.models import Member
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("webhooks_on")]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for this module only: a session-wide Playwright keeps an event loop running in
+    the main thread, which later tests' own `asyncio.run` cannot share."""
+    with sync_playwright() as driver:
+        chromium = launch_chromium(driver)
+        yield chromium
+        chromium.close()
 
 
 def enter_card(page: Page, number: str) -> None:

@@ -29,7 +29,6 @@ def contract() -> Iterator[StripeContract]:
 
 @pytest.fixture(scope="module")
 def contract_visage(database: Database, contract: StripeContract) -> Iterator[str]:
-    del database
     contract.webhook_secret = f"whsec_{secrets.token_hex(16)}"
     env = {
         "USE_LOCALSTRIPE": "false",
@@ -38,7 +37,7 @@ def contract_visage(database: Database, contract: StripeContract) -> Iterator[st
         "STRIPE_PUBLIC_KEY": "pk_test_contract",
         "STRIPE_WEBHOOK_SECRET": contract.webhook_secret,
     }
-    with running_visage(env, "contract-server") as base_url:
+    with running_visage(database, env, "contract-server") as base_url:
         contract.webhook_url = f"{base_url}/api/v1/payments/webhook/"
         yield base_url
 
