@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from visage import __version__
 from visage.access.router import router as access_router
+from visage.billing.router import router as billing_router
 from visage.config import Settings, get_settings
 from visage.core.body_limit import BodySizeLimitMiddleware
 from visage.core.cors import ListedOriginsCORSMiddleware
@@ -59,6 +60,7 @@ def api_routers() -> list[APIRouter]:
         messaging_router,
         messaging_webhook_router,
         *publishing_routers,
+        billing_router,
     ]
 
 

@@ -186,6 +186,7 @@ def _register_domain_commands() -> None:
     from visage.access.bench import bench_checkin
     from visage.bench.people import bench_people
     from visage.bench.photos import bench_photos
+    from visage.billing.cli import billing_app
     from visage.events.cli import events_app
     from visage.faces.cli import bench_faces, calibrate, evaluate, keys_app
     from visage.faces.inference.onnx_bench_cli import bench_engine
@@ -198,6 +199,7 @@ def _register_domain_commands() -> None:
     app.add_typer(events_app, name="events")
     app.add_typer(keys_app, name="keys")
     app.add_typer(social_app, name="social")
+    app.add_typer(billing_app, name="billing")
     app.command("eval")(evaluate)
     app.command("calibrate")(calibrate)
     bench_app = typer.Typer(help="Throughput benchmarks.", no_args_is_help=True)

@@ -176,6 +176,18 @@ class Settings(BaseSettings):
     ai_timeout_seconds: float = Field(default=30, gt=0)
     ai_monthly_credits: int = Field(default=100, ge=0)
 
+    # Billing (WiWebb): Stripe, or LocalStripe in development and tests.
+    use_localstripe: bool = False
+    localstripe_url: str = "http://localhost:8420"
+    # Where the Stripe API is reached when USE_LOCALSTRIPE is off (a proxy or contract server).
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_public_key: str = ""
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    # Days a past_due subscription still opens the door before the membership is OVERDUE.
+    billing_grace_days: int = Field(default=3, ge=0, le=60)
+    billing_sync_minutes: int = Field(default=15, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -244,6 +256,25 @@ def secret_problems(settings: Settings) -> list[str]:
             )
     if settings.is_production and not settings.super_admin_password:
         problems.append("SUPER_ADMIN_PASSWORD is not set")
+    if settings.is_production:
+        problems += stripe_production_problems(settings)
+    return problems
+
+
+def stripe_production_problems(settings: Settings) -> list[str]:
+    """Billing settings that must not reach production (test keys, LocalStripe, no secret)."""
+    problems = []
+    if settings.use_localstripe:
+        problems.append("USE_LOCALSTRIPE=True: LocalStripe is for development; set it to False")
+    if settings.stripe_secret_key.startswith(("sk_test_", "rk_test_")):
+        problems.append("STRIPE_SECRET_KEY is a test key (sk_test_...): use the live key")
+    if settings.stripe_public_key.startswith("pk_test_"):
+        problems.append("STRIPE_PUBLIC_KEY is a test key (pk_test_...): use the live key")
+    if settings.stripe_secret_key and not settings.stripe_webhook_secret:
+        problems.append(
+            "STRIPE_WEBHOOK_SECRET is not set: copy the signing secret (whsec_...) of the "
+            "webhook endpoint from the Stripe Dashboard"
+        )
     return problems
 
 

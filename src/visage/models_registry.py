@@ -1,6 +1,7 @@
 """Imports every domain's models so Alembic and the tests see the whole schema."""
 
 from visage.access import models as access_models
+from visage.billing import models as billing_models
 from visage.core.db import Base
 from visage.events import models as events_models
 from visage.faces import models as faces_models
@@ -12,6 +13,7 @@ from visage.publishing import models as publishing_models
 __all__ = [
     "Base",
     "access_models",
+    "billing_models",
     "events_models",
     "faces_models",
     "identity_models",

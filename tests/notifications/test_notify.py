@@ -23,7 +23,12 @@ def _notify(database: Database, gym: Gym, member: dict[str, Any], **extra: Any) 
             tenant_id=gym.owner.tenant.id,
             member_id=uuid.UUID(member["id"]),
             kind=extra.pop("kind", NotificationKind.PAYMENT_FAILED),
-            variables={"link": "https://gym.example/pay", **extra.pop("variables", {})},
+            variables={
+                "link": "https://gym.example/pay",
+                "amount": "49.00 EUR",
+                "reason": "",
+                **extra.pop("variables", {}),
+            },
             **extra,
         )
 
@@ -57,7 +62,9 @@ def test_whatsapp_when_opted_in_once_per_dedupe_key(
     sent = message(api, gym, str(first.message_id))
     assert sent["status"] == "sent"
     assert sent["kind"] == "notification"
-    assert sent["text"].startswith("Hi Grace, your last payment did not go through")
+    assert sent["text"].startswith(
+        "Hi Grace, your membership payment of 49.00 EUR did not go through"
+    )
     assert len([s for s in waha.sent if s["chatId"] == f"{member['digits']}@c.us"]) == 1
 
 

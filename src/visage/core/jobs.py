@@ -31,6 +31,7 @@ TASK_MODULES: list[str] = [
     "visage.faces.tasks",
     "visage.messaging.tasks",
     "visage.publishing.tasks",
+    "visage.billing.tasks",
 ]
 
 jobs = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(), import_paths=TASK_MODULES)

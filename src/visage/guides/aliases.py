@@ -55,6 +55,7 @@ ALIASES: tuple[Alias, ...] = (
             ("POST", f"{_USER}/deactivate"),
             ("GET", "/api/v1/tenants/me"),
             ("PATCH", "/api/v1/tenants/me"),
+            ("POST", "/api/v1/payments/webhook"),
         ],
     ),
     Alias("GET", f"{_AUTH}/user", f"{_AUTH}/me", "WiWebb"),

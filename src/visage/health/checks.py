@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from visage.billing.gateway import StripeGateway
 from visage.config import MIN_SECRET_LENGTH, Settings, secret_problems
 from visage.core.db import Database, is_embedded
+from visage.core.errors import AppError
 from visage.core.migrations import NOT_UP_TO_DATE, current_revision, head_revision
 from visage.publishing.ai_providers import ai_endpoints
 
@@ -276,6 +278,7 @@ def doctor_checks(
         check_disk(settings),
     ]
     results.append(check_messaging_settings(settings))
+    results.append(check_stripe(settings))
     return results
 
 
@@ -397,3 +400,37 @@ def check_external_apis(settings: Settings) -> list[CheckResult]:
         probe_api(name, url)
         for name, url in [*ai_endpoints(settings), *social_platforms_configured(settings)]
     ]
+
+
+# ---------------------------------------------------------------- billing (Stripe)
+
+
+def check_stripe(settings: Settings) -> CheckResult:
+    """Stripe (or LocalStripe) answers with the configured key, and webhooks can be verified."""
+    if not settings.stripe_secret_key:
+        return CheckResult("stripe", True, "Not configured: billing is off (STRIPE_SECRET_KEY)")
+    gateway = StripeGateway(settings)
+    data = {
+        "api_base": gateway.api_base,
+        "webhook_secret_set": bool(settings.stripe_webhook_secret),
+    }
+    try:
+        gateway.ping()
+    except AppError as error:
+        where = "LOCALSTRIPE_URL" if settings.use_localstripe else "STRIPE_API_BASE"
+        fix = (
+            f"Start LocalStripe (`localstripe --port 8420`) or fix {where}"
+            if settings.use_localstripe
+            else "Check STRIPE_SECRET_KEY and the network path to Stripe"
+        )
+        return CheckResult("stripe", False, f"{gateway.api_base}: {error.message}", fix, data)
+    if not settings.stripe_webhook_secret:
+        return CheckResult(
+            "stripe",
+            False,
+            f"{gateway.api_base} answers, but STRIPE_WEBHOOK_SECRET is not set: "
+            "webhooks are refused (400)",
+            "Copy the endpoint's signing secret (whsec_...) into STRIPE_WEBHOOK_SECRET",
+            data,
+        )
+    return CheckResult("stripe", True, f"{gateway.api_base} answers; webhook secret set", "", data)

@@ -48,6 +48,7 @@ def health(request: Request) -> JSONResponse:
             checks.check_database(get_database()),
             checks.check_model_loaded(),
             checks.check_rate_limit_counters(settings, bool(getattr(store, "degraded", False))),
+            checks.check_stripe(settings),
         ]
     )
 

@@ -40,7 +40,8 @@ DEFAULT_TEXTS: dict[NotificationKind, tuple[str, str]] = {
     ),
     NotificationKind.PAYMENT_FAILED: (
         "Your payment failed",
-        "Hi {first_name}, your last payment did not go through. Please update it: {link}",
+        "Hi {first_name}, your membership payment of {amount} did not go through{reason}. "
+        "Please update your card: {link}",
     ),
     NotificationKind.MEMBERSHIP_EXPIRING: (
         "Your membership is expiring",

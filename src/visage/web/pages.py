@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from visage.access.decision import Reason
 from visage.access.schemas import Weekday
+from visage.web import billing_pages
 from visage.web.fragments import ASSIGNABLE_ROLES
 from visage.web.fragments import router as fragments_router
 from visage.web.rendering import STATIC_DIR, render
@@ -149,5 +150,7 @@ def mount_web(app: FastAPI) -> None:
     """Pages, htmx fragments and `/static` on the app (outside /api/v1)."""
     app.include_router(router)
     app.include_router(fragments_router, prefix=APP_PREFIX + "/fragments")
+    app.include_router(billing_pages.pages)
+    app.include_router(billing_pages.fragments, prefix=APP_PREFIX + "/fragments")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BrowserHomeRedirect)

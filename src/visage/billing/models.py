@@ -1,0 +1,108 @@
+"""Billing: plan prices, Stripe customers and subscriptions, received webhook events."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from visage.core.db import Base, IdMixin, TimestampMixin, db_enum, utcnow
+
+
+class BillingInterval(enum.StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+    ONE_TIME = "one_time"
+
+
+class PlanPrice(TimestampMixin, Base):
+    """What a plan costs, and the Stripe product and price (or LocalStripe plan) selling it."""
+
+    __tablename__ = "plan_prices"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    price_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    billing_interval: Mapped[BillingInterval] = mapped_column(
+        db_enum(BillingInterval, "billing_interval")
+    )
+    trial_days: Mapped[int | None] = mapped_column(Integer)
+    setup_fee_cents: Mapped[int | None] = mapped_column(Integer)
+    stripe_product_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class BillingCustomer(IdMixin, TimestampMixin, Base):
+    """The one Stripe customer of a member."""
+
+    __tablename__ = "billing_customers"
+    __table_args__ = (UniqueConstraint("tenant_id", "member_id"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    stripe_customer_id: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Subscription(IdMixin, TimestampMixin, Base):
+    """Our copy of a Stripe subscription, and the membership its status drives."""
+
+    __tablename__ = "billing_subscriptions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"))
+    membership_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), unique=True
+    )
+    stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(32))
+    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    amount_due_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # Why the door says OVERDUE, in words the front desk understands.
+    payment_problem: Mapped[str | None] = mapped_column(String(500))
+    synced_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class BillingSettings(TimestampMixin, Base):
+    """A tenant's billing choices; a tenant without a row uses BILLING_GRACE_DAYS."""
+
+    __tablename__ = "billing_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    grace_days: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookEvent(Base):
+    """Every Stripe event received, once: the unique id makes a replay a no-op."""
+
+    __tablename__ = "billing_webhook_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    # What the job re-fetches from Stripe: the event's own copy is never trusted.
+    subscription_id: Mapped[str | None] = mapped_column(String(255))
+    invoice_id: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

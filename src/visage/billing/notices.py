@@ -1,0 +1,38 @@
+"""What billing tells a member, through the one notification hook (WhatsApp where the member
+opted in, else email)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from visage.billing.gateway import StripeInvoice
+from visage.billing.models import Subscription
+from visage.config import Settings
+from visage.notifications.service import NotificationKind, notify
+
+logger = logging.getLogger(__name__)
+
+
+def notify_payment_failed(
+    session: Session, settings: Settings, subscription: Subscription, invoice: StripeInvoice
+) -> bool:
+    """Tell the member that a payment failed, once per invoice; False when no channel could
+    reach them."""
+    reason = f" ({invoice.failure_message})" if invoice.failure_message else ""
+    notified = notify(
+        session,
+        tenant_id=subscription.tenant_id,
+        member_id=subscription.member_id,
+        kind=NotificationKind.PAYMENT_FAILED,
+        variables={
+            "amount": f"{invoice.amount_due / 100:.2f} {invoice.currency.upper()}",
+            "reason": reason,
+            "link": f"{settings.public_base_url.rstrip('/')}/app/me",
+        },
+        dedupe_key=f"invoice:{invoice.id}",
+    )
+    if notified.channel is None:
+        logger.info("Payment failed for member %s: %s", subscription.member_id, notified.skipped)
+    return notified.channel is not None

@@ -1,0 +1,37 @@
+// The card page: Stripe.js collects the card and confirms the SetupIntent with Stripe, then
+// Visage subscribes the member with the confirmed card. The number never reaches Visage.
+"use strict";
+
+(function () {
+  const form = document.querySelector("[data-card-form]");
+  const outcome = form.querySelector("[data-outcome]");
+  const stripe = window.Stripe(form.dataset.publicKey);
+  const card = stripe.elements().create("card");
+  card.mount(form.querySelector("[data-card-element]"));
+
+  function say(text, kind) {
+    outcome.textContent = text;
+    outcome.dataset.kind = kind;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("[type=submit]");
+    button.disabled = true;
+    say("Working…", "busy");
+    try {
+      const confirmed = await stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card } });
+      if (confirmed.error) { say(confirmed.error.message || "The card was refused.", "error"); return; }
+      const response = await fetch(form.dataset.subscribeUrl, { method: "POST" });
+      const data = await response.json().catch(() => null);
+      if (!response.ok) { say((data && data.error && data.error.message) || "Please try again.", "error"); return; }
+      if (form.hasAttribute("data-card-only")) { say("Card saved: your next payments use it.", "ok"); return; }
+      say(data.status === "active" ? "Subscribed: welcome!" : `Subscription ${data.status}: ${data.payment_problem || ""}`,
+          data.status === "active" ? "ok" : "error");
+    } catch {
+      say("Cannot reach the payment service: check the connection and try again.", "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();

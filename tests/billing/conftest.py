@@ -1,0 +1,265 @@
+"""Billing against real components: LocalStripe on a free port, driven by the official stripe
+SDK, posting real signed webhooks to a real `visage serve` (API + one Procrastinate worker) on
+the test database. Nothing of ours and nothing of LocalStripe's is mocked."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from sqlalchemy import text
+
+from tests.conftest import TenantOwner, free_port
+from tests.images import face_bytes
+from visage.core.db import Database
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "billing"
+START_SECONDS = 180
+WEBHOOK_NAME = "visage"
+SECRET_KEY = "sk_test_local"
+PUBLIC_KEY = "pk_test_local"
+
+
+def wait_until(condition: Callable[[], Any], *, seconds: float = 60, what: str = "") -> Any:
+    """Poll `condition` until it returns something truthy (webhooks and jobs are async)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = condition()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
+        time.sleep(0.25)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = (ARTIFACTS / "localstripe.log").open("w")
+    executable = Path(sys.executable).with_name("localstripe")
+    process = subprocess.Popen(
+        [str(executable), "--port", str(port), "--from-scratch"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            assert process.poll() is None, "localstripe exited; see localstripe.log"
+            try:
+                return httpx.get(f"{url}/js.stripe.com/v3/", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up, seconds=30, what="LocalStripe")
+        yield url
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def webhook_secret() -> str:
+    return f"whsec_{secrets.token_hex(16)}"
+
+
+@pytest.fixture(scope="session")
+def billing_env(localstripe_url: str, webhook_secret: str) -> dict[str, str]:
+    return {
+        "USE_LOCALSTRIPE": "true",
+        "LOCALSTRIPE_URL": localstripe_url,
+        "STRIPE_SECRET_KEY": SECRET_KEY,
+        "STRIPE_PUBLIC_KEY": PUBLIC_KEY,
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+    }
+
+
+# LocalStripe posts its events a second after the request that caused them.
+LATE_EVENT_SECONDS = 1.5
+
+
+def unfinished_jobs(database: Database) -> list[Any]:
+    with database.session() as session:
+        return list(
+            session.execute(
+                text(
+                    "SELECT id, task_name, attempts, args FROM procrastinate_jobs "
+                    "WHERE status IN ('todo', 'doing')"
+                )
+            ).all()
+        )
+
+
+def drain(database: Database) -> None:
+    """Let the server's worker finish every job this module caused (webhook events, emails):
+    later tests run their own workers over the same queue."""
+    time.sleep(LATE_EVENT_SECONDS)
+    deadline = time.monotonic() + 90
+    while (left := unfinished_jobs(database)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"jobs left unfinished: {left}"
+
+
+@contextmanager
+def running_visage(database: Database, extra_env: dict[str, str], name: str) -> Iterator[str]:
+    """`visage serve` with one worker on the test database, configured by `extra_env`."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = (ARTIFACTS / f"{name}.log").open("w")
+    env = {**os.environ, **extra_env, "PUBLIC_BASE_URL": base_url}
+    command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+
+        def healthy() -> bool:
+            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / name}.log"
+            try:
+                return httpx.get(f"{base_url}/health", timeout=5).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, seconds=START_SECONDS, what="visage serve")
+        yield base_url
+        drain(database)
+    finally:
+        _stop(server)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def visage_server(database: Database, billing_env: dict[str, str]) -> Iterator[str]:
+    """Visage on LocalStripe, for one module: servers configured for another Stripe (the
+    contract server) must not share the job queue with it."""
+    with running_visage(database, billing_env, "server") as base_url:
+        yield base_url
+
+
+def register_webhook(localstripe_url: str, url: str, secret: str, events: list[str] | None) -> None:
+    body: dict[str, Any] = {"url": url, "secret": secret}
+    if events is not None:
+        body["events"] = events
+    response = httpx.post(f"{localstripe_url}/_config/webhooks/{WEBHOOK_NAME}", json=body)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def webhook_url(visage_server: str) -> str:
+    return f"{visage_server}/api/v1/payments/webhook/"
+
+
+@pytest.fixture
+def webhooks_on(localstripe_url: str, webhook_url: str, webhook_secret: str) -> None:
+    """LocalStripe signs and posts every event to Visage."""
+    register_webhook(localstripe_url, webhook_url, webhook_secret, None)
+
+
+@pytest.fixture
+def webhooks_off(localstripe_url: str, webhook_url: str, webhook_secret: str) -> Iterator[None]:
+    """LocalStripe sends nothing (an endpoint that lost its events); restored after the test."""
+    register_webhook(localstripe_url, webhook_url, webhook_secret, [])
+    yield
+    register_webhook(localstripe_url, webhook_url, webhook_secret, None)
+
+
+@pytest.fixture(scope="session")
+def stripe_client(localstripe_url: str) -> stripe.StripeClient:
+    """The official SDK, on LocalStripe: what a gym owner does in the Stripe Dashboard."""
+    return stripe.StripeClient(
+        SECRET_KEY, base_addresses={"api": localstripe_url}, max_network_retries=0
+    )
+
+
+@dataclass
+class BillingGym:
+    """A tenant on the running server, and shortcuts over its JSON API."""
+
+    api: httpx.Client
+    owner: TenantOwner
+    faces: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        response = self.api.request(method, path, headers=self.owner.headers, **kwargs)
+        assert response.status_code == expect, response.text
+        return response.json() if response.content else None
+
+    def priced_plan(self, price_cents: int = 4900, **terms: Any) -> str:
+        name = f"Monthly {uuid.uuid4().hex[:6]}"
+        plan = self.call("POST", "/plans", 201, json={"name": name, "kind": "unlimited"})
+        body = {"price_cents": price_cents, "currency": "eur", **terms}
+        price = self.call("PUT", f"/plans/{plan['id']}/price", json=body)
+        assert price["stripe_price_id"]
+        return str(plan["id"])
+
+    def member(self, name: str = "Ada Member", *, face: bool = False) -> uuid.UUID:
+        body = {"full_name": name, "email": f"{uuid.uuid4().hex[:8]}@example.com"}
+        member_id = uuid.UUID(self.call("POST", "/members", 201, json=body)["id"])
+        if face:
+            consent = {"text_version": "v1", "method": "paper"}
+            self.call("POST", f"/members/{member_id}/consent", 201, json=consent)
+            files = [("images", (p, face_bytes(p), "image/jpeg")) for p in ("obama.jpg",)]
+            self.call("POST", f"/members/{member_id}/faces", 201, files=files)
+        return member_id
+
+    def subscribe(self, member_id: uuid.UUID, plan_id: str, payment_method: str) -> Any:
+        body = {"plan_id": plan_id, "payment_method": payment_method}
+        return self.call("POST", f"/members/{member_id}/subscriptions", 201, json=body)
+
+    def subscribed_member(self, **terms: Any) -> tuple[uuid.UUID, str]:
+        """A new member subscribed with pm_card_visa to a new priced plan; its subscription id."""
+        member_id = self.member()
+        billing = self.subscribe(member_id, self.priced_plan(**terms), "pm_card_visa")
+        return member_id, str(billing["stripe_subscription_id"])
+
+    def billing(self, member_id: uuid.UUID) -> Any:
+        return self.call("GET", f"/members/{member_id}/billing")
+
+    def front_desk(self, member_id: uuid.UUID) -> Any:
+        return self.call("POST", "/checkins/manual", json={"member_id": str(member_id)})
+
+    def kiosk(self, photo: str) -> Any:
+        device = self.call("POST", "/devices", 201, json={"name": "Door"})
+        files = {"image": (photo, face_bytes(photo), "image/jpeg")}
+        response = self.api.post("/checkins", files=files, headers={"X-API-Key": device["api_key"]})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def billing_gym(
+    visage_server: str, make_tenant_owner: Callable[[], TenantOwner]
+) -> Iterator[BillingGym]:
+    with httpx.Client(base_url=f"{visage_server}/api/v1", timeout=120) as api:
+        yield BillingGym(api, make_tenant_owner())
+
+
+# A login session of a user, as the web tests make them.
+from tests.web.conftest import tokens_for  # noqa: E402, F401

@@ -1,0 +1,132 @@
+"""The billing pages in Chromium, on LocalStripe: an owner prices a plan and subscribes a
+member with a test card at the desk; a member pays through the card link (LocalStripe's
+Stripe.js collects the card), sees it on their own page and replaces the card from there."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import stripe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from tests.billing.conftest import BillingGym
+from tests.web.conftest import WAIT_MS, Tokens, launch_chromium, screenshot, signed_in, watch
+from visage.billing.models import BillingCustomer
+from visage.core.db import Database
+from visage.identity.models import Role, User
+from visage.members.models import Member
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("webhooks_on")]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for this module only: a session-wide Playwright keeps an event loop running in
+    the main thread, which later tests' own `asyncio.run` cannot share."""
+    with sync_playwright() as driver:
+        chromium = launch_chromium(driver)
+        yield chromium
+        chromium.close()
+
+
+def enter_card(page: Page, number: str) -> None:
+    """LocalStripe's Stripe.js card element: plain inputs named by their placeholders."""
+    card = page.locator("[data-card-element]")
+    card.get_by_placeholder("number").fill(number)
+    card.get_by_placeholder("exp_month").fill("12")
+    card.get_by_placeholder("exp_year").fill("31")
+    card.get_by_placeholder("cvc").fill("123")
+    card.get_by_placeholder("postal_code").fill("75001")
+
+
+def test_owner_prices_a_plan_and_subscribes_a_member_at_the_desk(
+    billing_gym: BillingGym,
+    visage_server: str,
+    browser: Browser,
+    tokens_for: Callable[[User], Tokens],
+) -> None:
+    plan = billing_gym.call(
+        "POST", "/plans", 201, json={"name": f"Gold {uuid.uuid4().hex[:4]}", "kind": "unlimited"}
+    )
+    member_id = billing_gym.member("Grace Hopper")
+    context = signed_in(
+        browser.new_context(viewport={"width": 1280, "height": 1000}),
+        tokens_for(billing_gym.owner.user),
+    )
+    page = context.new_page()
+    errors = watch(page)
+
+    page.goto(f"{visage_server}/app/billing")
+    expect(page.locator("[data-webhook-url]")).to_contain_text(
+        "/api/v1/payments/webhook/", timeout=WAIT_MS
+    )
+    expect(page.locator("[data-stripe-mode]")).to_have_text("Localstripe")
+    page.get_by_label("Plan", exact=True).select_option(value=plan["id"])
+    page.get_by_label("Price (cents)").fill("3900")
+    page.get_by_role("button", name="Save price").click()
+    expect(page.locator("#billing-overview")).to_contain_text("39.00 EUR", timeout=WAIT_MS)
+
+    page.goto(f"{visage_server}/app/members/{member_id}")
+    page.get_by_text("Subscribe with a card").click()
+    page.locator("#sub-plan").select_option(value=plan["id"])
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(page.locator("[data-billing-status]")).to_have_text("Active", timeout=WAIT_MS)
+    expect(page.locator("[data-invoices]")).to_contain_text("39.00 EUR")
+    screenshot(page, "billing-member-tab")
+    assert errors == []
+
+
+def test_member_pays_through_the_card_link_and_sees_it_on_their_page(
+    billing_gym: BillingGym,
+    visage_server: str,
+    browser: Browser,
+    database: Database,
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    stripe_client: stripe.StripeClient,
+) -> None:
+    plan_id = billing_gym.priced_plan(2500)
+    member_id = billing_gym.member("Ada Lovelace")
+    url = billing_gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})[
+        "url"
+    ]
+    assert url.startswith(f"{visage_server}/billing/card/")
+
+    page = browser.new_context().new_page()
+    errors = watch(page)
+    page.goto(url)
+    enter_card(page, "4242424242424242")
+    page.get_by_role("button", name="Pay and subscribe").click()
+    expect(page.locator("[data-outcome]")).to_have_text("Subscribed: welcome!", timeout=WAIT_MS)
+    assert errors == []
+    assert billing_gym.billing(member_id)["status"] == "active"
+    assert billing_gym.front_desk(member_id)["reason"] == "GRANTED"
+
+    member_user = make_user(billing_gym.owner.tenant, Role.MEMBER)
+    with database.session() as session:
+        session.get_one(Member, member_id).user_id = member_user.id
+    mine = signed_in(browser.new_context(), tokens_for(member_user)).new_page()
+    mine.goto(f"{visage_server}/app/me")
+    expect(mine.locator("[data-billing-status]")).to_have_text("Active", timeout=WAIT_MS)
+    expect(mine.locator("[data-invoices]")).to_contain_text("25.00 EUR")
+    expect(mine.locator("#billing button")).to_have_count(0)  # no refund or cancel for members
+
+    with database.session() as session:
+        customer_id = session.scalar(
+            select(BillingCustomer.stripe_customer_id).where(BillingCustomer.member_id == member_id)
+        )
+    before = stripe_client.v1.customers.retrieve(
+        customer_id
+    ).invoice_settings.default_payment_method
+    mine.get_by_role("button", name="Update my card").click()
+    enter_card(mine, "5555555555554444")
+    mine.get_by_role("button", name="Save my card").click()
+    expect(mine.locator("[data-outcome]")).to_have_text(
+        "Card saved: your next payments use it.", timeout=WAIT_MS
+    )
+    after = stripe_client.v1.customers.retrieve(customer_id).invoice_settings.default_payment_method
+    assert after != before
+    assert stripe_client.v1.payment_methods.retrieve(after).card.last4 == "4444"

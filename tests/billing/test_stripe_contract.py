@@ -1,0 +1,232 @@
+"""What LocalStripe cannot show, against the Stripe contract server (tests/contracts/
+stripe_events.py) and a running Visage configured for it as for Stripe itself (no
+USE_LOCALSTRIPE): Prices, trials, renewals paid and failed with the grace period, the
+failed-payment email, pause_collection, plan change with proration, Checkout, refunds."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.billing.conftest import BillingGym, running_visage, wait_until
+from tests.conftest import TenantOwner, free_port
+from tests.contracts.stripe_events import StripeContract, serve
+from visage.config import Settings
+from visage.core.db import Database
+
+
+@pytest.fixture(scope="module")
+def contract() -> Iterator[StripeContract]:
+    with serve(free_port()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def contract_visage(database: Database, contract: StripeContract) -> Iterator[str]:
+    contract.webhook_secret = f"whsec_{secrets.token_hex(16)}"
+    env = {
+        "USE_LOCALSTRIPE": "false",
+        "STRIPE_API_BASE": contract.url,
+        "STRIPE_SECRET_KEY": "sk_test_contract",
+        "STRIPE_PUBLIC_KEY": "pk_test_contract",
+        "STRIPE_WEBHOOK_SECRET": contract.webhook_secret,
+    }
+    with running_visage(database, env, "contract-server") as base_url:
+        contract.webhook_url = f"{base_url}/api/v1/payments/webhook/"
+        yield base_url
+
+
+@pytest.fixture
+def gym(contract_visage: str, make_tenant_owner: Callable[[], TenantOwner]) -> Iterator[BillingGym]:
+    with httpx.Client(base_url=f"{contract_visage}/api/v1", timeout=120) as api:
+        yield BillingGym(api, make_tenant_owner())
+
+
+def test_prices_recur_and_a_new_amount_archives_the_old_price(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    plan_id = gym.priced_plan(4900, billing_interval="year")
+    first = gym.call("GET", f"/plans/{plan_id}/price")
+    price = contract.objects[first["stripe_price_id"]]
+    assert (price["unit_amount"], price["recurring"]) == (4900, {"interval": "year"})
+
+    second = gym.call("PUT", f"/plans/{plan_id}/price", json={"price_cents": 5900})
+    assert second["stripe_price_id"] != first["stripe_price_id"]
+    assert second["stripe_product_id"] == first["stripe_product_id"]
+    assert contract.objects[first["stripe_price_id"]]["active"] is False
+
+
+def test_one_customer_per_member_even_across_subscriptions(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+    gym.call("POST", f"/members/{member_id}/subscription/cancel", json={"at_period_end": False})
+    gym.subscribe(member_id, gym.priced_plan(), "pm_card_visa")
+    customers = {
+        o["customer"]
+        for o in contract.objects.values()
+        if o.get("object") == "subscription"
+        and o["metadata"].get("visage_member") == str(member_id)
+    }
+    assert len(customers) == 1
+    posts = [p for m, path, p in contract.requests if m == "POST" and path == "/v1/customers"]
+    assert sum(1 for p in posts if p["metadata"]["visage_member"] == str(member_id)) == 1
+    assert contract.objects[subscription_id]["status"] == "canceled"
+
+
+def test_a_trial_opens_the_door_and_its_end_warning_changes_nothing(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    member_id, subscription_id = gym.subscribed_member(trial_days=14)
+    assert gym.billing(member_id)["status"] == "trialing"
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+    contract.end_trial_soon(subscription_id)
+    assert gym.billing(member_id)["status"] == "trialing"
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
+def test_renewals_paid_then_failed_grace_then_overdue_with_an_email(
+    gym: BillingGym, contract: StripeContract, settings: Settings
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+    first_end = gym.billing(member_id)["current_period_end"]
+
+    contract.renew(subscription_id, paid=True)
+    wait_until(lambda: gym.billing(member_id)["current_period_end"] != first_end, what="renewal")
+    assert gym.billing(member_id)["status"] == "active"
+
+    contract.renew(subscription_id, paid=False)
+    wait_until(lambda: gym.billing(member_id)["status"] == "past_due", what="failed renewal")
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"  # within the 3-day grace
+    assert "grace period until" in gym.billing(member_id)["payment_problem"]
+    dunning = gym.call("GET", "/billing/dunning")
+    assert [(row["member_id"], row["amount_due_cents"]) for row in dunning] == [
+        (str(member_id), 4900)
+    ]
+    email = gym.call("GET", f"/members/{member_id}")["email"]
+    mail_dir = Path(settings.visage_data_dir) / "mail"
+    wait_until(
+        lambda: any(email in p.read_text() for p in mail_dir.glob("*.eml")),
+        what="the failed-payment email",
+    )
+
+    gym.call("PUT", "/billing/settings", json={"grace_days": 0})
+    gym.call("POST", "/billing/sync")
+    refused = gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "OVERDUE")
+
+
+def test_freeze_pauses_collection_until_the_resume_date(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+    resumes_on = (datetime.now(UTC) + timedelta(days=14)).date()
+    frozen = gym.call(
+        "POST", f"/members/{member_id}/subscription/freeze", json={"resumes_on": str(resumes_on)}
+    )
+    pause = contract.objects[subscription_id]["pause_collection"]
+    assert pause["behavior"] == "void"
+    assert datetime.fromtimestamp(pause["resumes_at"], UTC).date() == resumes_on
+    assert frozen["paused_until"].startswith(str(resumes_on))
+    assert gym.front_desk(member_id)["reason"] == "FROZEN"
+
+    resumed = gym.call("POST", f"/members/{member_id}/subscription/resume")
+    assert resumed["paused_until"] is None
+    assert contract.objects[subscription_id]["pause_collection"] is None
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
+def test_plan_change_prorates(gym: BillingGym, contract: StripeContract) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+    bigger = gym.priced_plan(9900)
+    changed = gym.call("POST", f"/members/{member_id}/subscription/plan", json={"plan_id": bigger})
+    assert changed["plan_id"] == bigger
+    updates = [
+        p
+        for m, path, p in contract.requests
+        if path == f"/v1/subscriptions/{subscription_id}" and m == "POST"
+    ]
+    assert updates[-1]["proration_behavior"] == "create_prorations"
+    price_id = gym.call("GET", f"/plans/{bigger}/price")["stripe_price_id"]
+    assert contract.objects[subscription_id]["items"]["data"][0]["price"]["id"] == price_id
+
+
+def test_checkout_completed_subscribes_the_member(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    member_id = gym.member()
+    plan_id = gym.priced_plan()
+    url = gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})["url"]
+    assert url.startswith(f"{contract.url}/checkout/cs_")
+    assert gym.front_desk(member_id)["reason"] == "NO_MEMBERSHIP"
+
+    contract.complete_checkout(url.rsplit("/", 1)[1])
+    wait_until(lambda: gym.billing(member_id)["status"] == "active", what="checkout webhook")
+    assert gym.billing(member_id)["plan_id"] == plan_id
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
+def test_refunds_partial_and_never_more_than_paid(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    member_id, _ = gym.subscribed_member()
+    invoice = gym.billing(member_id)["invoices"][0]
+    assert (invoice["status"], invoice["amount_paid"]) == ("paid", 4900)
+    body = {"invoice_id": invoice["id"], "amount_cents": 1000}
+    refund = gym.call("POST", f"/members/{member_id}/refunds", 201, json=body)
+    assert contract.objects[refund["refund_id"]]["amount"] == 1000
+    too_much = {"invoice_id": invoice["id"], "amount_cents": 5000}
+    error = gym.call("POST", f"/members/{member_id}/refunds", 409, json=too_much)
+    assert error["error"]["code"] == "BILLING_009"
+
+
+def member_subscriptions(contract: StripeContract, member_id: uuid.UUID) -> list[dict[str, object]]:
+    return [
+        o
+        for o in contract.objects.values()
+        if o.get("object") == "subscription"
+        and o["metadata"].get("visage_member") == str(member_id)
+    ]
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    plan_id = gym.priced_plan()
+    member_id = gym.member()
+    contract.lose_next_answer.add("/v1/subscriptions")
+    assert gym.subscribe(member_id, plan_id, "pm_card_visa")["status"] == "active"
+    assert len(member_subscriptions(contract, member_id)) == 1
+    assert None not in contract.idempotency_keys  # every POST to Stripe carries a key
+
+
+def test_a_subscription_stripe_made_but_we_never_recorded_is_adopted_not_duplicated(
+    gym: BillingGym, contract: StripeContract
+) -> None:
+    plan_id = gym.priced_plan()
+    member_id = gym.member()
+    gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})  # the customer
+    customer = contract.objects[
+        next(p for m, path, p in reversed(contract.requests) if path == "/v1/checkout/sessions")[
+            "customer"
+        ]
+    ]
+    price_id = gym.call("GET", f"/plans/{plan_id}/price")["stripe_price_id"]
+    # An earlier attempt: Stripe made the subscription, our transaction never committed.
+    contract.handle(
+        "POST",
+        "/v1/subscriptions",
+        {
+            "customer": customer["id"],
+            "items": [{"price": price_id}],
+            "metadata": {"visage_member": str(member_id), "visage_plan": plan_id},
+        },
+    )
+    assert gym.subscribe(member_id, plan_id, "pm_card_visa")["status"] == "active"
+    assert len(member_subscriptions(contract, member_id)) == 1
