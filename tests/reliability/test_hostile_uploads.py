@@ -56,7 +56,7 @@ def test_hostile_files_are_refused_beside_a_good_one(
 
 
 def test_a_jpeg_html_polyglot_is_only_ever_served_as_an_image_download(
-    client: TestClient, owned_event: OwnedEvent
+    client: TestClient, owned_event: OwnedEvent, run_jobs: Callable[..., None]
 ) -> None:
     owner = owned_event.owner
     polyglot = face_bytes("obama2.jpg") + HTML
@@ -64,6 +64,7 @@ def test_a_jpeg_html_polyglot_is_only_ever_served_as_an_image_download(
     photo = response.json()["files"][0]
     if photo["status"] == "rejected":
         return  # refusing it is as safe as storing it
+    run_jobs(queues=["photos"])  # renditions come from the indexing job's decode
     for rendition, disposition in (("original", "attachment"), ("preview", "inline")):
         served = client.get(
             f"/api/v1/photos/{photo['photo_id']}/{rendition}", headers=owner.headers

@@ -80,7 +80,9 @@ def test_two_apis_and_two_workers_on_one_database(
 
         # A rate limit shared through Redis: anonymous calls alternate between the APIs.
         statuses = [(first, second)[i % 2].get("/").status_code for i in range(LIMIT + 2)]
-        assert statuses.count(200) == LIMIT - 2  # the two readiness probes counted too
+        # Two limits of their own would have let all LIMIT + 2 through (half on each API); the
+        # shared one refuses past LIMIT, less what the readiness probes spent of it.
+        assert LIMIT - 2 <= statuses.count(200) < LIMIT
         assert statuses[-1] == 429
 
         # A kiosk is answered by either API.

@@ -66,7 +66,7 @@ def test_files_that_do_not_fit_are_refused_the_others_accepted(
         ).all()
     assert stored == ["small.jpg"]
     kept = _stored_files(owned_event.id)
-    assert len(kept) == 3  # original, thumbnail, preview: of the small photo only
+    assert len(kept) == 1  # the small photo's original; its renditions come from the job
     assert all(files["small.jpg"]["photo_id"] in path for path in kept)
 
 
