@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from visage.config import Settings
 from visage.identity.email import send_email
 from visage.identity.models import Role, User
-from visage.publishing.errors import AiCreditsExhausted, ContentInvalid
+from visage.publishing import posts
+from visage.publishing.errors import AiCreditsExhausted
 from visage.publishing.models import AiCreditPeriod, AiGeneration, PublishingSettings
 
 ALERT_SHARE = 0.8
@@ -168,13 +169,7 @@ def _settings_row(session: Session, tenant_id: uuid.UUID) -> PublishingSettings:
 
 def set_timezone(session: Session, tenant_id: uuid.UUID, zone_name: str) -> str:
     """The tenant's zone: where its credit months start (validated as an IANA name)."""
-    try:
-        ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ContentInvalid(
-            f"Unknown time zone {zone_name!r}: use an IANA name such as Europe/Paris.",
-            details={"field": "timezone"},
-        ) from error
+    posts.zone(zone_name)
     _settings_row(session, tenant_id).timezone = zone_name
     session.flush()
     return zone_name
