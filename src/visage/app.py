@@ -30,6 +30,10 @@ from visage.guides.aliases import alias_router
 from visage.guides.router import router as guides_router
 from visage.health.allin import router as allin_health_router
 from visage.health.router import router as health_router
+from visage.i18n.catalogs import compile_all as compile_catalogs
+from visage.i18n.middleware import LocaleMiddleware
+from visage.i18n.router import api_router as i18n_api_router
+from visage.i18n.router import pages_router as i18n_pages_router
 from visage.identity import service as identity_service
 from visage.identity.rate_buckets import credential_buckets
 from visage.identity.router import routers as identity_routers
@@ -61,6 +65,7 @@ def api_routers() -> list[APIRouter]:
         messaging_webhook_router,
         *publishing_routers,
         billing_router,
+        i18n_api_router,
     ]
 
 
@@ -87,6 +92,8 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings)
+        # The .mo files are build output: compiled here when missing or older than the .po.
+        await run_in_threadpool(compile_catalogs)
         database = Database(settings)
         set_database(database)
         await run_in_threadpool(prepare_database, settings, database)
@@ -132,6 +139,8 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
         ],
     )
     app.add_middleware(RequestContextMiddleware, debug=settings.debug)
+    # Outside the request context: its 500 message is in the request's language too.
+    app.add_middleware(LocaleMiddleware)
     # Outermost: every layer below sees the client address, not the proxy's.
     app.add_middleware(forwarded_headers_middleware, settings=settings)
     app.include_router(health_router)
@@ -149,5 +158,6 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
             ]
         )
     )
+    app.include_router(i18n_pages_router)
     mount_web(app)
     return app

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from visage.core.errors import PayloadTooLarge, error_body
+from visage.i18n.context import gettext
 
 
 class BodySizeLimitMiddleware:
@@ -56,7 +57,9 @@ class BodySizeLimitMiddleware:
         response = JSONResponse(
             error_body(
                 PayloadTooLarge.code,
-                f"The request body is larger than {self.max_bytes} bytes (MAX_REQUEST_BYTES).",
+                gettext(
+                    "The request body is larger than {max_bytes} bytes (MAX_REQUEST_BYTES)."
+                ).format(max_bytes=self.max_bytes),
                 {"bytes": size, "max_bytes": self.max_bytes},
                 state.get("request_id"),
             ),

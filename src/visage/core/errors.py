@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from visage.i18n.errors import translate_error_message
+
 
 class AppError(Exception):
     """Base of every error the service raises on purpose."""
@@ -101,6 +103,12 @@ class ServiceUnavailable(AppError):
 def error_body(
     code: str, message: str, details: Any = None, request_id: str | None = None
 ) -> dict[str, Any]:
+    """The one error shape; `message` in the request's language (the `code` never changes)."""
     return {
-        "error": {"code": code, "message": message, "details": details, "request_id": request_id}
+        "error": {
+            "code": code,
+            "message": translate_error_message(message),
+            "details": details,
+            "request_id": request_id,
+        }
     }

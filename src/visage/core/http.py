@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from visage.core.errors import AppError, error_body
 from visage.core.logging import end_log_context, start_log_context
+from visage.i18n.context import N_
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class RequestContextMiddleware:
             response = JSONResponse(
                 error_body(
                     "INTERNAL_ERROR",
-                    "An unexpected error occurred; quote the request id when reporting it.",
+                    N_("An unexpected error occurred; quote the request id when reporting it."),
                     details,
                     request_id,
                 ),
@@ -142,7 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
             422,
             "VALIDATION_ERROR",
-            "A value cannot be stored: out of range, or containing a NUL character.",
+            N_("A value cannot be stored: out of range, or containing a NUL character."),
         )
 
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
@@ -153,7 +154,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
             503,
             "SERVICE_UNAVAILABLE",
-            "The database is unavailable: retry in a few seconds.",
+            N_("The database is unavailable: retry in a few seconds."),
             {"component": "database"},
             {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
@@ -171,7 +172,7 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for item in error.errors()
         ]
-        return _json(request, 422, "VALIDATION_ERROR", "Some fields are invalid.", fields)
+        return _json(request, 422, "VALIDATION_ERROR", N_("Some fields are invalid."), fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -58,6 +58,9 @@ class Event(IdMixin, TimestampMixin, Base):
     access_code: Mapped[str] = mapped_column(String(32), unique=True)
     # Selfie templates kept for notifications are deleted once the event expires.
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The attendee page's language ("en", "fr") unless the browser asks for another one;
+    # None: the tenant's default.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Attendee(IdMixin, Base):

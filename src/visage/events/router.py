@@ -348,6 +348,7 @@ def _public_event(event: Event) -> PublicEventOut:
         event_date=event.event_date,
         visibility=event.visibility,
         face_search_enabled=event.face_search_enabled,
+        language=event.language,
     )
 
 

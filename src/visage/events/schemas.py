@@ -21,6 +21,9 @@ class EventCreate(BaseModel):
     visibility: Visibility = Visibility.PRIVATE
     face_search_enabled: bool = True
     watermark_previews: bool = False
+    language: Literal["en", "fr"] | None = Field(
+        default=None, description="The attendee page's language; null: the tenant's default"
+    )
     expires_at: datetime | None = Field(
         default=None, description="Default: the event date + EVENT_RETENTION_DAYS"
     )
@@ -33,6 +36,7 @@ class EventUpdate(BaseModel):
     visibility: Visibility | None = None
     face_search_enabled: bool | None = None
     watermark_previews: bool | None = None
+    language: Literal["en", "fr"] | None = None
     expires_at: datetime | None = None
     regenerate_access_code: bool = False
 
@@ -47,6 +51,7 @@ class EventOut(BaseModel):
     visibility: Visibility
     face_search_enabled: bool
     watermark_previews: bool
+    language: str | None
     access_code: str
     expires_at: datetime
     created_at: datetime
@@ -65,6 +70,7 @@ class PublicEventOut(BaseModel):
     event_date: date
     visibility: Visibility
     face_search_enabled: bool
+    language: str | None = None
 
 
 class AnonymousJoin(BaseModel):

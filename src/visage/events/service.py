@@ -31,6 +31,7 @@ from visage.events.schemas import EventCreate, EventUpdate
 from visage.events.tasks import delete_stored_files
 from visage.events.uploads import enqueue_indexing
 from visage.identity import audit
+from visage.identity.models import Tenant
 from visage.identity.principal import Principal
 
 ACCESS_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -68,6 +69,7 @@ def create_event(
             visibility=data.visibility,
             face_search_enabled=data.face_search_enabled,
             watermark_previews=data.watermark_previews,
+            language=data.language,
             access_code=_new_access_code(),
             expires_at=expires_at,
         )
@@ -192,3 +194,17 @@ def find_event_for_operator(session: Session, reference: str) -> Event:
     if event is None:
         raise NotFound(f"No event with id or access code {reference!r}.")
     return event
+
+
+def page_language(session: Session, access_code: str) -> str | None:
+    """The language an event's attendee page is written in (None: the tenant's default, or
+    no such event: the page then says so in the browser's language)."""
+    row = session.execute(
+        select(Event.language, Tenant.default_locale)
+        .join(Tenant, Tenant.id == Event.tenant_id)
+        .where(Event.access_code == access_code)
+    ).first()
+    if row is None:
+        return None
+    language, tenant_default = row
+    return language or tenant_default

@@ -18,6 +18,7 @@ from visage.config import Settings
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import NotAuthenticated, PermissionDenied
 from visage.core.logging import bind_log_context
+from visage.i18n.preferences import adopt_principal
 from visage.identity import api_tokens, audit, service
 from visage.identity.permissions import Permission
 from visage.identity.principal import ClientInfo, Principal
@@ -101,6 +102,7 @@ def current_principal(
     else:
         raise NotAuthenticated(SIGN_IN_FIRST)
     request.state.principal = principal
+    adopt_principal(session, principal)
     bind_log_context(
         tenant_id=str(principal.tenant_id) if principal.tenant_id else None,
         user_id=str(principal.id),

@@ -36,6 +36,8 @@ class Tenant(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "en" or "fr" for people with no saved preference; None: their browser's language.
+    default_locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -52,6 +54,8 @@ class User(IdMixin, TimestampMixin, Base):
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on logout-everywhere, deactivation and password change: older access tokens die.
     token_version: Mapped[int] = mapped_column(default=0)
+    # The language the user chose ("en", "fr"); None: the tenant's default.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 # Usernames and emails are unique per tenant, compared case-insensitively; the

@@ -18,6 +18,7 @@ from visage.billing import views as billing_views
 from visage.billing.gateway import StripeGateway
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import AppError
+from visage.i18n.context import gettext
 from visage.identity.dependencies import CurrentUser, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -40,17 +41,17 @@ Gateway = Annotated[StripeGateway | None, Depends(_gateway)]
 
 @pages.get(APP_PREFIX + "/billing", response_class=HTMLResponse)
 def billing_page(request: Request) -> HTMLResponse:
-    return render(request, "billing.html", title="Billing", nav="billing")
+    return render(request, "billing.html", title=gettext("Billing"), nav="billing")
 
 
 @pages.get(APP_PREFIX + "/me", response_class=HTMLResponse)
 def my_page(request: Request) -> HTMLResponse:
-    return render(request, "me.html", title="My membership", nav="me")
+    return render(request, "me.html", title=gettext("My membership"), nav="me")
 
 
 @pages.get("/billing/done", response_class=HTMLResponse)
 def checkout_done(request: Request, canceled: bool = False) -> HTMLResponse:
-    return render(request, "billing_done.html", title="Membership", canceled=canceled)
+    return render(request, "billing_done.html", title=gettext("Membership"), canceled=canceled)
 
 
 def _origin(url: str) -> str:
@@ -68,7 +69,9 @@ def card_page(
         gateway = StripeGateway(settings)
         client_secret, _ = gateway.setup_intent(link.setup_intent)
     except AppError as error:
-        response = render(request, "billing_done.html", title="Membership", problem=error.message)
+        response = render(
+            request, "billing_done.html", title=gettext("Membership"), problem=error.message
+        )
         response.status_code = error.status_code
         return response
     plan = session.get(Plan, link.plan_id)
@@ -83,7 +86,7 @@ def card_page(
         request,
         "billing_card.html",
         {
-            "title": "Your membership" if plan else "Your card",
+            "title": gettext("Your membership") if plan else gettext("Your card"),
             "plan_name": plan.name if plan else "",
             "stripe_js_url": gateway.stripe_js_url,
             "public_key": settings.stripe_public_key,

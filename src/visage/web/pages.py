@@ -16,6 +16,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from visage.access.decision import Reason
 from visage.access.schemas import Weekday
+from visage.core.deps import DbSession
+from visage.events import service as events_service
+from visage.i18n import negotiation
+from visage.i18n.context import N_, gettext, using
+from visage.i18n.middleware import cookie_value
 from visage.web import billing_pages
 from visage.web.fragments import ASSIGNABLE_ROLES
 from visage.web.fragments import router as fragments_router
@@ -27,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 SOCIAL_PLATFORMS = [
     ("x", "X"),
-    ("facebook", "Facebook Page"),
+    ("facebook", N_("Facebook Page")),
     ("instagram", "Instagram"),
     ("linkedin", "LinkedIn"),
     ("mastodon", "Mastodon"),
@@ -49,43 +54,45 @@ class Shell:
 
 SHELLS = {
     # Signing in: no session yet.
-    APP_PREFIX + "/login": Shell("login.html", "Sign in"),
-    APP_PREFIX + "/logout": Shell("logout.html", "Signing out"),
-    APP_PREFIX + "/forgot-password": Shell("forgot_password.html", "Forgot your password?"),
+    APP_PREFIX + "/login": Shell("login.html", N_("Sign in")),
+    APP_PREFIX + "/logout": Shell("logout.html", N_("Signing out")),
+    APP_PREFIX + "/forgot-password": Shell("forgot_password.html", N_("Forgot your password?")),
     # The links in the emails identity sends (`/reset-password?token=`, `/verify-email?token=`).
-    "/reset-password": Shell("reset_password.html", "Choose a new password"),
-    "/verify-email": Shell("verify_email.html", "Confirm your email"),
+    "/reset-password": Shell("reset_password.html", N_("Choose a new password")),
+    "/verify-email": Shell("verify_email.html", N_("Confirm your email")),
     # The door tablet, signed in with a device key.
-    APP_PREFIX + "/kiosk": Shell("kiosk.html", "Check-in kiosk"),
+    APP_PREFIX + "/kiosk": Shell("kiosk.html", N_("Check-in kiosk")),
     # The signed-in app.
-    APP_PREFIX + "/": Shell("dashboard.html", "Dashboard", "dashboard"),
-    APP_PREFIX + "/account": Shell("account.html", "My account", "account"),
-    APP_PREFIX + "/tenants": Shell("tenants.html", "Tenants", "tenants"),
+    APP_PREFIX + "/": Shell("dashboard.html", N_("Dashboard"), "dashboard"),
+    APP_PREFIX + "/account": Shell("account.html", N_("My account"), "account"),
+    APP_PREFIX + "/tenants": Shell("tenants.html", N_("Tenants"), "tenants"),
     APP_PREFIX + "/settings": Shell(
-        "settings.html", "Settings", "settings", {"weekdays": list(get_args(Weekday))}
+        "settings.html", N_("Settings"), "settings", {"weekdays": list(get_args(Weekday))}
     ),
     APP_PREFIX + "/checkins": Shell(
-        "checkins.html", "Check-ins", "checkins", {"reasons": list(Reason)}
+        "checkins.html", N_("Check-ins"), "checkins", {"reasons": list(Reason)}
     ),
-    APP_PREFIX + "/members": Shell("members.html", "Members", "members"),
-    APP_PREFIX + "/plans": Shell("plans.html", "Plans", "plans"),
+    APP_PREFIX + "/members": Shell("members.html", N_("Members"), "members"),
+    APP_PREFIX + "/plans": Shell("plans.html", N_("Plans"), "plans"),
     APP_PREFIX + "/users": Shell(
-        "users.html", "Users and roles", "users", {"roles": ASSIGNABLE_ROLES}
+        "users.html", N_("Users and roles"), "users", {"roles": ASSIGNABLE_ROLES}
     ),
-    APP_PREFIX + "/kiosks": Shell("kiosks.html", "Kiosks", "kiosks"),
-    APP_PREFIX + "/tokens": Shell("api_tokens.html", "API tokens", "tokens"),
-    APP_PREFIX + "/audit": Shell("audit.html", "Audit log", "audit"),
-    APP_PREFIX + "/events": Shell("events.html", "Events", "events"),
-    APP_PREFIX + "/whatsapp": Shell("whatsapp.html", "WhatsApp", "whatsapp"),
+    APP_PREFIX + "/kiosks": Shell("kiosks.html", N_("Kiosks"), "kiosks"),
+    APP_PREFIX + "/tokens": Shell("api_tokens.html", N_("API tokens"), "tokens"),
+    APP_PREFIX + "/audit": Shell("audit.html", N_("Audit log"), "audit"),
+    APP_PREFIX + "/events": Shell("events.html", N_("Events"), "events"),
+    APP_PREFIX + "/whatsapp": Shell("whatsapp.html", N_("WhatsApp"), "whatsapp"),
     APP_PREFIX + "/publishing": Shell(
-        "publishing.html", "Social publishing", "publishing", {"platforms": SOCIAL_PLATFORMS}
+        "publishing.html", N_("Social publishing"), "publishing", {"platforms": SOCIAL_PLATFORMS}
     ),
 }
 
 
 def _shell_route(shell: Shell) -> Callable[[Request], HTMLResponse]:
     def page(request: Request) -> HTMLResponse:
-        return render(request, shell.template, title=shell.title, nav=shell.nav, **shell.context)
+        return render(
+            request, shell.template, title=gettext(shell.title), nav=shell.nav, **shell.context
+        )
 
     return page
 
@@ -101,8 +108,17 @@ def app_root() -> RedirectResponse:
 
 # The share link and QR code of an event point here (`events.links.share_url`).
 @router.get("/e/{access_code}", response_class=HTMLResponse)
-def attendee_page(request: Request, access_code: str) -> HTMLResponse:
-    return render(request, "attendee.html", title="Find your photos", access_code=access_code)
+def attendee_page(request: Request, access_code: str, session: DbSession) -> HTMLResponse:
+    """In the event's language unless the visitor chose one or their browser asks for one."""
+    locale = negotiation.for_attendee(
+        cookie_value(request.headers, negotiation.LOCALE_COOKIE),
+        request.headers.get("accept-language"),
+        events_service.page_language(session, access_code[:32]),
+    )
+    with using(locale):
+        return render(
+            request, "attendee.html", title=gettext("Find your photos"), access_code=access_code
+        )
 
 
 @router.get(APP_PREFIX + "/members/{member_id}", response_class=HTMLResponse)
@@ -110,7 +126,7 @@ def member_page(request: Request, member_id: uuid.UUID) -> HTMLResponse:
     return render(
         request,
         "member.html",
-        title="Member",
+        title=gettext("Member"),
         nav="members",
         member_id=member_id,
         consent_version=CONSENT_TEXT_VERSION,
@@ -119,13 +135,15 @@ def member_page(request: Request, member_id: uuid.UUID) -> HTMLResponse:
 
 @router.get(APP_PREFIX + "/events/{event_id}", response_class=HTMLResponse)
 def event_page(request: Request, event_id: uuid.UUID) -> HTMLResponse:
-    return render(request, "event.html", title="Event", nav="events", event_id=event_id)
+    return render(request, "event.html", title=gettext("Event"), nav="events", event_id=event_id)
 
 
 @router.get(APP_PREFIX + "/publishing/compose", response_class=HTMLResponse)
 def compose_page(request: Request, event: uuid.UUID) -> HTMLResponse:
     """The composer, starting from an event's gallery."""
-    return render(request, "compose.html", title="New post", nav="publishing", event_id=event)
+    return render(
+        request, "compose.html", title=gettext("New post"), nav="publishing", event_id=event
+    )
 
 
 class BrowserHomeRedirect:

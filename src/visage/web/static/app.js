@@ -2,10 +2,37 @@
 // forms and buttons marked with data-api. Page-specific scripts use window.Visage.
 "use strict";
 
+// Translations: the page's catalog is a JSON data block the server renders in the page's
+// language (the same as /app/i18n/<locale>.json). Babel extracts _() and ngettext() calls.
+//   _("Welcome, {name}!", { name })      ngettext("{n} photo", "{n} photos", count)
+const VISAGE_MESSAGES = (() => {
+  const block = document.getElementById("visage-messages");
+  try { return block ? JSON.parse(block.textContent) : {}; } catch { return {}; }
+})();
+const VISAGE_LOCALE = document.documentElement.lang || "en";
+
+function interpolate(text, values) {
+  return values ? text.replace(/\{(\w+)\}/g, (whole, key) => (values[key] == null ? whole : String(values[key]))) : text;
+}
+
+function _(message, values) {
+  const found = VISAGE_MESSAGES[message];
+  return interpolate(typeof found === "string" ? found : message, values);
+}
+
+function ngettext(singular, plural, count, values) {
+  const forms = VISAGE_MESSAGES[singular];
+  // Two forms in English and French; CLDR's "one" is 0 and 1 in French, 1 in English.
+  const index = new Intl.PluralRules(VISAGE_LOCALE).select(count) === "one" ? 0 : 1;
+  const text = Array.isArray(forms) ? forms[index] : [singular, plural][index];
+  return interpolate(text, { n: count, ...values });
+}
+
 (function () {
   const ACCESS = "visage.access_token";
   const REFRESH = "visage.refresh_token";
-  const NETWORK_ERROR = "Cannot reach Visage — check the connection and try again.";
+  const HOPPED = "visage.language_hop";
+  const NETWORK_ERROR = _("Cannot reach Visage — check the connection and try again.");
 
   // The access token lives in sessionStorage: gone when the tab closes, never sent
   // automatically (so no CSRF), and the pages' CSP allows no script but ours.
@@ -28,7 +55,7 @@
   function describeError(result, form) {
     if (!result.status) return NETWORK_ERROR;
     const error = result.data && result.data.error;
-    if (!error) return `Something went wrong (HTTP ${result.status}). Please try again.`;
+    if (!error) return _("Something went wrong (HTTP {status}). Please try again.", { status: result.status });
     const fields = Array.isArray(error.details) ? error.details.filter((d) => d && d.field) : [];
     const parts = fields.map((d) => {
       const field = String(d.field).replace(/^(body|query|path)\.?/, "") || "request";
@@ -62,7 +89,8 @@
   // One call to the JSON API. Resolves to {ok, status, data}; status 0 means no connection.
   async function api(path, options = {}) {
     const { method = "GET", json, form, token, headers = {}, retry = true } = options;
-    const request = { method, headers: { Accept: "application/json", ...headers } };
+    // The page's language: API messages (errors, kiosk answers) come back in it.
+    const request = { method, headers: { Accept: "application/json", "Accept-Language": VISAGE_LOCALE, ...headers } };
     const bearer = token === undefined ? session.access : token;
     if (bearer) request.headers.Authorization = `Bearer ${bearer}`;
     if (json !== undefined) {
@@ -138,7 +166,7 @@
       if (same && element.value !== form.elements[same].value) {
         element.setAttribute("aria-invalid", "true");
         element.focus();
-        return "The two passwords are not the same.";
+        return _("The two passwords are not the same.");
       }
     }
     return null;
@@ -159,7 +187,7 @@
     const data = result.data;
     if (element.dataset.successMessage) say(outcome, element.dataset.successMessage, "ok");
     if (element.hasAttribute("data-result-message") && data) {
-      say(outcome, data.message || "Done.", data.allowed === false ? "error" : "ok");
+      say(outcome, data.message || _("Done."), data.allowed === false ? "error" : "ok");
     }
     if (element.dataset.fill) {
       const box = document.querySelector(element.dataset.fill);
@@ -182,7 +210,7 @@
     if (problem) { say(outcome, problem, "error"); return; }
     const button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
-    say(outcome, "Working…", "busy");
+    say(outcome, _("Working…"), "busy");
     try {
       const result = await api(form.dataset.api, { method: form.dataset.method || "POST", json: formBody(form) });
       if (!result.ok) {
@@ -275,7 +303,7 @@
     line.className = "outcome";
     line.dataset.kind = "error";
     line.setAttribute("role", "alert");
-    line.textContent = `Could not load this part: ${message}`;
+    line.textContent = _("Could not load this part: {message}", { message });
     target.replaceChildren(line);
   });
   document.addEventListener("htmx:afterSwap", (event) => {
@@ -289,6 +317,14 @@
     event.detail.target.replaceChildren(line);
   });
 
+  const ROLE_NAMES = {
+    super_admin: _("Super admin"),
+    tenant_owner: _("Tenant owner"),
+    staff: _("Staff"),
+    photographer: _("Photographer"),
+    member: _("Member"),
+  };
+
   let me = null;
   const readyCallbacks = [];
   function onReady(callback) { if (me) callback(me); else readyCallbacks.push(callback); }
@@ -296,11 +332,11 @@
   function showUser(user) {
     const values = {
       display_name: user.full_name || user.username,
-      tenant_name: user.tenant ? user.tenant.name : "Platform administration",
+      tenant_name: user.tenant ? user.tenant.name : _("Platform administration"),
       username: user.username,
       email: user.email,
-      role: user.role.replaceAll("_", " "),
-      email_state: user.email_verified ? "confirmed" : "not confirmed yet",
+      role: ROLE_NAMES[user.role] || user.role,
+      email_state: user.email_verified ? "confirmed" : _("not confirmed yet"),
     };
     for (const element of document.querySelectorAll("[data-api*='{me}']")) {
       element.dataset.api = element.dataset.api.replace("{me}", user.id);
@@ -329,10 +365,48 @@
       }
       return;
     }
+    // The account's language (its saved choice, else the tenant's default) wins over the
+    // browser's: the API says which one it used; the switch link remembers it in the cookie.
+    const spoken = result.response.headers.get("content-language");
+    if (spoken && spoken !== VISAGE_LOCALE && sessionStorage.getItem(HOPPED) !== spoken) {
+      sessionStorage.setItem(HOPPED, spoken);
+      location.replace(languageHref(spoken));
+      return;
+    }
+    sessionStorage.removeItem(HOPPED);
     me = result.data;
     showUser(me);
     document.body.dispatchEvent(new CustomEvent("visage:ready"));
     for (const callback of readyCallbacks.splice(0)) callback(me);
+  }
+
+  // ------------------------------------------------------------------ language and dates
+
+  function languageHref(code) {
+    return `/app/language/${code}?next=${encodeURIComponent(location.pathname + location.search)}`;
+  }
+
+  // The switch: a signed-in user's choice is saved on the account too (it follows them to
+  // other browsers and outlives signing out); the link itself sets the cookie.
+  document.addEventListener("click", async (event) => {
+    const link = event.target.closest("a[data-language]");
+    if (!link || !session.access) return;
+    event.preventDefault();
+    await api("/api/v1/auth/me/locale", { method: "PUT", json: { locale: link.dataset.language } });
+    location.assign(link.href);
+  });
+
+  function asDate(value) {
+    // A plain day ("2026-12-01") is that day wherever the browser is.
+    return /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T12:00:00`) : new Date(value);
+  }
+
+  function formatDate(value) {
+    return value ? new Intl.DateTimeFormat(VISAGE_LOCALE, { dateStyle: "long" }).format(asDate(value)) : "—";
+  }
+
+  function formatDateTime(value) {
+    return value ? new Intl.DateTimeFormat(VISAGE_LOCALE, { dateStyle: "long", timeStyle: "short" }).format(asDate(value)) : "—";
   }
 
   // ------------------------------------------------------------------ sign-in pages
@@ -343,8 +417,8 @@
   }
 
   const FLASHES = {
-    "password-changed": "Your password is changed. Sign in with the new one.",
-    "signed-out": "You are signed out.",
+    "password-changed": _("Your password is changed. Sign in with the new one."),
+    "signed-out": _("You are signed out."),
   };
 
   function startLogin(form) {
@@ -361,7 +435,7 @@
       body[/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(login) ? "email" : "username"] = login;
       const tenant = form.elements.tenant.value.trim();
       if (tenant) body.tenant = tenant;
-      say(outcome, "Signing in…", "busy");
+      say(outcome, _("Signing in…"), "busy");
       const result = await api("/api/v1/auth/login", { method: "POST", json: body, token: null });
       if (!result.ok) { say(outcome, describeError(result, form), "error"); return; }
       session.save(result.data);
@@ -373,14 +447,14 @@
     if (session.access) await api("/api/v1/auth/logout", { method: "POST", retry: false });
     session.clear();
     location.replace("/app/login?flash=signed-out");
-    line.textContent = "You are signed out.";
+    line.textContent = _("You are signed out.");
   }
 
   async function startVerifyEmail(line) {
     const token = new URLSearchParams(location.search).get("token");
-    if (!token) { say(line, "This page needs the link from the email. Ask for a new link below.", "error"); return; }
+    if (!token) { say(line, _("This page needs the link from the email. Ask for a new link below."), "error"); return; }
     const result = await api("/api/v1/auth/verify-email", { method: "POST", json: { token }, token: null });
-    if (result.ok) say(line, "Thank you — your email address is confirmed. You can sign in.", "ok");
+    if (result.ok) say(line, _("Thank you — your email address is confirmed. You can sign in."), "ok");
     else say(line, describeError(result), "error");
   }
 
@@ -397,5 +471,5 @@
     if (document.body.hasAttribute("data-requires-session")) startSignedIn();
   });
 
-  window.Visage = { api, session, describeError, say, onReady, NETWORK_ERROR };
+  window.Visage = { api, session, describeError, say, onReady, formatDate, formatDateTime, NETWORK_ERROR };
 })();

@@ -41,8 +41,8 @@
     const result = await call("/api/v1/attendees/me/publicity", { method: "PUT", json: { consent: publicity.checked } });
     if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
     Visage.say(privacyOutcome, result.data.consent
-      ? "Thank you: you may appear in the photos the club publishes."
-      : "Done: your face will be blurred in every photo the club publishes.", "ok");
+      ? _("Thank you: you may appear in the photos the club publishes.")
+      : _("Done: your face will be blurred in every photo the club publishes."), "ok");
   });
 
   function keepPass(answer) {
@@ -66,7 +66,7 @@
       keepPass(result.data);
       showAccount();
       notify.checked = true;
-      Visage.say(selfieOutcome, "Signed in. Take a selfie to turn on notifications.", "ok");
+      Visage.say(selfieOutcome, _("Signed in. Take a selfie to turn on notifications."), "ok");
       notify.focus();
     });
   }
@@ -87,8 +87,8 @@
 
   function showNotifyState(enabled) {
     root.querySelector("[data-notify-state]").textContent = enabled
-      ? "You get an email when new photos of you arrive. Your encrypted face template is kept until then."
-      : "No face template of you is kept: notifications are off.";
+      ? _("You get an email when new photos of you arrive. Your encrypted face template is kept until then.")
+      : _("No face template of you is kept: notifications are off.");
   }
 
   // Photo links carry their own short-lived token: the same one opens the full-size download.
@@ -100,21 +100,21 @@
     results.replaceChildren();
     step("results").hidden = false;
     root.querySelector("[data-results-count]").textContent = found.photos.length
-      ? `We found you in ${found.photos.length} photo${found.photos.length === 1 ? "" : "s"}.`
-      : "No photos of you yet. Photos are still being added? Try again later, or turn on notifications.";
+      ? ngettext("We found you in {n} photo.", "We found you in {n} photos.", found.photos.length)
+      : _("No photos of you yet. Photos are still being added? Try again later, or turn on notifications.");
     found.photos.forEach((match, index) => {
       const item = document.createElement("li");
       const figure = document.createElement("figure");
       const image = document.createElement("img");
       image.src = match.thumbnail_url;
-      image.alt = `Photo ${index + 1} with you in it`;
+      image.alt = _("Photo {number} with you in it", { number: index + 1 });
       image.loading = "lazy";
       const link = document.createElement("a");
       link.href = downloadUrl(match.thumbnail_url);
       link.download = "";
       link.className = "button";
-      link.textContent = "Download";
-      link.setAttribute("aria-label", `Download photo ${index + 1}`);
+      link.textContent = _("Download");
+      link.setAttribute("aria-label", _("Download photo {number}", { number: index + 1 }));
       figure.append(image, link);
       item.append(figure);
       results.append(item);
@@ -125,13 +125,13 @@
 
   async function search(blob) {
     if (!agree.checked) {
-      Visage.say(selfieOutcome, "Please tick “I agree” first: we need your consent to use the selfie.", "error");
+      Visage.say(selfieOutcome, _("Please tick “I agree” first: we need your consent to use the selfie."), "error");
       agree.focus();
       return;
     }
     preview.src = URL.createObjectURL(blob);
     preview.hidden = false;
-    Visage.say(selfieOutcome, "Looking for you in the photos…", "busy");
+    Visage.say(selfieOutcome, _("Looking for you in the photos…"), "busy");
     const form = new FormData();
     form.append("image", blob, "selfie.jpg");
     form.append("notify", notify.checked ? "true" : "false");
@@ -152,11 +152,11 @@
       preview.hidden = true;
       captureButton.hidden = false;
     } catch (error) {
-      Visage.say(selfieOutcome, `${error.message} You can pick a photo instead.`, "error");
+      Visage.say(selfieOutcome, `${error.message} ${_("You can pick a photo instead.")}`, "error");
     }
   });
   captureButton.addEventListener("click", async () => {
-    if (!VisageCamera.ready(video)) { Visage.say(selfieOutcome, "The camera is still starting: try again in a moment.", "busy"); return; }
+    if (!VisageCamera.ready(video)) { Visage.say(selfieOutcome, _("The camera is still starting: try again in a moment."), "busy"); return; }
     const frame = await VisageCamera.capture(video);
     VisageCamera.stop(video);
     video.hidden = true;
@@ -168,10 +168,10 @@
     if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
     notify.checked = false;
     showNotifyState(false);
-    Visage.say(privacyOutcome, "Done: notifications are off and your face template is deleted.", "ok");
+    Visage.say(privacyOutcome, _("Done: notifications are off and your face template is deleted."), "ok");
   });
   root.querySelector("[data-delete-me]").addEventListener("click", async () => {
-    if (!window.confirm("Delete everything we keep about you for this event?")) return;
+    if (!window.confirm(_("Delete everything we keep about you for this event?"))) return;
     // An anonymous pass has no account: its only data is the kept face template.
     const path = registered ? "/api/v1/attendees/me" : "/api/v1/attendees/me/selfie";
     const result = await call(path, { method: "DELETE" });
@@ -180,7 +180,7 @@
     pass = null;
     results.replaceChildren();
     for (const name of ["results", "selfie", "account"]) step(name).hidden = true;
-    Visage.say(privacyOutcome, "Your data for this event is deleted. You can close this page.", "ok");
+    Visage.say(privacyOutcome, _("Your data for this event is deleted. You can close this page."), "ok");
   });
 
   document.addEventListener("DOMContentLoaded", async () => {
@@ -191,10 +191,10 @@
       return;
     }
     root.querySelector("[data-event-name]").textContent = event.name;
-    root.querySelector("[data-event-date]").textContent = new Date(`${event.event_date}T12:00:00`).toLocaleDateString();
+    root.querySelector("[data-event-date]").textContent = Visage.formatDate(event.event_date);
     document.title = `${event.name} · Visage`;
     if (event.face_search_enabled) step("selfie").hidden = false;
-    else Visage.say(errorLine, "The organiser has not turned on selfie search for this event.", "error");
+    else Visage.say(errorLine, _("The organiser has not turned on selfie search for this event."), "error");
     step("privacy").hidden = false;
     showNotifyState(false);
     showAccount();

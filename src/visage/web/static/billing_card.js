@@ -18,18 +18,18 @@
     event.preventDefault();
     const button = form.querySelector("[type=submit]");
     button.disabled = true;
-    say("Working…", "busy");
+    say(_("Working…"), "busy");
     try {
       const confirmed = await stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card } });
-      if (confirmed.error) { say(confirmed.error.message || "The card was refused.", "error"); return; }
+      if (confirmed.error) { say(confirmed.error.message || _("The card was refused."), "error"); return; }
       const response = await fetch(form.dataset.subscribeUrl, { method: "POST" });
       const data = await response.json().catch(() => null);
-      if (!response.ok) { say((data && data.error && data.error.message) || "Please try again.", "error"); return; }
-      if (form.hasAttribute("data-card-only")) { say("Card saved: your next payments use it.", "ok"); return; }
-      say(data.status === "active" ? "Subscribed: welcome!" : `Subscription ${data.status}: ${data.payment_problem || ""}`,
+      if (!response.ok) { say((data && data.error && data.error.message) || _("Please try again."), "error"); return; }
+      if (form.hasAttribute("data-card-only")) { say(_("Card saved: your next payments use it."), "ok"); return; }
+      say(data.status === "active" ? _("Subscribed: welcome!") : _("Subscription {status}: {problem}", { status: data.status, problem: data.payment_problem || "" }),
           data.status === "active" ? "ok" : "error");
     } catch {
-      say("Cannot reach the payment service: check the connection and try again.", "error");
+      say(_("Cannot reach the payment service: check the connection and try again."), "error");
     } finally {
       button.disabled = false;
     }

@@ -3,14 +3,14 @@
 
 (function () {
   const CAMERA_ERRORS = {
-    NotAllowedError: "The camera is blocked. Allow camera access for this site, then try again.",
-    NotFoundError: "No camera found on this device.",
-    NotReadableError: "The camera is in use by another application.",
+    NotAllowedError: _("The camera is blocked. Allow camera access for this site, then try again."),
+    NotFoundError: _("No camera found on this device."),
+    NotReadableError: _("The camera is in use by another application."),
   };
 
   async function start(video) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw new Error("This browser cannot use the camera here (it needs https or localhost).");
+      throw new Error(_("This browser cannot use the camera here (it needs https or localhost)."));
     }
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
@@ -22,7 +22,7 @@
       await video.play();
       return stream;
     } catch (error) {
-      throw new Error(CAMERA_ERRORS[error.name] || `The camera could not start (${error.message}).`);
+      throw new Error(CAMERA_ERRORS[error.name] || _("The camera could not start ({reason}).", { reason: error.message }));
     }
   }
 

@@ -24,12 +24,12 @@
 
   async function enroll(blob, filename) {
     showPicture(blob);
-    Visage.say(outcome, "Checking the photo…", "busy");
+    Visage.say(outcome, _("Checking the photo…"), "busy");
     const form = new FormData();
     form.append("images", blob, filename);
     const result = await Visage.api(facesUrl, { method: "POST", form });
     if (!result.ok) { Visage.say(outcome, Visage.describeError(result), "error"); return; }
-    Visage.say(outcome, "Face added. The member can check in at the kiosk.", "ok");
+    Visage.say(outcome, _("Face added. The member can check in at the kiosk."), "ok");
     htmx.trigger(document.getElementById("member"), "refresh");
     loadTemplates();
   }
@@ -53,19 +53,19 @@
     if (!result.data.length) {
       const item = document.createElement("li");
       item.className = "muted";
-      item.textContent = "No face template yet.";
+      item.textContent = _("No face template yet.");
       list.append(item);
       return;
     }
     for (const template of result.data) {
       const item = document.createElement("li");
       const image = document.createElement("img");
-      image.alt = `Face template added ${template.created_at.slice(0, 10)}`;
+      image.alt = _("Face template added {date}", { date: Visage.formatDate(template.created_at) });
       image.width = 96;
       image.height = 96;
       thumbnail(template).then((url) => { if (url) image.src = url; });
       const caption = document.createElement("span");
-      caption.textContent = `Added ${template.created_at.slice(0, 16).replace("T", " ")}`;
+      caption.textContent = _("Added {moment}", { moment: Visage.formatDateTime(template.created_at) });
       item.append(image, caption);
       list.append(item);
     }
@@ -73,11 +73,11 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "danger";
-    button.textContent = "Delete all face templates";
+    button.textContent = _("Delete all face templates");
     button.addEventListener("click", async () => {
-      if (!window.confirm("Delete every face template of this member? They cannot check in by face until enrolled again.")) return;
+      if (!window.confirm(_("Delete every face template of this member? They cannot check in by face until enrolled again."))) return;
       const erased = await Visage.api(facesUrl, { method: "DELETE" });
-      Visage.say(outcome, erased.ok ? "Face templates deleted." : Visage.describeError(erased), erased.ok ? "ok" : "error");
+      Visage.say(outcome, erased.ok ? _("Face templates deleted.") : Visage.describeError(erased), erased.ok ? "ok" : "error");
       htmx.trigger(document.getElementById("member"), "refresh");
       loadTemplates();
     });
@@ -108,13 +108,13 @@
       await VisageCamera.start(video);
       preview.hidden = true;
       captureButton.hidden = false;
-      Visage.say(outcome, "Face the camera in good light, then take the photo.", "ok");
+      Visage.say(outcome, _("Face the camera in good light, then take the photo."), "ok");
     } catch (error) {
       Visage.say(outcome, error.message, "error");
     }
   });
   captureButton.addEventListener("click", async () => {
-    if (!VisageCamera.ready(video)) { Visage.say(outcome, "The camera is still starting: try again in a moment.", "busy"); return; }
+    if (!VisageCamera.ready(video)) { Visage.say(outcome, _("The camera is still starting: try again in a moment."), "busy"); return; }
     const frame = await VisageCamera.capture(video, 0.92);
     // The answer belongs next to the picture that was taken, not the live preview.
     VisageCamera.stop(video);

@@ -98,7 +98,7 @@
   }
 
   async function upload(item) {
-    item.state.textContent = "Uploading…";
+    item.state.textContent = _("Uploading…");
     let result = await sendOne(item);
     if (result.status === 401 && (await Visage.api("/api/v1/auth/me")).ok) result = await sendOne(item);
     item.done = true;
@@ -106,13 +106,13 @@
     item.bar.value = 100;
     if (!result.ok) {
       item.failed = true;
-      item.state.textContent = `Failed: ${Visage.describeError(result)}`;
+      item.state.textContent = _("Failed: {reason}", { reason: Visage.describeError(result) });
       item.row.dataset.kind = "error";
     } else {
       const file = result.data.files[0];
-      const words = { accepted: "Uploaded", duplicate: "Already in this event" };
+      const words = { accepted: _("Uploaded"), duplicate: _("Already in this event") };
       item.failed = file.status === "rejected";
-      item.state.textContent = item.failed ? `Rejected: ${file.error.message}` : words[file.status];
+      item.state.textContent = item.failed ? _("Rejected: {reason}", { reason: file.error.message }) : words[file.status];
       item.row.dataset.kind = item.failed ? "error" : "ok";
     }
     showOverall();
@@ -127,22 +127,22 @@
     item.bar = document.createElement("progress");
     item.bar.max = 100;
     item.bar.value = 0;
-    item.bar.setAttribute("aria-label", `Upload of ${file.name}`);
+    item.bar.setAttribute("aria-label", _("Upload of {name}", { name: file.name }));
     item.state = document.createElement("span");
     item.state.className = "file-state";
-    item.state.textContent = "Waiting";
+    item.state.textContent = _("Waiting");
     item.row.append(name, item.bar, item.state);
     return item;
   }
 
   async function uploadAll(files) {
     const photos = files.filter((file) => IMAGE_NAME.test(file.name) || file.type.startsWith("image/"));
-    if (!photos.length) { Visage.say(uploadOutcome, "No photos found there (JPEG, PNG, WebP or HEIC).", "error"); return; }
-    if (batch && batch.running) { Visage.say(uploadOutcome, "Wait for the current upload to finish.", "error"); return; }
+    if (!photos.length) { Visage.say(uploadOutcome, _("No photos found there (JPEG, PNG, WebP or HEIC)."), "error"); return; }
+    if (batch && batch.running) { Visage.say(uploadOutcome, _("Wait for the current upload to finish."), "error"); return; }
     batch = { items: photos.map(row), bytes: photos.reduce((sum, file) => sum + file.size, 0), running: true };
     fileList.replaceChildren(...batch.items.map((item) => item.row));
     summary.hidden = false;
-    Visage.say(uploadOutcome, `Uploading ${photos.length} photos…`, "busy");
+    Visage.say(uploadOutcome, ngettext("Uploading {n} photo…", "Uploading {n} photos…", photos.length), "busy");
     showOverall();
     const queue = [...batch.items];
     const lanes = Array.from({ length: Math.min(PARALLEL_UPLOADS, queue.length) }, async () => {
@@ -153,7 +153,7 @@
     const failed = batch.items.filter((item) => item.failed).length;
     Visage.say(
       uploadOutcome,
-      failed ? `Done: ${photos.length - failed} uploaded, ${failed} could not be (see below).` : `Done: all ${photos.length} photos uploaded.`,
+      failed ? _("Done: {uploaded} uploaded, {failed} could not be (see below).", { uploaded: photos.length - failed, failed }) : ngettext("Done: {n} photo uploaded.", "Done: all {n} photos uploaded.", photos.length),
       failed ? "error" : "ok",
     );
     pollProgress();
@@ -206,11 +206,11 @@
       const p = result.data;
       busy = p.pending + p.indexing > 0;
       indexBar.value = p.total ? Math.floor(p.percent_done) : 0;
-      const eta = busy && p.eta_seconds ? ` · about ${Math.ceil(p.eta_seconds)} s left` : "";
-      const failed = p.failed ? ` · ${p.failed} could not be read` : "";
+      const eta = busy && p.eta_seconds ? ` · ${_("about {seconds} s left", { seconds: Math.ceil(p.eta_seconds) })}` : "";
+      const failed = p.failed ? ` · ${ngettext("{n} could not be read", "{n} could not be read", p.failed)}` : "";
       indexText.textContent = p.total
-        ? `${p.indexed} of ${p.total} photos searched for faces (${Math.floor(p.percent_done)} %) · ${p.faces_found} faces found${failed}${eta}`
-        : "No photos yet.";
+        ? `${_("{indexed} of {total} photos searched for faces ({percent} %)", { indexed: p.indexed, total: p.total, percent: Math.floor(p.percent_done) })} · ${ngettext("{n} face found", "{n} faces found", p.faces_found)}${failed}${eta}`
+        : _("No photos yet.");
       if (p.indexed !== lastIndexed) { lastIndexed = p.indexed; loadGallery(1); loadPeople(1); }
     } else {
       indexText.textContent = Visage.describeError(result);
@@ -262,10 +262,10 @@
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "danger small";
-      remove.textContent = "Delete";
-      remove.setAttribute("aria-label", `Delete ${photo.filename}`);
+      remove.textContent = _("Delete");
+      remove.setAttribute("aria-label", _("Delete {name}", { name: photo.filename }));
       remove.addEventListener("click", async () => {
-        if (!window.confirm(`Delete ${photo.filename} and the faces found in it?`)) return;
+        if (!window.confirm(_("Delete {name} and the faces found in it?", { name: photo.filename }))) return;
         const result = await Visage.api(`/api/v1/photos/${photo.id}`, { method: "DELETE" });
         if (result.ok) { item.remove(); pollProgress(); } else caption.textContent = Visage.describeError(result);
       });
@@ -309,7 +309,7 @@
     const crop = document.createElement("div");
     crop.className = "face-crop";
     crop.setAttribute("role", "img");
-    crop.setAttribute("aria-label", "Face");
+    crop.setAttribute("aria-label", _("Face"));
     const width = face.box.right - face.box.left;
     const height = face.box.bottom - face.box.top;
     const side = Math.max(width, height);
@@ -342,10 +342,10 @@
     open.type = "button";
     open.className = "small";
     open.textContent = `${person.photo_count} photo${person.photo_count === 1 ? "" : "s"}`;
-    open.setAttribute("aria-label", `Show the ${person.face_count} faces of this person`);
+    open.setAttribute("aria-label", ngettext("Show the {n} face of this person", "Show the {n} faces of this person", person.face_count));
     open.addEventListener("click", () => showPerson(person));
     item.append(faceCrop(person.cover), open);
-    if (mergeButton) item.append(choice(person.id, "Select", () => { mergeButton.disabled = selected(peopleList).length < 2; }));
+    if (mergeButton) item.append(choice(person.id, _("Select"), () => { mergeButton.disabled = selected(peopleList).length < 2; }));
     return item;
   }
 
@@ -360,7 +360,7 @@
     if (page === 1) peopleList.replaceChildren(...tiles); else peopleList.append(...tiles);
     peopleMore.hidden = page * PEOPLE_PAGE_SIZE >= result.data.total;
     if (mergeButton) mergeButton.disabled = true;
-    if (page === 1 && !result.data.total) Visage.say(peopleOutcome, "Nobody found yet.", "ok");
+    if (page === 1 && !result.data.total) Visage.say(peopleOutcome, _("Nobody found yet."), "ok");
   }
   peopleMore.addEventListener("click", () => loadPeople(peoplePage + 1));
 
@@ -371,7 +371,7 @@
     personFaces.replaceChildren(...result.data.faces.map((face) => {
       const item = document.createElement("li");
       item.append(faceCrop(face));
-      if (splitButton) item.append(choice(face.id, "Someone else", () => { splitButton.disabled = !selected(personFaces).length; }));
+      if (splitButton) item.append(choice(face.id, _("Someone else"), () => { splitButton.disabled = !selected(personFaces).length; }));
       return item;
     }));
     if (splitButton) splitButton.disabled = true;
@@ -389,13 +389,13 @@
   if (mergeButton) {
     mergeButton.addEventListener("click", () => {
       const ids = selected(peopleList);
-      changePeople("merge", { person_ids: ids }, `Merged ${ids.length} people into one.`);
+      changePeople("merge", { person_ids: ids }, _("Merged {count} people into one.", { count: ids.length }));
     });
   }
   if (splitButton) {
     splitButton.addEventListener("click", () => {
       const ids = selected(personFaces);
-      changePeople(`${openPerson.id}/split`, { face_ids: ids }, `${ids.length} face${ids.length === 1 ? "" : "s"} split off into a new person.`);
+      changePeople(`${openPerson.id}/split`, { face_ids: ids }, ngettext("{n} face split off into a new person.", "{n} faces split off into a new person.", ids.length));
     });
   }
 

@@ -11,9 +11,9 @@
   const PIN_TIMEOUT_MS = 30000;
   const OFFLINE_RETRY_MS = 5000;
   const HINTS = {
-    FACE_001: "Stand still for a moment to check in.",
-    FACE_002: "One person at a time, please.",
-    FACE_003: "Come a little closer and hold still.",
+    FACE_001: _("Stand still for a moment to check in."),
+    FACE_002: _("One person at a time, please."),
+    FACE_003: _("Come a little closer and hold still."),
   };
 
   const setup = document.querySelector("[data-kiosk-setup]");
@@ -34,7 +34,7 @@
     detail.textContent = text;
   }
 
-  function ready(text = HINTS.FACE_001) { show("ready", "Look at the camera", text); }
+  function ready(text = HINTS.FACE_001) { show("ready", _("Look at the camera"), text); }
 
   function next(delay) {
     clearTimeout(timer);
@@ -71,7 +71,7 @@
     pendingFrame = frame;
     pinInput.value = "";
     pinPad.hidden = false;
-    show("pin", message || "Enter your PIN", "Type your PIN, then OK.");
+    show("pin", message || _("Enter your PIN"), _("Type your PIN, then OK."));
     pinPad.querySelector("[data-pin-digit]").focus();
     clearTimeout(pinTimer);
     pinTimer = setTimeout(() => { closePin(); ready(); next(FRAME_INTERVAL_MS); }, PIN_TIMEOUT_MS);
@@ -83,11 +83,11 @@
       if (answer.reason === "PIN_REQUIRED") { askPin(frame, answer.message); return; }
       if (answer.allowed) {
         const name = answer.member ? answer.member.full_name : "";
-        const heading = name ? `Welcome, ${name}!` : "Welcome!";
-        const visits = answer.visits_remaining == null ? "Enjoy your visit." : `Visits left: ${answer.visits_remaining}.`;
+        const heading = name ? _("Welcome, {name}!", { name }) : _("Welcome!");
+        const visits = answer.visits_remaining == null ? _("Enjoy your visit.") : _("Visits left: {count}.", { count: answer.visits_remaining });
         show("granted", heading, answer.message && answer.message !== heading ? answer.message : visits);
       } else {
-        show("denied", "Sorry, no entry", answer.message);
+        show("denied", _("Sorry, no entry"), answer.message);
       }
       setTimeout(() => ready(), RESULT_HOLD_MS);
       next(RESULT_HOLD_MS);
@@ -95,18 +95,18 @@
     }
     const code = result.data && result.data.error ? result.data.error.code : "";
     if (result.status === 401 || result.status === 403) {
-      askForKey(`This kiosk key does not work (${Visage.describeError(result)}). Enter a current key.`);
+      askForKey(_("This kiosk key does not work ({reason}). Enter a current key.", { reason: Visage.describeError(result) }));
       return;
     }
     if (HINTS[code]) { ready(HINTS[code]); next(FRAME_INTERVAL_MS); return; }
     if (result.status === 0 || result.status >= 500 || result.status === 429) {
-      const text = result.status === 429 ? Visage.describeError(result) : "Check-in is briefly unavailable; trying again.";
-      show("offline", "One moment…", text);
+      const text = result.status === 429 ? Visage.describeError(result) : _("Check-in is briefly unavailable; trying again.");
+      show("offline", _("One moment…"), text);
       const wait = Number(result.response && result.response.headers.get("Retry-After"));
       next(wait > 0 ? wait * 1000 : OFFLINE_RETRY_MS);
       return;
     }
-    show("denied", "Please try again", Visage.describeError(result));
+    show("denied", _("Please try again"), Visage.describeError(result));
     setTimeout(() => ready(), RESULT_HOLD_MS);
     next(RESULT_HOLD_MS);
   }
@@ -124,7 +124,7 @@
     try {
       await VisageCamera.start(video);
     } catch (error) {
-      show("denied", "Camera unavailable", error.message);
+      show("denied", _("Camera unavailable"), error.message);
       return;
     }
     next(FRAME_INTERVAL_MS);
@@ -139,17 +139,17 @@
   pinPad.addEventListener("submit", async (event) => {
     event.preventDefault();
     const pin = pinInput.value;
-    if (!/^[0-9]{4,6}$/.test(pin)) { detail.textContent = "A PIN has 4 to 6 digits."; return; }
+    if (!/^[0-9]{4,6}$/.test(pin)) { detail.textContent = _("A PIN has 4 to 6 digits."); return; }
     const frame = pendingFrame;
     closePin();
-    show("ready", "Checking…", "One moment.");
+    show("ready", _("Checking…"), _("One moment."));
     answered(await send(frame, pin), frame);
   });
 
   setup.querySelector("form").addEventListener("submit", (event) => {
     event.preventDefault();
     const key = event.target.elements.api_key.value.trim();
-    if (!key) { Visage.say(setup.querySelector("[data-outcome]"), "Kiosk key: enter the key.", "error"); return; }
+    if (!key) { Visage.say(setup.querySelector("[data-outcome]"), _("Kiosk key: enter the key."), "error"); return; }
     localStorage.setItem(KEY, key);
     event.target.reset();
     // The click is the user gesture full screen needs; a refusal leaves the kiosk windowed.

@@ -14,7 +14,7 @@
   }
 
   function when(value) {
-    return value ? new Date(value).toLocaleString() : "—";
+    return Visage.formatDateTime(value);
   }
 
   async function blobUrl(path) {
@@ -23,7 +23,7 @@
   }
 
   async function connect(platform, outcome) {
-    Visage.say(outcome, `Opening ${PLATFORM_NAMES[platform]}…`, "busy");
+    Visage.say(outcome, _("Opening {platform}…", { platform: PLATFORM_NAMES[platform] }), "busy");
     const result = await Visage.api(`/api/v1/social/accounts/${platform}/connect`, { method: "POST" });
     if (!result.ok) { Visage.say(outcome, Visage.describeError(result), "error"); return; }
     location.assign(result.data.authorize_url);
@@ -35,7 +35,7 @@
     if (!result.ok) { Visage.say(outcome, Visage.describeError(result), "error"); return []; }
     if (!result.data.length) {
       const row = body.insertRow();
-      const empty = cell(row, "No account connected yet.");
+      const empty = cell(row, _("No account connected yet."));
       empty.colSpan = 5;
     }
     for (const account of result.data) {
@@ -43,12 +43,12 @@
       row.dataset.account = account.platform;
       cell(row, PLATFORM_NAMES[account.platform]);
       cell(row, account.username);
-      cell(row, account.status === "EXPIRED" ? `EXPIRED — reconnect (${account.last_error || ""})` : account.status);
-      cell(row, account.token_expires_at ? when(account.token_expires_at) : "does not expire");
+      cell(row, account.status === "EXPIRED" ? _("EXPIRED — reconnect ({reason})", { reason: account.last_error || "" }) : account.status);
+      cell(row, account.token_expires_at ? when(account.token_expires_at) : _("does not expire"));
       const actions = cell(row, "");
       const refresh = document.createElement("button");
       refresh.type = "button";
-      refresh.textContent = "Refresh";
+      refresh.textContent = _("Refresh");
       refresh.addEventListener("click", async () => {
         const answer = await Visage.api(`/api/v1/social/accounts/${account.id}/refresh`, { method: "PUT" });
         Visage.say(outcome, answer.ok ? `${account.username}: ${answer.data.status}` : Visage.describeError(answer), answer.ok ? "ok" : "error");
@@ -56,7 +56,7 @@
       });
       const reconnect = document.createElement("button");
       reconnect.type = "button";
-      reconnect.textContent = "Reconnect";
+      reconnect.textContent = _("Reconnect");
       reconnect.addEventListener("click", () => connect(account.platform, outcome));
       actions.append(refresh, " ", reconnect);
     }
@@ -70,7 +70,7 @@
     for (const post of result.data.items) {
       const row = body.insertRow();
       row.dataset.post = post.id;
-      cell(row, post.scheduled_local ? `${new Date(post.scheduled_for).toLocaleString()} (${post.timezone})` : "draft");
+      cell(row, post.scheduled_local ? `${Visage.formatDateTime(post.scheduled_for)} (${post.timezone})` : _("draft"));
       cell(row, post.text);
       cell(row, post.status).dataset.postStatus = post.status;
       const where = cell(row, "");
@@ -93,13 +93,13 @@
     const result = await Visage.api("/api/v1/posts/queue/status");
     if (!result.ok) { target.textContent = Visage.describeError(result); return; }
     const q = result.data;
-    target.textContent = `Due: ${q.due} · scheduled: ${q.scheduled} · publishing: ${q.publishing} · waiting for a rate limit: ${q.rate_limited} · unknown (being checked): ${q.unknown} · failed: ${q.failed} · published: ${q.published}`;
+    target.textContent = _("Due: {due} · scheduled: {scheduled} · publishing: {publishing} · waiting for a rate limit: {rate_limited} · unknown (being checked): {unknown} · failed: {failed} · published: {published}", q);
   }
 
   function accountsPage(root) {
     const outcome = root.querySelector("[data-accounts-outcome]");
     const connected = new URLSearchParams(location.search).get("connected");
-    if (connected) Visage.say(root.querySelector("[data-connected-outcome]"), `${PLATFORM_NAMES[connected] || connected} connected.`, "ok");
+    if (connected) Visage.say(root.querySelector("[data-connected-outcome]"), _("{platform} connected.", { platform: PLATFORM_NAMES[connected] || connected }), "ok");
     for (const button of root.querySelectorAll("[data-connect]")) {
       button.addEventListener("click", () => connect(button.dataset.connect, outcome));
     }
@@ -128,7 +128,7 @@
 
     async function creditsLine() {
       const result = await Visage.api("/api/v1/ai/credits");
-      if (result.ok) form.querySelector("[data-ai-credits]").textContent = `${result.data.remaining} of ${result.data.limit} AI credits left this month`;
+      if (result.ok) form.querySelector("[data-ai-credits]").textContent = _("{remaining} of {limit} AI credits left this month", result.data);
     }
 
     let previewTimer = null;
@@ -165,7 +165,7 @@
           const key = `${photoId}:${account.platform}`;
           if (!imageCache.has(key)) imageCache.set(key, blobUrl(`/api/v1/social/preview/${photoId}?platform=${account.platform}`));
           const image = document.createElement("img");
-          image.alt = "What will be published, faces of people who did not agree blurred";
+          image.alt = _("What will be published, faces of people who did not agree blurred");
           image.width = 320;
           image.dataset.previewImage = "";
           card.append(image);
@@ -210,7 +210,7 @@
       if (!accounts.length) {
         const link = document.createElement("a");
         link.href = "/app/publishing";
-        link.textContent = "Connect an account first.";
+        link.textContent = _("Connect an account first.");
         holder.append(link);
       }
       for (const account of accounts) {
@@ -233,15 +233,15 @@
 
     form.querySelector("[data-ai-caption]").addEventListener("click", async () => {
       const target = chosenAccounts()[0];
-      Visage.say(aiOutcome, "Writing…", "busy");
+      Visage.say(aiOutcome, _("Writing…"), "busy");
       const result = await Visage.api("/api/v1/ai/captions", {
         method: "POST",
         json: { event_id: eventId, photo_ids: chosenPhotos(), platform: target ? target.platform : "x" },
       });
       if (!result.ok) { Visage.say(aiOutcome, Visage.describeError(result), "error"); return; }
       text.value = result.data.captions[0] || "";
-      const by = result.data.provider === "template" ? "a template (no AI provider is configured)" : result.data.provider;
-      Visage.say(aiOutcome, `Suggested by ${by}.`, "ok");
+      const by = result.data.provider === "template" ? _("a template (no AI provider is configured)") : result.data.provider;
+      Visage.say(aiOutcome, _("Suggested by {by}.", { by }), "ok");
       creditsLine();
       schedulePreview();
     });
@@ -249,11 +249,11 @@
     form.addEventListener("submit", async (submitted) => {
       submitted.preventDefault();
       const targets = chosenAccounts();
-      if (!targets.length) { Visage.say(outcome, "Choose at least one account.", "error"); return; }
+      if (!targets.length) { Visage.say(outcome, _("Choose at least one account."), "error"); return; }
       const whenValue = form.querySelector("[data-compose-when]").value;
       const body = { account_ids: targets.map((a) => a.id), text: text.value, photo_ids: chosenPhotos(), timezone: zone.value.trim() || "UTC" };
       if (whenValue) body.scheduled_for = whenValue;
-      Visage.say(outcome, "Saving…", "busy");
+      Visage.say(outcome, _("Saving…"), "busy");
       const created = await Visage.api("/api/v1/posts", { method: "POST", json: body });
       if (!created.ok) { Visage.say(outcome, Visage.describeError(created), "error"); return; }
       if (!whenValue) {

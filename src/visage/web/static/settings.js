@@ -15,8 +15,8 @@
   }
 
   function describeHours(hours) {
-    if (hours.always_open) return "No opening hours are set: check-in works at any time.";
-    return hours.open_now ? "Open now." : "Closed now: the kiosk turns members away until opening time.";
+    if (hours.always_open) return _("No opening hours are set: check-in works at any time.");
+    return hours.open_now ? _("Open now.") : _("Closed now: the kiosk turns members away until opening time.");
   }
 
   async function loadHours() {
@@ -39,7 +39,7 @@
     const opens = row.querySelector("[name=opens]").value;
     const closes = row.querySelector("[name=closes]").value;
     if (!opens && !closes) return [];
-    if (!opens || !closes) throw new Error(`${row.querySelector("th").textContent}: give both the opening and the closing time, or neither.`);
+    if (!opens || !closes) throw new Error(_("{day}: give both the opening and the closing time, or neither.", { day: row.querySelector("th").textContent }));
     const loaded = loadedWeekly[row.dataset.day] || [];
     const unchanged = loaded.length && loaded[0].opens.slice(0, 5) === opens && loaded[0].closes.slice(0, 5) === closes;
     return unchanged ? loaded : [{ opens, closes }];
@@ -60,13 +60,13 @@
     const body = { timezone: hoursForm.elements.timezone.value.trim(), weekly };
     const result = await Visage.api("/api/v1/tenant/opening-hours", { method: "PUT", json: body });
     if (!result.ok) { Visage.say(hoursOutcome, Visage.describeError(result, hoursForm), "error"); return; }
-    Visage.say(hoursOutcome, "Opening hours saved.", "ok");
+    Visage.say(hoursOutcome, _("Opening hours saved."), "ok");
     loadHours();
   });
   hoursForm.querySelector("[data-always-open]").addEventListener("click", async () => {
     const result = await Visage.api("/api/v1/tenant/opening-hours", { method: "DELETE" });
     if (!result.ok) { Visage.say(hoursOutcome, Visage.describeError(result), "error"); return; }
-    Visage.say(hoursOutcome, "Opening hours removed: always open.", "ok");
+    Visage.say(hoursOutcome, _("Opening hours removed: always open."), "ok");
     loadHours();
   });
 
@@ -76,7 +76,7 @@
     const facesForm = document.querySelector("[data-settings=faces]");
     if (faces.ok) {
       fill(facesForm, faces.data);
-      facesForm.elements.recognition_tolerance.placeholder = `Default: ${faces.data.effective_tolerance}`;
+      facesForm.elements.recognition_tolerance.placeholder = _("Default: {value}", { value: faces.data.effective_tolerance });
       const summary = document.querySelector("[data-faces-summary]");
       summary.querySelector("[data-faces-summary-text]").textContent = faces.data.summary;
       summary.hidden = false;

@@ -21,7 +21,7 @@
     const blob = await result.response.blob();
     if (qrUrls[session.id]) URL.revokeObjectURL(qrUrls[session.id]);
     qrUrls[session.id] = URL.createObjectURL(blob);
-    box.append(element("img", undefined, { src: qrUrls[session.id], alt: "QR code to scan with WhatsApp", width: "264", height: "264", "data-qr": session.id }));
+    box.append(element("img", undefined, { src: qrUrls[session.id], alt: _("QR code to scan with WhatsApp"), width: "264", height: "264", "data-qr": session.id }));
   }
 
   async function refreshSessions() {
@@ -29,8 +29,8 @@
     const result = await api("/api/v1/messaging/sessions");
     if (!result.ok) { say($("wa-connect-outcome"), describeError(result), "error"); return; }
     box.replaceChildren();
-    if (!result.data.live) box.append(element("p", "WAHA cannot be reached: the statuses below are the last known.", { class: "warning" }));
-    if (!result.data.items.length) box.append(element("p", "Not connected yet.", { class: "muted" }));
+    if (!result.data.live) box.append(element("p", _("WAHA cannot be reached: the statuses below are the last known."), { class: "warning" }));
+    if (!result.data.items.length) box.append(element("p", _("Not connected yet."), { class: "muted" }));
     for (const session of result.data.items) {
       const line = element("div", undefined, { class: "wa-session", "data-session": session.name });
       line.append(element("strong", session.label), " ", element("span", session.status, { "data-status": "" }));
@@ -42,7 +42,7 @@
 
   async function connect() {
     const result = await api("/api/v1/messaging/sessions", { method: "POST", json: { label: "WhatsApp" } });
-    say($("wa-connect-outcome"), result.ok ? "Session started: scan the code below." : describeError(result), result.ok ? "ok" : "error");
+    say($("wa-connect-outcome"), result.ok ? _("Session started: scan the code below.") : describeError(result), result.ok ? "ok" : "error");
     await refreshSessions();
   }
 
@@ -66,7 +66,7 @@
   async function preview() {
     const result = await api("/api/v1/messages/bulk/preview", { method: "POST", json: sendBody() });
     if (!result.ok) { say($("wa-send-outcome"), describeError(result), "error"); return; }
-    say($("wa-send-outcome"), `${result.data.recipients.length} get it, ${result.data.skipped.length} skipped.`, "ok");
+    say($("wa-send-outcome"), _("{recipients} get it, {skipped} skipped.", { recipients: result.data.recipients.length, skipped: result.data.skipped.length }), "ok");
     $("wa-recipients").replaceChildren(...result.data.recipients.map((r) => element("li", `${r.full_name}: “${r.text}”`)));
     $("wa-skipped").replaceChildren(...result.data.skipped.map((r) => element("li", `${r.full_name} — ${r.reason}`)));
     $("wa-preview-result").hidden = false;
@@ -76,7 +76,7 @@
     event.preventDefault();
     const result = await api("/api/v1/messages/bulk", { method: "POST", json: sendBody() });
     if (!result.ok) { say($("wa-send-outcome"), describeError(result), "error"); return; }
-    say($("wa-send-outcome"), `Queued ${result.data.queued.length}, skipped ${result.data.skipped.length}.`, "ok");
+    say($("wa-send-outcome"), _("Queued {queued}, skipped {skipped}.", { queued: result.data.queued.length, skipped: result.data.skipped.length }), "ok");
     await refreshConversation();
   }
 
@@ -105,7 +105,7 @@
   async function loadTemplates() {
     const result = await api("/api/v1/messaging/templates");
     if (!result.ok) return;
-    $("wa-template").replaceChildren(element("option", "(no template: write the text)", { value: "" }),
+    $("wa-template").replaceChildren(element("option", _("(no template: write the text)"), { value: "" }),
       ...result.data.map((t) => element("option", t.name, { value: t.id })));
     $("wa-templates").replaceChildren(...result.data.map((t) => element("li", `${t.name}: ${t.body}`)));
   }
@@ -114,7 +114,7 @@
     event.preventDefault();
     const json = { name: $("wa-template-name").value, body: $("wa-template-body").value };
     const result = await api("/api/v1/messaging/templates", { method: "POST", json });
-    say($("wa-template-outcome"), result.ok ? "Template saved." : describeError(result), result.ok ? "ok" : "error");
+    say($("wa-template-outcome"), result.ok ? _("Template saved.") : describeError(result), result.ok ? "ok" : "error");
     if (result.ok) { event.target.reset(); await loadTemplates(); }
   }
 
