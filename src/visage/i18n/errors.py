@@ -41,9 +41,9 @@ def _patterns(locale: str) -> list[tuple[re.Pattern[str], str]]:
     patterns = []
     for message in read_catalog(locale):
         msgid = message.id
-        if isinstance(msgid, str) and message.string and not message.fuzzy:
-            if re.search(r"(?<!\{)\{0\}", msgid):
-                patterns.append((_pattern(msgid), str(message.string)))
+        usable = isinstance(msgid, str) and message.string and not message.fuzzy
+        if usable and re.search(r"(?<!\{)\{0\}", str(msgid)):
+            patterns.append((_pattern(str(msgid)), str(message.string)))
     # Longest first: the most specific pattern wins.
     patterns.sort(key=lambda item: -len(item[0].pattern))
     return patterns
