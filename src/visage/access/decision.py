@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from visage.i18n.context import N_
+
 
 class Reason(enum.StrEnum):
     GRANTED = "GRANTED"
@@ -68,20 +70,23 @@ class PaymentStatus(enum.StrEnum):
 
 Identification = Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE", "PIN_REQUIRED", "WRONG_PIN"]
 
-# What the kiosk shows; it never says why staff put a hold on someone.
+# What the kiosk shows (translated where it is sent); it never says why staff put a hold on
+# someone.
 KIOSK_MESSAGES: dict[Reason, str] = {
-    Reason.GRANTED: "Welcome!",
-    Reason.UNKNOWN_FACE: "We do not recognize you: please see the front desk.",
-    Reason.LOW_CONFIDENCE: "We could not confirm who you are: look at the camera and try again.",
-    Reason.NO_MEMBERSHIP: "No active membership: please see the front desk.",
-    Reason.EXPIRED: "Your membership has expired: renew it at the front desk.",
-    Reason.FROZEN: "Your membership is frozen.",
-    Reason.OVERDUE: "Your payment is overdue: please see the front desk.",
-    Reason.NO_VISITS_LEFT: "No visits left on your pack: get a new one at the front desk.",
-    Reason.OUTSIDE_HOURS: "We are closed right now: see the opening hours.",
-    Reason.STAFF_HOLD: "Please see the front desk.",
-    Reason.PIN_REQUIRED: "Enter your PIN",
-    Reason.WRONG_PIN: "Wrong PIN: look at the camera and try again.",
+    Reason.GRANTED: N_("Welcome!"),
+    Reason.UNKNOWN_FACE: N_("We do not recognize you: please see the front desk."),
+    Reason.LOW_CONFIDENCE: N_(
+        "We could not confirm who you are: look at the camera and try again."
+    ),
+    Reason.NO_MEMBERSHIP: N_("No active membership: please see the front desk."),
+    Reason.EXPIRED: N_("Your membership has expired: renew it at the front desk."),
+    Reason.FROZEN: N_("Your membership is frozen."),
+    Reason.OVERDUE: N_("Your payment is overdue: please see the front desk."),
+    Reason.NO_VISITS_LEFT: N_("No visits left on your pack: get a new one at the front desk."),
+    Reason.OUTSIDE_HOURS: N_("We are closed right now: see the opening hours."),
+    Reason.STAFF_HOLD: N_("Please see the front desk."),
+    Reason.PIN_REQUIRED: N_("Enter your PIN"),
+    Reason.WRONG_PIN: N_("Wrong PIN: look at the camera and try again."),
 }
 
 # Among memberships that all refuse, the reason of the one closest to granting is given.

@@ -54,6 +54,7 @@ from visage.core.errors import Conflict, NotFound, ValidationFailed
 from visage.core.images import DecodedImage
 from visage.core.tenancy import TenantScope
 from visage.faces import service as faces_service
+from visage.i18n.context import gettext
 from visage.identity import audit
 from visage.identity.principal import ClientInfo, Principal
 from visage.members.models import Member
@@ -453,9 +454,10 @@ class CheckinOutcome:
 
     @property
     def message(self) -> str:
+        """What the kiosk shows, in the request's language."""
         if self.decision.allowed and self.member is not None:
-            return f"Welcome, {self.member.full_name}!"
-        return KIOSK_MESSAGES[self.decision.reason]
+            return gettext("Welcome, {name}!").format(name=self.member.full_name)
+        return gettext(KIOSK_MESSAGES[self.decision.reason])
 
 
 def kiosk_checkin(

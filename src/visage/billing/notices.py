@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from visage.billing.gateway import StripeInvoice
 from visage.billing.models import Subscription
 from visage.config import Settings
+from visage.i18n.context import using
+from visage.i18n.formatting import format_minor_units
+from visage.i18n.preferences import locale_for_tenant
 from visage.notifications.service import NotificationKind, notify
 
 logger = logging.getLogger(__name__)
@@ -21,13 +24,15 @@ def notify_payment_failed(
     """Tell the member that a payment failed, once per invoice; False when no channel could
     reach them."""
     reason = f" ({invoice.failure_message})" if invoice.failure_message else ""
+    with using(locale_for_tenant(session, subscription.tenant_id)):
+        amount = format_minor_units(invoice.amount_due, invoice.currency)
     notified = notify(
         session,
         tenant_id=subscription.tenant_id,
         member_id=subscription.member_id,
         kind=NotificationKind.PAYMENT_FAILED,
         variables={
-            "amount": f"{invoice.amount_due / 100:.2f} {invoice.currency.upper()}",
+            "amount": amount,
             "reason": reason,
             "link": f"{settings.public_base_url.rstrip('/')}/app/me",
         },

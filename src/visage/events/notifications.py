@@ -22,6 +22,9 @@ from visage.events.models import (
     SelfieSubscription,
 )
 from visage.events.people import matched_people
+from visage.i18n.context import gettext, using
+from visage.i18n.formatting import format_date
+from visage.i18n.preferences import locale_for_tenant
 from visage.identity import audit
 
 
@@ -106,11 +109,18 @@ def new_photo_message(
     if row is None:
         return None
     attendee, event = row
-    greeting = f"Hello {attendee.full_name or attendee.username},"
-    body = (
-        f"{greeting}\n\nA new photo of you was published for {event.name} "
-        f"({event.event_date.isoformat()}).\nSee your photos: {share_url(settings, event)}\n\n"
-        "You get this email because you asked to be told about new photos of you. To stop, "
-        "delete your selfie data from the event page."
-    )
-    return EmailMessageDraft(attendee.email, f"New photo of you at {event.name}", body)
+    # Attendees read the event's language (else the tenant's default).
+    with using(locale_for_tenant(session, event.tenant_id, event.language)):
+        body = gettext(
+            "Hello {name},\n\nA new photo of you was published for {event} ({date}).\n"
+            "See your photos: {link}\n\n"
+            "You get this email because you asked to be told about new photos of you. To stop, "
+            "delete your selfie data from the event page."
+        ).format(
+            name=attendee.full_name or attendee.username,
+            event=event.name,
+            date=format_date(event.event_date),
+            link=share_url(settings, event),
+        )
+        subject = gettext("New photo of you at {event}").format(event=event.name)
+    return EmailMessageDraft(attendee.email, subject, body)

@@ -19,6 +19,8 @@ from visage.core.errors import (
     RateLimited,
 )
 from visage.core.security import hash_password, hash_token, new_opaque_token, verify_password
+from visage.i18n.context import gettext, using
+from visage.i18n.preferences import locale_for_user
 from visage.identity import audit, login_guard
 from visage.identity.email import send_email
 from visage.identity.errors import AmbiguousAccount
@@ -246,7 +248,7 @@ def _tenant_note(session: Session, user: User) -> str:
     if user.tenant_id is None:
         return ""
     tenant = session.get_one(Tenant, user.tenant_id)
-    return f" at {tenant.name} (organization: {tenant.slug})"
+    return gettext(" at {name} (organization: {slug})").format(name=tenant.name, slug=tenant.slug)
 
 
 def request_password_reset(
@@ -260,19 +262,25 @@ def request_password_reset(
         if token is None:
             continue
         minutes = int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)
-        send_email(
-            session,
-            to=user.email,
-            subject="Reset your Visage password",
-            body=(
-                f"Someone asked to reset the password of {user.username}"
-                f"{_tenant_note(session, user)}.\n\n"
-                f"Open {settings.public_base_url}/reset-password?token={token}\n"
-                f"or send this token to POST /api/v1/auth/password/reset/confirm:\n{token}\n\n"
-                f"It works once, within {minutes} minutes. "
-                "If it was not you, ignore this email."
-            ),
-        )
+        with using(locale_for_user(session, user)):
+            send_email(
+                session,
+                to=user.email,
+                subject=gettext("Reset your Visage password"),
+                body=gettext(
+                    "Someone asked to reset the password of {username}{tenant_note}.\n\n"
+                    "Open {link}\n"
+                    "or send this token to POST /api/v1/auth/password/reset/confirm:\n{token}\n\n"
+                    "It works once, within {minutes} minutes. "
+                    "If it was not you, ignore this email."
+                ).format(
+                    username=user.username,
+                    tenant_note=_tenant_note(session, user),
+                    link=f"{settings.public_base_url}/reset-password?token={token}",
+                    token=token,
+                    minutes=minutes,
+                ),
+            )
         audit.record_on(session, "password.reset_requested", user, actor=None, client=client)
 
 
@@ -320,16 +328,22 @@ def send_verification_email(session: Session, settings: Settings, user: User) ->
     )
     if token is None:
         return
-    send_email(
-        session,
-        to=user.email,
-        subject="Confirm your email for Visage",
-        body=(
-            f"Welcome, {user.full_name or user.username}{_tenant_note(session, user)}.\n\n"
-            f"Confirm this address: {settings.public_base_url}/verify-email?token={token}\n"
-            f"or send this token to POST /api/v1/auth/verify-email:\n{token}\n"
-        ),
-    )
+    with using(locale_for_user(session, user)):
+        send_email(
+            session,
+            to=user.email,
+            subject=gettext("Confirm your email for Visage"),
+            body=gettext(
+                "Welcome, {name}{tenant_note}.\n\n"
+                "Confirm this address: {link}\n"
+                "or send this token to POST /api/v1/auth/verify-email:\n{token}\n"
+            ).format(
+                name=user.full_name or user.username,
+                tenant_note=_tenant_note(session, user),
+                link=f"{settings.public_base_url}/verify-email?token={token}",
+                token=token,
+            ),
+        )
 
 
 def verify_email(session: Session, token: str, client: ClientInfo) -> None:

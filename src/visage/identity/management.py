@@ -37,9 +37,16 @@ SUPER_ADMIN_FIELDS = MANAGER_FIELDS | {"tenant_id"}
 
 
 def add_tenant(
-    session: Session, actor: Principal, *, name: str, slug: str, client: ClientInfo
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    slug: str,
+    client: ClientInfo,
+    default_locale: str | None = None,
 ) -> Tenant:
     tenant = create_tenant(session, name=name, slug=slug)
+    tenant.default_locale = default_locale
     audit.record_on(session, "tenant.created", tenant, actor=actor, client=client)
     return tenant
 
@@ -81,6 +88,8 @@ def update_tenant(
         raise FieldNotAllowed(details={"fields": ["is_active"]})
     if "name" in changes and changes["name"] is not None:
         tenant.name = changes["name"]
+    if "default_locale" in changes:
+        tenant.default_locale = changes["default_locale"]
     if changes.get("is_active") is not None and changes["is_active"] != tenant.is_active:
         tenant.is_active = changes["is_active"]
         action = "tenant.activated" if tenant.is_active else "tenant.suspended"

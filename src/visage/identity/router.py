@@ -108,6 +108,7 @@ def me(session: DbSession, principal: CurrentUser) -> MeOut:
     return MeOut.model_validate(
         {
             **UserOut.model_validate(user).model_dump(),
+            "locale": user.locale,
             "tenant": TenantOut.model_validate(tenant) if tenant else None,
             "permissions": sorted(p.value for p in ROLE_PERMISSIONS[principal.role]),
         }
@@ -173,7 +174,12 @@ def create_tenant(
     body: TenantCreate, session: DbSession, principal: TenantAdmin, client: Client
 ) -> TenantOut:
     tenant = management.add_tenant(
-        session, principal, name=body.name, slug=body.slug, client=client
+        session,
+        principal,
+        name=body.name,
+        slug=body.slug,
+        client=client,
+        default_locale=body.default_locale,
     )
     return TenantOut.model_validate(tenant)
 

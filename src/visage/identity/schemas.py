@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -75,17 +75,21 @@ class TenantOut(BaseModel):
     name: str
     slug: str
     is_active: bool
+    default_locale: str | None = None
     created_at: datetime
 
 
 class TenantCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field(pattern=SLUG_PATTERN)
+    default_locale: Literal["en", "fr"] | None = None
 
 
 class TenantUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     is_active: bool | None = None
+    # The language of users with no saved choice, and of emails to them; null: the browser's.
+    default_locale: Literal["en", "fr"] | None = None
 
 
 class UserOut(BaseModel):
@@ -159,6 +163,8 @@ class AuditEventOut(BaseModel):
 
 
 class MeOut(UserOut):
+    # The language the user chose (PUT /api/v1/auth/me/locale); null: the tenant's default.
+    locale: str | None = None
     tenant: TenantOut | None
     permissions: list[str]
 

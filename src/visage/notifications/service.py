@@ -19,6 +19,8 @@ from visage.config import get_settings
 from visage.core.db import utcnow
 from visage.core.errors import AppError
 from visage.core.tenancy import TenantId, TenantScope
+from visage.i18n.context import N_, gettext, using
+from visage.i18n.preferences import locale_for_tenant
 from visage.identity.email import send_email
 from visage.members.models import Member
 from visage.messaging import consent, pacing, service, templates
@@ -32,24 +34,27 @@ class NotificationKind(enum.StrEnum):
     CHECKIN_DENIED_PAYMENT = "checkin_denied_payment"
 
 
-# (email subject, text); a tenant template named after the kind replaces the text.
+# (email subject, text), in English and translated when sent, in the tenant's language; a
+# tenant template named after the kind replaces the text.
 DEFAULT_TEXTS: dict[NotificationKind, tuple[str, str]] = {
     NotificationKind.NEW_PHOTOS: (
-        "New photos of you",
-        "Hi {first_name}, there are new photos of you from {event_name}: {link}",
+        N_("New photos of you"),
+        N_("Hi {first_name}, there are new photos of you from {event_name}: {link}"),
     ),
     NotificationKind.PAYMENT_FAILED: (
-        "Your payment failed",
-        "Hi {first_name}, your membership payment of {amount} did not go through{reason}. "
-        "Please update your card: {link}",
+        N_("Your payment failed"),
+        N_(
+            "Hi {first_name}, your membership payment of {amount} did not go through{reason}. "
+            "Please update your card: {link}"
+        ),
     ),
     NotificationKind.MEMBERSHIP_EXPIRING: (
-        "Your membership is expiring",
-        "Hi {first_name}, your membership ends on {end_date}. Renew it here: {link}",
+        N_("Your membership is expiring"),
+        N_("Hi {first_name}, your membership ends on {end_date}. Renew it here: {link}"),
     ),
     NotificationKind.CHECKIN_DENIED_PAYMENT: (
-        "Check-in refused: payment due",
-        "Hi {first_name}, we could not let you in because a payment is due: {link}",
+        N_("Check-in refused: payment due"),
+        N_("Hi {first_name}, we could not let you in because a payment is due: {link}"),
     ),
 }
 
@@ -72,7 +77,7 @@ def _text(
     variables: dict[str, str],
 ) -> str:
     template = templates.template_named(session, tenant_id, kind.value)
-    body = template.body if template is not None else DEFAULT_TEXTS[kind][1]
+    body = template.body if template is not None else gettext(DEFAULT_TEXTS[kind][1])
     return templates.render(body, {**templates.member_variables(member), **variables})
 
 
@@ -87,6 +92,18 @@ def notify(
 ) -> Notified:
     """Tell the member, in the caller's transaction. `dedupe_key` makes a repeated call (a
     retried job) queue the WhatsApp message once."""
+    with using(locale_for_tenant(session, tenant_id)):
+        return _notify(session, tenant_id, member_id, kind, variables, dedupe_key)
+
+
+def _notify(
+    session: Session,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    kind: NotificationKind,
+    variables: dict[str, str],
+    dedupe_key: str | None,
+) -> Notified:
     scope = TenantScope(session, TenantId(tenant_id))
     member = scope.get(Member, member_id, what="Member")
     text = _text(session, tenant_id, kind, member, variables)
@@ -115,7 +132,7 @@ def notify(
     send_email(
         session,
         to=member.email,
-        subject=DEFAULT_TEXTS[kind][0],
+        subject=gettext(DEFAULT_TEXTS[kind][0]),
         body=text,
         schedule_at=pacing.quiet_until(rules, utcnow()),
     )

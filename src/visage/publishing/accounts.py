@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from visage.config import Settings
 from visage.core.db import utcnow
 from visage.core.security import hash_token
+from visage.i18n.context import gettext, using
+from visage.i18n.preferences import locale_for_user
 from visage.identity.email import send_email
 from visage.identity.models import Role, User
 from visage.identity.principal import Principal
@@ -220,16 +222,21 @@ def _tell_owners(session: Session, account: SocialAccount, reason: str, settings
         )
     )
     for owner in owners:
-        send_email(
-            session,
-            to=owner.email,
-            subject=f"Reconnect your {account.platform.value} account {account.username}",
-            body=(
-                f"Visage could not renew the access of {account.platform.value} account "
-                f"{account.username} ({reason}). Its scheduled posts wait until you reconnect "
-                f"it: {settings.public_base_url.rstrip('/')}/app/publishing/accounts"
-            ),
-        )
+        names = {"platform": account.platform.value, "account": account.username}
+        with using(locale_for_user(session, owner)):
+            send_email(
+                session,
+                to=owner.email,
+                subject=gettext("Reconnect your {platform} account {account}").format(**names),
+                body=gettext(
+                    "Visage could not renew the access of {platform} account {account} "
+                    "({reason}). Its scheduled posts wait until you reconnect it: {link}"
+                ).format(
+                    **names,
+                    reason=reason,
+                    link=f"{settings.public_base_url.rstrip('/')}/app/publishing/accounts",
+                ),
+            )
 
 
 def refresh(session: Session, account: SocialAccount, settings: Settings) -> SocialAccount:

@@ -14,6 +14,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
+from visage.i18n.context import gettext, using
+from visage.i18n.formatting import format_date
+from visage.i18n.preferences import locale_for_user
 from visage.identity.email import send_email
 from visage.identity.models import Role, User
 from visage.publishing import posts
@@ -93,15 +96,17 @@ def _alert_owners(session: Session, period: AiCreditPeriod, resets_at: datetime)
         select(User).where(User.tenant_id == period.tenant_id, User.role == Role.TENANT_OWNER)
     )
     for owner in owners:
-        send_email(
-            session,
-            to=owner.email,
-            subject="80 % of this month's AI credits are used",
-            body=(
-                f"{period.credits_used} of {period.credits_limit} AI credits are used; they "
-                f"reset on {resets_at.date().isoformat()}."
-            ),
-        )
+        with using(locale_for_user(session, owner)):
+            send_email(
+                session,
+                to=owner.email,
+                subject=gettext("80 % of this month's AI credits are used"),
+                body=gettext("{used} of {limit} AI credits are used; they reset on {date}.").format(
+                    used=period.credits_used,
+                    limit=period.credits_limit,
+                    date=format_date(resets_at.date()),
+                ),
+            )
 
 
 def reserve(

@@ -46,6 +46,7 @@
       form.elements.name.value = event.name;
       form.elements.event_date.value = event.event_date;
       form.elements.visibility.value = event.visibility;
+      form.elements.language.value = event.language || "";
       form.elements.face_search_enabled.checked = event.face_search_enabled;
       form.querySelector("[data-settings-fields]").disabled = false;
     }

@@ -71,7 +71,10 @@
   });
 
   Visage.onReady(async (me) => {
-    fill(document.querySelector("[data-settings=tenant]"), { name: me.tenant ? me.tenant.name : "" });
+    fill(document.querySelector("[data-settings=tenant]"), {
+      name: me.tenant ? me.tenant.name : "",
+      default_locale: me.tenant ? me.tenant.default_locale : "",
+    });
     const faces = await Visage.api("/api/v1/faces/settings");
     const facesForm = document.querySelector("[data-settings=faces]");
     if (faces.ok) {
