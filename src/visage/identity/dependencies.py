@@ -18,6 +18,7 @@ from visage.config import Settings
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import NotAuthenticated, PermissionDenied
 from visage.core.logging import bind_log_context
+from visage.i18n.context import N_
 from visage.i18n.preferences import adopt_principal
 from visage.identity import api_tokens, audit, service
 from visage.identity.permissions import Permission
@@ -33,12 +34,12 @@ _token = APIKeyHeader(
     auto_error=False,
 )
 JWT_SEGMENTS = 3
-WRONG_SCHEME = (
+WRONG_SCHEME = N_(
     "`Authorization: Bearer` takes an access token (the JWT from POST /api/v1/auth/login); "
     "send a personal API token as `Authorization: Token <token>` and a kiosk key as "
     "`X-API-Key: <key>`."
 )
-SIGN_IN_FIRST = (
+SIGN_IN_FIRST = N_(
     "Sign in first: send `Authorization: Bearer <access_token>`, "
     "`Authorization: Token <personal API token>` (or `X-API-Key` from a kiosk)."
 )

@@ -21,6 +21,7 @@ from visage.access.schemas import DayVisits
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest
 from visage.events import service as events_service
+from visage.i18n.formatting import format_weekday
 from visage.identity import api_tokens, management
 from visage.identity import service as identity_service
 from visage.identity.dependencies import CurrentUser, require
@@ -63,7 +64,7 @@ def _bars(days: list[DayVisits]) -> list[dict[str, object]]:
     top = max((day.visits for day in days), default=0) or 1
     return [
         {
-            "label": day.date.strftime("%a"),
+            "label": format_weekday(day.date),
             "date": day.date,
             "visits": day.visits,
             "height": round(100 * day.visits / top),
