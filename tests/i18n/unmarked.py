@@ -18,13 +18,37 @@ from jinja2 import Environment, nodes
 
 # Names, not words: the same in every language.
 PROPER_NOUNS = {
-    "Visage", "WhatsApp", "X", "Facebook", "Facebook Page", "Instagram", "LinkedIn",
-    "Mastodon", "Bluesky", "Stripe", "English", "Français", "OK", "PIN", "QR", "API", "CSV",
-    "WAHA", "—", "·",
+    "Visage",
+    "WhatsApp",
+    "X",
+    "Facebook",
+    "Facebook Page",
+    "Instagram",
+    "LinkedIn",
+    "Mastodon",
+    "Bluesky",
+    "Stripe",
+    "English",
+    "Français",
+    "OK",
+    "PIN",
+    "QR",
+    "API",
+    "CSV",
+    "WAHA",
+    "—",
+    "·",
 }
 VISIBLE_ATTRIBUTES = (
-    "alt", "title", "placeholder", "aria-label", "aria-description", "data-success-message",
-    "data-confirm", "data-busy-message", "label",
+    "alt",
+    "title",
+    "placeholder",
+    "aria-label",
+    "aria-description",
+    "data-success-message",
+    "data-confirm",
+    "data-busy-message",
+    "label",
 )
 WORDS = re.compile(r"[A-Za-zÀ-ÿ]{2,}")
 SENTENCE = re.compile(r"[A-Za-zÀ-ÿ]+[,.:;!?…]?\s+[A-Za-zÀ-ÿ(]|^[A-Z][a-zà-ÿ]+[.!?…:]*$|[.!?…]$")
@@ -33,9 +57,21 @@ ATTRIBUTE = re.compile(r"""\s([\w:-]+)\s*=\s*("[^"]*"|'[^']*')""")
 ENTITY = re.compile(r"&[#\w]+;")
 # Script strings that look like words but are protocol: header names, event names, ...
 SCRIPT_TECHNICAL = {
-    "Accept", "Authorization", "Accept-Language", "Content-Type", "Retry-After", "X-API-Key",
-    "Bearer", "Token", "Escape", "Enter", "Backspace", "use strict", "DOMContentLoaded",
-    "danger small", "UTC",
+    "Accept",
+    "Authorization",
+    "Accept-Language",
+    "Content-Type",
+    "Retry-After",
+    "X-API-Key",
+    "Bearer",
+    "Token",
+    "Escape",
+    "Enter",
+    "Backspace",
+    "use strict",
+    "DOMContentLoaded",
+    "danger small",
+    "UTC",
 }
 CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]*$")  # HTTP methods, API codes and statuses
 
@@ -107,7 +143,9 @@ def _template_html(path: Path, pieces: list[tuple[int, str]]) -> Iterator[Unmark
                 if name.lower() in VISIBLE_ATTRIBUTES and _looks_like_words(part):
                     yield Unmarked(path, line_of(tag.start()), part.strip())
     position = 0
-    for match in re.finditer(r"[^<>]+(?=<|$)", TAG.sub(lambda m: "<" + " " * (len(m.group(0)) - 2) + ">", html)):
+    for match in re.finditer(
+        r"[^<>]+(?=<|$)", TAG.sub(lambda m: "<" + " " * (len(m.group(0)) - 2) + ">", html)
+    ):
         for part in re.split(r"\0|\n", match.group(0)):
             if _looks_like_words(part):
                 yield Unmarked(path, line_of(match.start()), part.strip())
@@ -158,8 +196,31 @@ def _script_literal(token: jslexer.Token) -> str | None:
         except ValueError:
             return token.value[1:-1]
     if token.type == "template_string":
-        return re.sub(r"\$\{[^}]*\}", " ", token.value[1:-1])
+        return _without_substitutions(token.value[1:-1])
     return None
+
+
+def _without_substitutions(template: str) -> str:
+    """A template literal's text with each `${...}` (nested braces too) replaced by a space."""
+    text: list[str] = []
+    depth = 0
+    index = 0
+    while index < len(template):
+        if depth == 0 and template.startswith("${", index):
+            depth, index = 1, index + 2
+            text.append(" ")
+            continue
+        char = template[index]
+        if depth:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+        else:
+            text.append(char)
+        index += 1
+    return "".join(text)
+
+
+# Babel does not look inside template literals: a _() there never reaches the catalogs.
+HIDDEN_CALL = re.compile(r"\$\{[^`]*\b(?:_|ngettext)\(")
 
 
 def unmarked_in_script(path: Path) -> list[Unmarked]:
@@ -173,14 +234,19 @@ def unmarked_in_script(path: Path) -> list[Unmarked]:
         text = _script_literal(token)
         if text is None:
             continue
+        if token.type == "template_string" and HIDDEN_CALL.search(token.value):
+            found.append(
+                Unmarked(path, token.lineno, f"translated inside a template literal: {token.value}")
+            )
+            continue
         before = tokens[index - 2 : index]
         called = (
-            len(before) == 2
-            and before[1].value == "("
-            and before[0].value in {"_", "ngettext"}
+            len(before) == 2 and before[1].value == "(" and before[0].value in {"_", "ngettext"}
         )
-        second_plural = index >= 4 and tokens[index - 1].value == "," and any(
-            t.value == "ngettext" for t in tokens[index - 4 : index - 2]
+        second_plural = (
+            index >= 4
+            and tokens[index - 1].value == ","
+            and any(t.value == "ngettext" for t in tokens[index - 4 : index - 2])
         )
         technical = text.strip() in SCRIPT_TECHNICAL or CONSTANT.match(text.strip())
         if called or second_plural or technical or text.startswith("visage."):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -80,7 +81,7 @@ def reload() -> None:
     js_messages.cache_clear()
 
 
-def _is_js_entry(locations: list[tuple[str, int | None]]) -> bool:
+def _is_js_entry(locations: Sequence[tuple[str, int]]) -> bool:
     return any(path.endswith(".js") for path, _ in locations)
 
 
@@ -98,7 +99,7 @@ def js_messages(locale: str) -> dict[str, str | list[str]]:
             forms = [str(text) for text in message.string] if message.string else []
             if not all(forms):
                 forms = [message.id[0], message.id[1]]
-            messages[message.id[0]] = forms
+            messages[str(message.id[0])] = forms
         else:
-            messages[message.id] = str(message.string or message.id)
+            messages[str(message.id)] = str(message.string or message.id)
     return messages

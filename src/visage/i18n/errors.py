@@ -56,9 +56,13 @@ def translate_error_message(message: str) -> str:
     translated = translations(locale).ugettext(message)
     if translated != message:
         return translated
+    catalog = translations(locale)
     for pattern, text in _patterns(locale):
         match = pattern.fullmatch(message)
         if match:
             values = match.groupdict()
-            return text.format(*(values[f"f{index}"] for index in range(len(values))))
+            # A value that is itself a catalog word ("Member" in "{0} not found.") is too.
+            return text.format(
+                *(catalog.ugettext(values[f"f{index}"]) for index in range(len(values)))
+            )
     return message

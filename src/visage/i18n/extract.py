@@ -21,7 +21,7 @@ from babel.messages.extract import extract_python
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 ERROR_BASE = "AppError"
 
-Extracted = tuple[int, str, str | tuple[str, ...], list[str]]
+Extracted = tuple[Any, ...]  # (lineno, funcname, message, comments[, context])
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +115,7 @@ def extract_visage(
     """Babel extraction method `visage` (see babel.cfg)."""
     source = fileobj.read()
     fileobj.seek(0)
-    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[misc]
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[arg-type]
     try:
         tree = ast.parse(source)
     except SyntaxError:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from visage.access.models import OpeningHours
 from visage.i18n import context, negotiation
+from visage.i18n.catalogs import DEFAULT_LOCALE
 from visage.identity import audit
 from visage.identity.models import Tenant, User
 from visage.identity.principal import ClientInfo, Principal
@@ -60,9 +61,9 @@ def locale_for_tenant(session: Session, tenant_id: uuid.UUID, chosen: str | None
     """`chosen` (a member's or an event's language) when set, else the tenant's default, else
     English: messages sent by jobs have no browser to ask."""
     if context.supported(chosen):
-        return chosen or context.DEFAULT_LOCALE
+        return chosen or DEFAULT_LOCALE
     tenant_locale = session.scalar(select(Tenant.default_locale).where(Tenant.id == tenant_id))
-    return context.supported(tenant_locale) or context.DEFAULT_LOCALE
+    return context.supported(tenant_locale) or DEFAULT_LOCALE
 
 
 def set_user_locale(

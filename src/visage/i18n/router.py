@@ -63,4 +63,4 @@ def save_my_locale(
     body: LocaleChoice, session: DbSession, principal: CurrentUser, client: Client
 ) -> LocaleChoice:
     user = preferences.set_user_locale(session, principal, body.locale, client)
-    return LocaleChoice(locale=user.locale)  # type: ignore[arg-type]
+    return LocaleChoice.model_validate({"locale": user.locale})

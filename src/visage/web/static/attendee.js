@@ -152,7 +152,7 @@
       preview.hidden = true;
       captureButton.hidden = false;
     } catch (error) {
-      Visage.say(selfieOutcome, `${error.message} ${_("You can pick a photo instead.")}`, "error");
+      Visage.say(selfieOutcome, error.message + " " + _("You can pick a photo instead."), "error");
     }
   });
   captureButton.addEventListener("click", async () => {

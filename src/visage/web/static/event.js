@@ -207,10 +207,11 @@
       const p = result.data;
       busy = p.pending + p.indexing > 0;
       indexBar.value = p.total ? Math.floor(p.percent_done) : 0;
-      const eta = busy && p.eta_seconds ? ` · ${_("about {seconds} s left", { seconds: Math.ceil(p.eta_seconds) })}` : "";
-      const failed = p.failed ? ` · ${ngettext("{n} could not be read", "{n} could not be read", p.failed)}` : "";
+      const eta = busy && p.eta_seconds ? " · " + _("about {seconds} s left", { seconds: Math.ceil(p.eta_seconds) }) : "";
+      const failed = p.failed ? " · " + ngettext("{n} could not be read", "{n} could not be read", p.failed) : "";
       indexText.textContent = p.total
-        ? `${_("{indexed} of {total} photos searched for faces ({percent} %)", { indexed: p.indexed, total: p.total, percent: Math.floor(p.percent_done) })} · ${ngettext("{n} face found", "{n} faces found", p.faces_found)}${failed}${eta}`
+        ? _("{indexed} of {total} photos searched for faces ({percent} %)", { indexed: p.indexed, total: p.total, percent: Math.floor(p.percent_done) })
+          + " · " + ngettext("{n} face found", "{n} faces found", p.faces_found) + failed + eta
         : _("No photos yet.");
       if (p.indexed !== lastIndexed) { lastIndexed = p.indexed; loadGallery(1); loadPeople(1); }
     } else {
