@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from visage.faces.calibration.model import ScoreModel
+from visage.i18n.context import N_, gettext, ngettext
+from visage.i18n.formatting import format_number, format_percent
 
 KioskMode = Literal["face", "face_then_pin", "face_and_pin"]
 FaceOutcome = Literal["MATCH", "UNKNOWN_FACE", "LOW_CONFIDENCE"]
@@ -144,27 +146,40 @@ def judge(nearest: Sequence[Nearest], point: OperatingPoint) -> FaceVerdict:
 def describe(point: OperatingPoint) -> str:
     """The operating point in words, for the settings page."""
     face = point.rates["face"]
-    strangers = f"about 1 wrong entry in {_one_in(face.fpir)} strangers"
-    text = (
-        f"At {point.gallery_size:,} member{'s' if point.gallery_size != 1 else ''}, "
-        f"face alone: {strangers}, "
-        f"{_percent(face.fnir)} of members asked again."
+    text = ngettext(
+        "At {count} member, face alone: about 1 wrong entry in {strangers} strangers, "
+        "{asked} of members asked again.",
+        "At {count} members, face alone: about 1 wrong entry in {strangers} strangers, "
+        "{asked} of members asked again.",
+        point.gallery_size,
+    ).format(
+        count=format_number(point.gallery_size),
+        strangers=_one_in(face.fpir),
+        asked=_percent(face.fnir),
     )
     if point.mode != "face":
         pin = point.rates[point.mode]
-        text += (
-            f" With {point.mode.replace('_', ' ')} (this kiosk's mode): about 1 wrong entry "
-            f"in {_one_in(pin.fpir)} strangers who each try one PIN, "
-            f"{_percent(pin.fnir)} of members not recognized."
+        text += " " + gettext(
+            "With {mode} (this kiosk's mode): about 1 wrong entry in {strangers} strangers "
+            "who each try one PIN, {missed} of members not recognized."
+        ).format(
+            mode=gettext(MODE_WORDS[point.mode]),
+            strangers=_one_in(pin.fpir),
+            missed=_percent(pin.fnir),
         )
     return text
 
 
+MODE_WORDS = {"face_then_pin": N_("face then pin"), "face_and_pin": N_("face and pin")}
+
+
 def _one_in(rate: float) -> str:
     if rate <= 0:
-        return "more than a billion"
-    return f"{round(1 / rate):,}"
+        return gettext("more than a billion")
+    return format_number(round(1 / rate))
 
 
 def _percent(rate: float) -> str:
-    return f"{rate * 100:.1f} %" if rate >= 0.001 else "under 0.1 %"
+    if rate < 0.001:
+        return gettext("under {share}").format(share=format_percent(0.001))
+    return format_percent(rate)

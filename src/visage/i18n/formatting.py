@@ -62,6 +62,11 @@ def format_number(value: float | int | Decimal) -> str:
     return numbers.format_decimal(value, locale=current().locale)
 
 
+def format_percent(share: float) -> str:
+    """0.012 -> "1.2%" / "1,2 %"."""
+    return numbers.format_percent(share, "#,##0.0%", locale=current().locale)
+
+
 def format_currency(amount: float | int | Decimal, currency: str) -> str:
     """`amount` in major units (49.0, "EUR") -> "49,00 €"."""
     return numbers.format_currency(amount, currency.upper(), locale=current().locale)

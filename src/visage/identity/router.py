@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import Page, Paging, page_of
+from visage.i18n.context import N_, gettext
 from visage.identity import api_tokens, auth, management, service
 from visage.identity.dependencies import Client, CurrentUser, require
 from visage.identity.models import Role
@@ -115,7 +116,7 @@ def me(session: DbSession, principal: CurrentUser) -> MeOut:
     )
 
 
-_ACCEPTED = Accepted(detail="If an account matches, an email is on its way.")
+_ACCEPTED_TEXT = N_("If an account matches, an email is on its way.")
 
 
 @auth_router.post("/password/reset", status_code=status.HTTP_202_ACCEPTED)
@@ -123,7 +124,7 @@ def request_password_reset(
     body: EmailRequest, session: DbSession, settings: AppSettings, client: Client
 ) -> Accepted:
     auth.request_password_reset(session, settings, body.email, body.tenant, client)
-    return _ACCEPTED
+    return Accepted(detail=gettext(_ACCEPTED_TEXT))
 
 
 @auth_router.post("/password/reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
@@ -139,7 +140,7 @@ def verify_email(body: TokenRequest, session: DbSession, client: Client) -> None
 @auth_router.post("/resend-verification", status_code=status.HTTP_202_ACCEPTED)
 def resend_verification(body: EmailRequest, session: DbSession, settings: AppSettings) -> Accepted:
     auth.resend_verification(session, settings, body.email, body.tenant)
-    return _ACCEPTED
+    return Accepted(detail=gettext(_ACCEPTED_TEXT))
 
 
 @auth_router.post("/tokens", status_code=status.HTTP_201_CREATED)

@@ -16,6 +16,8 @@ from visage.config import Settings
 from visage.core.db import utcnow
 from visage.core.tenancy import TenantId, TenantScope
 from visage.health.checks import CheckResult
+from visage.i18n.context import N_, gettext, using
+from visage.i18n.preferences import locale_for_tenant
 from visage.messaging import consent, pacing, service, sessions
 from visage.messaging.errors import InvalidSignature
 from visage.messaging.models import Message, WebhookEvent, WhatsAppSession
@@ -28,12 +30,18 @@ from visage.messaging.provider import (
 )
 from visage.messaging.waha import message_key
 
-OPT_OUT_CONFIRMATION = (
+OPT_OUT_CONFIRMATION = N_(
     "You will not get more WhatsApp messages from us. Ask at the front desk to opt in again."
 )
 # An ack may arrive before the send's answer was stored; after this long, it is for a message
 # sent from the phone itself and is dropped.
 ACK_PATIENCE = timedelta(seconds=30)
+
+
+def _confirmation(session: Session, tenant_id: uuid.UUID) -> str:
+    """The opt-out confirmation, in the tenant's language."""
+    with using(locale_for_tenant(session, tenant_id)):
+        return gettext(OPT_OUT_CONFIRMATION)
 
 
 class AckBeforeSend(Exception):
@@ -173,7 +181,7 @@ def _inbound(
     confirmation, _ = service.queue_message(
         TenantScope(session, TenantId(tenant_id)),
         service.Outgoing(
-            text=OPT_OUT_CONFIRMATION,
+            text=_confirmation(session, tenant_id),
             member=owners[0] if owners else None,
             phone=phone,
             kind="opt_out_confirmation",
