@@ -19,6 +19,7 @@ from visage.billing.gateway import StripeGateway
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import AppError
 from visage.i18n.context import gettext
+from visage.i18n.errors import translate_error_message
 from visage.identity.dependencies import CurrentUser, require
 from visage.identity.permissions import Permission
 from visage.identity.principal import Principal
@@ -70,7 +71,10 @@ def card_page(
         client_secret, _ = gateway.setup_intent(link.setup_intent)
     except AppError as error:
         response = render(
-            request, "billing_done.html", title=gettext("Membership"), problem=error.message
+            request,
+            "billing_done.html",
+            title=gettext("Membership"),
+            problem=translate_error_message(error.message),
         )
         response.status_code = error.status_code
         return response
