@@ -287,6 +287,7 @@ function ngettext(singular, plural, count, values) {
   // htmx fragments carry the bearer token; a failed one says why in words.
   document.addEventListener("htmx:configRequest", (event) => {
     if (session.access) event.detail.headers.Authorization = `Bearer ${session.access}`;
+    event.detail.headers["Accept-Language"] = VISAGE_LOCALE;  // fragments in the page's language
   });
   document.addEventListener("htmx:responseError", async (event) => {
     const xhr = event.detail.xhr;
