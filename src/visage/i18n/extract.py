@@ -80,8 +80,22 @@ def _raised_message(call: ast.Call) -> ast.expr | None:
     return call.args[0] if call.args else None
 
 
+def _with_local_classes(tree: ast.AST, known: frozenset[str]) -> frozenset[str]:
+    """`known` plus the error classes this module defines on top of them."""
+    classes = set(known)
+    local = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    grew = True
+    while grew:
+        grew = False
+        for node in local:
+            if node.name not in classes and {_name(base) for base in node.bases} & classes:
+                classes.add(node.name)
+                grew = True
+    return frozenset(classes)
+
+
 def error_messages(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    classes = error_classes()
+    classes = _with_local_classes(tree, error_classes())
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
             if _name(node.exc.func) in classes:
