@@ -195,3 +195,15 @@ def test_a_failed_payment_notice_is_in_the_tenants_language(
         "Bonjour Ada, le paiement de 49,00 € pour votre abonnement n'est pas passé. "
         "Mettez à jour votre carte : https://gym.example/me"
     )
+
+
+def test_every_page_renders_in_french(browser_client: TestClient) -> None:
+    from visage.web.pages import SHELLS
+
+    for path, shell in SHELLS.items():
+        page = browser_client.get(path, headers=FRENCH)
+        assert page.status_code == 200, path
+        assert '<html lang="fr">' in page.text, path
+        assert f"<title>{shell.title} · Visage</title>" not in page.text or shell.title in {
+            "WhatsApp"
+        }, path
