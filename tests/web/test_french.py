@@ -18,6 +18,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.images import FACES_DIR
 from tests.web.conftest import WAIT_MS, Tokens, expect_ok, screenshot, watch
 from tests.web.test_kiosk import camera_browser, write_y4m
+from visage.core.db import Database
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -87,6 +88,7 @@ def test_a_french_gym_signs_in_and_reads_its_dashboard_in_french(
 def test_the_kiosk_refuses_in_french(
     live_server: str,
     playwright: Playwright,
+    database: Database,
     make_tenant: Callable[..., Tenant],
     device_headers: Callable[[Tenant], dict[str, str]],
     tmp_path: Path,
@@ -113,6 +115,21 @@ def test_the_kiosk_refuses_in_french(
         screenshot(page, "french_kiosk_denied")
         assert errors == []
         context.close()
+
+        # An English tablet at a gym whose default language is French speaks French too.
+        french_gym = make_tenant()
+        with database.session() as session:
+            session.get_one(Tenant, french_gym.id).default_locale = "fr"
+        tablet = chromium.new_context(locale="en-US", viewport={"width": 800, "height": 1280})
+        tablet.grant_permissions(["camera"], origin=live_server)
+        page = tablet.new_page()
+        page.goto(f"{live_server}/app/kiosk")
+        page.get_by_label("Kiosk key").fill(device_headers(french_gym)["X-API-Key"])
+        page.get_by_role("button", name="Start the kiosk").click()
+        banner = page.locator("[data-kiosk-banner]")
+        expect(banner).to_contain_text("Désolé, entrée refusée", timeout=WAIT_MS)
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        tablet.close()
     finally:
         chromium.close()
 

@@ -6,6 +6,7 @@
 
 (function () {
   const KEY = "visage.kiosk_key";
+  const HOPPED = "visage.language_hop";
   const FRAME_INTERVAL_MS = 1500;
   const RESULT_HOLD_MS = 4000;
   const PIN_TIMEOUT_MS = 30000;
@@ -77,7 +78,18 @@
     pinTimer = setTimeout(() => { closePin(); ready(); next(FRAME_INTERVAL_MS); }, PIN_TIMEOUT_MS);
   }
 
+  // The tenant's language wins over the tablet's (unless someone chose one on this kiosk): the
+  // API says which one it answered in; the switch link remembers it in the cookie.
+  function speakTheTenantsLanguage(result) {
+    const spoken = result.response && result.response.headers.get("content-language");
+    if (!spoken || spoken === VISAGE_LOCALE || sessionStorage.getItem(HOPPED) === spoken) return false;
+    sessionStorage.setItem(HOPPED, spoken);
+    location.replace(`/app/language/${spoken}?next=${encodeURIComponent(location.pathname)}`);
+    return true;
+  }
+
   function answered(result, frame) {
+    if (speakTheTenantsLanguage(result)) return;
     if (result.ok) {
       const answer = result.data;
       if (answer.reason === "PIN_REQUIRED") { askPin(frame, answer.message); return; }
