@@ -93,11 +93,14 @@ def _handler(contract: StripeContract) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the caller was killed while its request was held
 
         def do_GET(self) -> None:
             self._answer("GET")
