@@ -173,3 +173,29 @@ def test_a_one_time_plan_is_bought_once_at_the_desk_for_its_term(
     assert gym.billing(declined)["purchases"] == []
     assert gym.call("GET", f"/members/{declined}/memberships") == []
     assert gym.front_desk(declined)["reason"] == "NO_MEMBERSHIP"
+
+
+@pytest.mark.usefixtures("webhooks_on")
+def test_a_member_buys_a_one_time_plan_through_the_card_link(
+    billing_gym: BillingGym, stripe_client: stripe.StripeClient
+) -> None:
+    gym = billing_gym
+    plan_id = gym.priced_plan(1500, kind="visit_pack", visits=5, billing_interval="one_time")
+    member_id = gym.member()
+    url = gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})["url"]
+    page = gym.api.get(url)  # the card page (LocalStripe has no Checkout)
+    assert page.status_code == 200
+    assert ">Pay</button>" in page.text
+    secret = page.text.split('data-client-secret="', 1)[1].split('"', 1)[0]
+    # What LocalStripe's Stripe.js does on the page: confirm the SetupIntent with the card.
+    stripe_client.v1.setup_intents.confirm(
+        secret.split("_secret_")[0], {"payment_method": "pm_card_visa"}
+    )
+    token = url.rsplit("/", 1)[1]
+    bought = gym.call("POST", f"/payments/card/{token}", 201)
+    assert bought["status"] == "none"
+    [purchase] = bought["purchases"]
+    assert (purchase["plan_id"], purchase["amount_cents"]) == (plan_id, 1500)
+    [membership] = gym.call("GET", f"/members/{member_id}/memberships")
+    assert membership["visits_remaining"] == 5
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
