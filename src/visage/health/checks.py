@@ -251,17 +251,22 @@ def doctor_checks(
     settings: Settings, database: Callable[[], Database], *, serving: bool
 ) -> list[CheckResult]:
     """Everything `visage doctor` verifies, in the order a person should fix them."""
+    from visage.health.publishing_checks import check_ai_keys, check_social_tokens
     from visage.health.setup_checks import check_database_url, check_smtp, check_unique_constraints
 
     results = [check_python(), check_settings(settings)]
     if not serving:
         results.append(check_port(settings))
     results.append(check_database_url(settings))
+    connected: Database | None = None
     try:
         opened = database()
-        results.append(check_database(opened))
-        if results[-1].data.get("connected"):
+        reached = check_database(opened)
+        results.append(reached)
+        if reached.data.get("connected"):
             results.append(check_unique_constraints(opened))
+        if reached.ok:  # at head: the publishing tables can be read
+            connected = opened
     except Exception as error:  # the embedded server itself may fail to start
         results.append(
             CheckResult(
@@ -279,6 +284,9 @@ def doctor_checks(
     ]
     results.append(check_messaging_settings(settings))
     results.append(check_stripe(settings))
+    results.append(check_ai_keys(settings))
+    if connected is not None:
+        results.append(check_social_tokens(connected))
     return results
 
 
