@@ -99,7 +99,7 @@ def _error(code: str, *words: str) -> Check:
 
 def _keys(*names: str) -> Check:
     def check(_: dict[str, str], answer: Answer) -> bool:
-        return set(names) <= answer.body.keys()
+        return bool(set(names) <= answer.body.keys())
 
     return check
 
@@ -231,10 +231,10 @@ REPLAYS: dict[tuple[str, str], tuple[Replay, ...]] = {
     ("Messaging API", "curl http://localhost:3000/webhooks/health"): (
         Replay(
             200,
-            lambda _, a: a.body["components"]["webhooks"]["data"]["url"].endswith(
-                "/api/v1/webhooks/waha"
-            )
-            and "refused signatures" in a.body["components"]["webhooks"]["detail"],
+            lambda _, a: (
+                a.body["components"]["webhooks"]["data"]["url"].endswith("/api/v1/webhooks/waha")
+                and "refused signatures" in a.body["components"]["webhooks"]["detail"]
+            ),
         ),
     ),
     # AllIN, "Posts Not Publishing at Scheduled Time"

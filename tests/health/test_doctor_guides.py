@@ -6,7 +6,6 @@ FindMe's migration trap (a global unique index left on the attendees)."""
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
@@ -15,24 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import free_port
-from tests.guides.databases import (
-    DEBIAN_POSTGRES,
-    can_run_password_cluster,
-    password_cluster,
-    scratch_database,
-)
+from tests.guides.databases import can_run_password_cluster, password_cluster, scratch_database
 from tests.guides.situations import port_held_by_another_process, run_visage
 from visage.config import Settings
 from visage.core.db import Database
 from visage.guides.service import findme_health
-
-
-def _debian_postgres_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
-    except OSError:
-        return False
-    return True
 
 
 def run_doctor(tmp_path: Path, *, as_json: bool = True, **env: str) -> CompletedProcess[str]:
@@ -51,9 +37,12 @@ def doctor_checks(tmp_path: Path, **env: str) -> dict[str, dict[str, Any]]:
     return {check["name"]: check for check in checks}
 
 
-@pytest.mark.skipif(not _debian_postgres_up(), reason="needs the machine's PostgreSQL on :5432")
+@pytest.mark.skipif(
+    not can_run_password_cluster(), reason="needs PostgreSQL 15's initdb (and runuser as root)"
+)
 def test_without_pgvector_every_fail_prints_its_fix_on_one_line(tmp_path: Path) -> None:
-    result = run_doctor(tmp_path, as_json=False, DATABASE_URL=DEBIAN_POSTGRES)
+    with password_cluster("a password") as url:  # the distribution's PostgreSQL: no pgvector
+        result = run_doctor(tmp_path, as_json=False, DATABASE_URL=url)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert "FAIL database: Extension vector does not exist" in lines

@@ -74,8 +74,10 @@ def test_social_tokens_expired_or_expiring_without_refresh_name_the_reconnect_fi
     assert not result.ok
     for name in ("x @revoked (expired)", "x @past (expired)", "linkedin @linkedin-page (expires"):
         assert name in result.detail, result.detail
-    assert "fine" not in result.detail and "renews-itself" not in result.detail
-    assert "Publishing" in result.fix and "Reconnect" in result.fix
+    assert "@fine " not in result.detail
+    assert "@renews-itself" not in result.detail
+    assert "Publishing" in result.fix
+    assert "Reconnect" in result.fix
     assert len(result.data["accounts"]) == 3
 
 
@@ -95,7 +97,8 @@ def test_an_ai_key_of_the_wrong_form_names_its_variable(
     result = check_ai_keys(settings.model_copy(update=changes))
     assert not result.ok
     assert problem in result.detail
-    assert variable in result.fix and "\n" not in result.fix
+    assert variable in result.fix
+    assert "\n" not in result.fix
 
 
 @pytest.mark.parametrize(

@@ -53,9 +53,7 @@ def check_social_tokens(database: Database, now: datetime | None = None) -> Chec
     if total is None:
         return CheckResult("social_tokens", True, "No social account is connected")
     if not problems:
-        return CheckResult(
-            "social_tokens", True, "Every connected social account's token is valid"
-        )
+        return CheckResult("social_tokens", True, "Every connected social account's token is valid")
     return CheckResult(
         "social_tokens",
         False,
