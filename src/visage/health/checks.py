@@ -413,10 +413,33 @@ def check_external_apis(settings: Settings) -> list[CheckResult]:
 # ---------------------------------------------------------------- billing (Stripe)
 
 
+def stripe_key_problem(settings: Settings) -> str | None:
+    """WiWebb's pair: a secret key (sk_/rk_) and a publishable key (pk_) of the same mode."""
+    secret, public = settings.stripe_secret_key, settings.stripe_public_key
+    if not secret.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        return f"STRIPE_SECRET_KEY is not a Stripe secret key (it starts with {secret[:3]!r})"
+    if not public:
+        return None  # only the card page needs it, and it says so
+    if not public.startswith(("pk_test_", "pk_live_")):
+        return f"STRIPE_PUBLIC_KEY is not a publishable key (it starts with {public[:3]!r})"
+    if ("_test_" in secret[:8]) != public.startswith("pk_test_"):
+        return "STRIPE_SECRET_KEY and STRIPE_PUBLIC_KEY are of different modes (test and live)"
+    return None
+
+
 def check_stripe(settings: Settings) -> CheckResult:
     """Stripe (or LocalStripe) answers with the configured key, and webhooks can be verified."""
     if not settings.stripe_secret_key:
         return CheckResult("stripe", True, "Not configured: billing is off (STRIPE_SECRET_KEY)")
+    key_problem = stripe_key_problem(settings)
+    if key_problem:
+        return CheckResult(
+            "stripe",
+            False,
+            key_problem,
+            "Copy both keys of one mode (test or live) from the Stripe Dashboard's API keys page "
+            "into STRIPE_SECRET_KEY (sk_...) and STRIPE_PUBLIC_KEY (pk_...)",
+        )
     gateway = StripeGateway(settings)
     data = {
         "api_base": gateway.api_base,

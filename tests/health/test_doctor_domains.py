@@ -1,6 +1,6 @@
-"""`visage doctor`'s publishing checks (AllIN's guide): social accounts whose tokens expired or
-soon will, naming the fix (reconnect under Publishing), and the AI providers' keys, naming the
-variable to set."""
+"""`visage doctor`'s checks of the domains' keys and tokens: social accounts whose tokens expired
+or soon will, naming the fix (reconnect under Publishing), and the AI providers' keys, naming the
+variable to set (AllIN's guide); the form of the Stripe keys (WiWebb's)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.guides.databases import scratch_database
 from tests.guides.situations import run_visage
 from visage.config import Settings
 from visage.core.db import Database, utcnow
+from visage.health.checks import check_stripe
 from visage.health.publishing_checks import check_ai_keys, check_social_tokens
 from visage.identity import service as identity_service
 from visage.publishing.models import AccountStatus, Platform, SocialAccount
@@ -137,3 +138,26 @@ def test_doctor_json_reports_both(tmp_path: Path, settings: Settings) -> None:
     assert "Publishing" in checks["social_tokens"]["fix"]
     assert checks["ai_keys"]["ok"] is False
     assert "OPENAI_API_KEY" in checks["ai_keys"]["fix"]
+
+
+@pytest.mark.parametrize(
+    ("secret", "public", "problem"),
+    [
+        ("pk_test_local", "", "STRIPE_SECRET_KEY is not a Stripe secret key"),
+        ("whsec_0123", "pk_test_local", "STRIPE_SECRET_KEY is not a Stripe secret key"),
+        ("sk_test_local", "sk_test_local", "STRIPE_PUBLIC_KEY is not a publishable key"),
+        ("sk_live_" + "x" * 24, "pk_test_local", "different modes"),
+        ("sk_test_local", "pk_live_" + "x" * 24, "different modes"),
+    ],
+)
+def test_stripe_keys_of_the_wrong_form_or_mode_name_both_variables(
+    settings: Settings, secret: str, public: str, problem: str
+) -> None:
+    configured = settings.model_copy(
+        update={"stripe_secret_key": secret, "stripe_public_key": public}
+    )
+    result = check_stripe(configured)
+    assert not result.ok
+    assert problem in result.detail
+    assert "STRIPE_SECRET_KEY" in result.fix
+    assert "STRIPE_PUBLIC_KEY" in result.fix
