@@ -19,6 +19,7 @@ from tests.guides.situations import port_held_by_another_process, run_visage
 from visage.config import Settings
 from visage.core.db import Database
 from visage.guides.service import findme_health
+from visage.health.setup_checks import check_database_url
 
 
 def run_doctor(tmp_path: Path, *, as_json: bool = True, **env: str) -> CompletedProcess[str]:
@@ -132,3 +133,17 @@ def test_findme_migration_trap(tmp_path: Path, settings: Settings) -> None:
         assert "CREATE UNIQUE INDEX users_email_event_unique" in health.message
         database.dispose()
         engine.dispose()
+
+
+def test_a_unix_socket_database_url_is_a_valid_form(settings: Settings, tmp_path: Path) -> None:
+    """libpq's `?host=/socket/dir` form (the embedded server's) has no host part."""
+
+    def check(url: str) -> tuple[bool, str]:
+        result = check_database_url(settings.model_copy(update={"database_url": url}))
+        return result.ok, result.detail
+
+    assert check(f"postgresql://visage@/visage?host={tmp_path}")[0]
+    ok, detail = check(f"postgresql://visage@/visage?host={tmp_path}/missing")
+    assert not ok
+    assert "socket directory" in detail
+    assert check("postgresql://visage@/visage") == (False, "DATABASE_URL has no host")
