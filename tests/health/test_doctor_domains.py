@@ -5,6 +5,7 @@ variable to set (AllIN's guide); the form of the Stripe keys (WiWebb's)."""
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.contracts.waha import WahaContract
 from tests.guides.databases import scratch_database
 from tests.guides.situations import run_visage
 from visage.config import Settings
 from visage.core.db import Database, utcnow
-from visage.health.checks import check_stripe
+from visage.health.checks import check_messaging_settings, check_stripe
 from visage.health.publishing_checks import check_ai_keys, check_social_tokens
 from visage.identity import service as identity_service
 from visage.publishing.models import AccountStatus, Platform, SocialAccount
@@ -161,3 +163,24 @@ def test_stripe_keys_of_the_wrong_form_or_mode_name_both_variables(
     assert problem in result.detail
     assert "STRIPE_SECRET_KEY" in result.fix
     assert "STRIPE_PUBLIC_KEY" in result.fix
+
+
+def test_waha_reachable_with_the_wrong_key_names_waha_api_key(settings: Settings) -> None:
+    waha = WahaContract(api_key=secrets.token_hex(16))
+    waha.start_server()
+    try:
+        configured = settings.model_copy(
+            update={
+                "waha_base_url": waha.base_url,
+                "waha_api_key": waha.api_key,
+                "webhook_secret": secrets.token_hex(32),
+            }
+        )
+        assert check_messaging_settings(configured).ok
+        wrong = check_messaging_settings(configured.model_copy(update={"waha_api_key": "nope"}))
+    finally:
+        waha.release_sends.set()
+        waha.stop_server()
+    assert not wrong.ok
+    assert "401" in wrong.detail
+    assert wrong.fix == "Set WAHA_API_KEY to WAHA's key"

@@ -347,7 +347,7 @@ def check_messaging_settings(settings: Settings) -> CheckResult:
             "messaging",
             False,
             f"WEBHOOK_SECRET is weak: use at least {MIN_SECRET_LENGTH} characters",
-            "`openssl rand -hex 32`",
+            "Set WEBHOOK_SECRET=$(openssl rand -hex 32) and recreate the WhatsApp sessions",
         )
     waha = check_waha(settings)
     return CheckResult("messaging", waha.ok, waha.detail, waha.fix, waha.data)
