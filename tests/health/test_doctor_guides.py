@@ -10,6 +10,7 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
 
+import face_recognition_models
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -19,6 +20,7 @@ from tests.guides.situations import port_held_by_another_process, run_visage
 from visage.config import Settings
 from visage.core.db import Database
 from visage.guides.service import findme_health
+from visage.health import checks
 from visage.health.setup_checks import check_database_url
 
 
@@ -147,3 +149,55 @@ def test_a_unix_socket_database_url_is_a_valid_form(settings: Settings, tmp_path
     assert not ok
     assert "socket directory" in detail
     assert check("postgresql://visage@/visage") == (False, "DATABASE_URL has no host")
+
+
+# Every check the five guides name that applies to Visage, as `visage doctor --json` names it.
+GUIDES_CHECKS = {
+    "python",  # PowerGym "Python Version"
+    "settings",  # PowerGym "Missing Required Variables"
+    "port",  # PowerGym, WiWebb, Messaging API "Port Already in Use"
+    "database_url",  # PowerGym "Check DATABASE_URL"
+    "database",  # reachability, password, pgvector, migrations at head
+    "unique_constraints",  # FindMe's composite unique indexes
+    "model_files",  # PowerGym "Model Download Fails": the face model loads
+    "redis",  # AllIN, Messaging API `redis-cli ping`
+    "smtp",  # AllIN "Check email service"
+    "disk",  # PowerGym, Messaging API `df -h`
+    "messaging",  # Messaging API: WAHA reachable, WAHA_API_KEY, WEBHOOK_SECRET
+    "stripe",  # WiWebb: Stripe keys, LocalStripe, STRIPE_WEBHOOK_SECRET
+    "ai_keys",  # AllIN "OpenAI API Errors"
+    "social_tokens",  # AllIN "Token Expiration & Refresh"
+}
+
+
+def test_doctor_json_runs_every_check_the_guides_name(tmp_path: Path, settings: Settings) -> None:
+    with scratch_database(settings, revision="head") as url:
+        result = run_doctor(tmp_path, DATABASE_URL=url)
+    report = json.loads(result.stdout)
+    names = [check["name"] for check in report["checks"]]
+    assert set(names) == GUIDES_CHECKS
+    assert len(names) == len(GUIDES_CHECKS)
+    assert report["ok"] is (result.returncode == 0)
+    for check in report["checks"]:
+        assert {"name", "ok", "detail", "fix", "data"} <= check.keys()
+
+
+def test_an_old_python_disk_space_and_a_broken_face_model_name_their_fixes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(checks, "MIN_PYTHON", (99, 0))
+    python = checks.check_python()
+    assert not python.ok
+    assert "Python 99.0 or higher is required" in python.detail
+    assert "Install Python 99.0+" in python.fix
+
+    monkeypatch.setattr(checks, "MIN_FREE_DISK_BYTES", 1024**6)  # an exbibyte
+    disk = checks.check_disk(settings)
+    assert not disk.ok
+    assert "VISAGE_DATA_DIR" in disk.fix
+
+    missing = str(tmp_path / "no-model.dat")
+    monkeypatch.setattr(face_recognition_models, "face_recognition_model_location", lambda: missing)
+    model = checks.check_model_files()
+    assert not model.ok
+    assert "face-recognition-models" in model.fix

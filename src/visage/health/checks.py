@@ -42,12 +42,14 @@ class CheckResult:
 
 def check_python() -> CheckResult:
     version = ".".join(map(str, sys.version_info[:3]))
-    ok = sys.version_info[:2] >= MIN_PYTHON
+    if sys.version_info[:2] >= MIN_PYTHON:
+        return CheckResult("python", True, f"Python {version}")
+    required = ".".join(map(str, MIN_PYTHON))
     return CheckResult(
         "python",
-        ok,
-        f"Python {version}",
-        "" if ok else "Python 3.11 or higher is required: install it and recreate the venv",
+        False,
+        f"Python {version}: Python {required} or higher is required",
+        f"Install Python {required}+ and recreate the virtualenv (./scripts/serve does it)",
     )
 
 
