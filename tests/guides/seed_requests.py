@@ -103,3 +103,19 @@ def seed_requests(seeds: Path = SEEDS) -> list[SeedRequest]:
         for request in [*_curls(guide, text), *_http_requests(guide, text)]:
             requests.setdefault((request.guide, request.text), request)
     return list(requests.values())
+
+
+GUIDE_URL = re.compile(
+    r"https?://(?:localhost:(?:8000|3000|5000)|yourdomain\.com|your-domain\.com"
+    r"|g62bncafk2\.eu-west-3\.awsapprunner\.com)(/[^\s\"'`),]*)"
+)
+
+
+def guide_paths(seeds: Path = SEEDS) -> list[str]:
+    """Every path on the guides' own servers the guides name, in a request or in prose (the
+    Swagger page, the URL in a CORS error)."""
+    paths: dict[str, None] = {}
+    for file_name in GUIDES:
+        for path in GUIDE_URL.findall((seeds / file_name).read_text(encoding="utf-8")):
+            paths.setdefault(path)
+    return list(paths)

@@ -33,7 +33,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.contracts.waha import VERSION as WAHA_VERSION
 from tests.contracts.waha import WahaContract
 from tests.guides.conftest import Reader
-from tests.guides.seed_requests import SEEDS, SeedRequest, seed_requests
+from tests.guides.seed_requests import SEEDS, SeedRequest, guide_paths, seed_requests
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity import api_tokens
@@ -417,6 +417,21 @@ def test_a_curl_added_to_a_guide_is_noticed(tmp_path: Path) -> None:
         ),
         ("WiWebb", 'PATCH /api/v1/users/1/ { "is_active": false }'),
     ]
+
+
+def test_every_path_the_guides_name_is_served(live_server: str, reader: Reader) -> None:
+    """Not only the requests: a path in the prose (the Swagger page, the URL of a CORS error)
+    exists on Visage too, whatever the method (405 is an answer, 404 is not)."""
+    paths = guide_paths()
+    assert "/api/v1/docs" in paths
+    headers = {"Authorization": f"Token {reader.api_token}"}
+    unserved = []
+    for path in paths:
+        url = live_server + path.replace("{id}", str(reader.member.id))
+        response = httpx.get(url, headers=headers, follow_redirects=False, timeout=30)
+        if response.status_code == 404 or response.is_redirect:
+            unserved.append(f"{path}: {response.status_code}")
+    assert not unserved, unserved
 
 
 def _token_of(database: Database, user: User) -> str:
