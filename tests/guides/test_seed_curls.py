@@ -37,9 +37,11 @@ from tests.guides.seed_requests import SEEDS, SeedRequest, guide_paths, seed_req
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity import api_tokens
+from visage.identity.email import EMAIL_QUEUE
 from visage.identity.models import Role, User
 from visage.identity.principal import ClientInfo
 from visage.identity.service import ensure_super_admin, user_principal
+from visage.publishing.posts import PUBLISHING_QUEUE
 
 GUIDE_HOSTS = re.compile(
     r"https?://(?:localhost:(?:8000|3000|5000)|g62bncafk2\.eu-west-3\.awsapprunner\.com"
@@ -510,7 +512,7 @@ def fill(
         "_base_url": live_server,
     }
     # The post published now, and the mails sent: no job of ours is left for later tests.
-    run_jobs(queues=["publishing", "notifications"])
+    run_jobs(queues=[PUBLISHING_QUEUE, EMAIL_QUEUE])
 
 
 @pytest.fixture(scope="module")
