@@ -12,6 +12,8 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -131,6 +133,14 @@ def test_paused_freezes_resumed_opens_and_a_stale_pause_changes_nothing(
     assert gym.front_desk(member_id)["reason"] == "GRANTED"
 
 
+def mail_text(path: Path) -> str:
+    """A written email's recipient and decoded text (bodies with "€" are quoted-printable)."""
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    return f"{message['To']}\n{body.get_content() if body else ''}"
+
+
 def test_a_payment_the_bank_must_confirm_tells_the_member_and_the_desk(
     gym: BillingGym, contract: StripeContract, settings: Settings, database: Database
 ) -> None:
@@ -145,7 +155,7 @@ def test_a_payment_the_bank_must_confirm_tells_the_member_and_the_desk(
     mail_dir = Path(settings.visage_data_dir) / "mail"
     wait_until(
         lambda: [
-            p for p in mail_dir.glob("*.eml") if email in (text := p.read_text()) and "bank" in text
+            p for p in mail_dir.glob("*.eml") if email in (text := mail_text(p)) and "bank" in text
         ],
         what="the notice to the member",
     )
