@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     # Any request body (a many-photo upload included) past this is refused with 413.
     max_request_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    # The webhooks (Stripe, WAHA) take small bodies from anyone: a lower ceiling there.
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # Social publishing (AllIN): OAuth apps and API base URLs per platform, all overridable
     # (tests and self-hosters point them at contract servers or their own instance), and the
