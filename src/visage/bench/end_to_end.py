@@ -8,10 +8,6 @@ separate event, so the figure is the steady state, not the start-up.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -27,15 +23,14 @@ from sqlalchemy import delete, func, select
 
 from visage.config import Settings
 from visage.core.db import get_database
-from visage.core.live_server import free_port
+from visage.core.live_server import serve_subprocess
 from visage.events.models import Photo
 from visage.identity import service as identity_service
 from visage.identity.models import Role, Tenant
-from visage.identity.principal import ClientInfo
+from visage.identity.throwaway import signed_in_headers
 
 PARALLEL_UPLOADS = 4  # as the event page
 POLL_SECONDS = 0.5  # the page polls every 2 s; faster polling would take CPU from the workers
-START_TIMEOUT_SECONDS = 120.0
 INDEX_TIMEOUT_SECONDS = 1800.0
 SERVICE_LOG = Path(tempfile.gettempdir()) / "visage-bench-end-to-end.log"
 CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp", ".heic": "image/heic"}
@@ -52,59 +47,22 @@ class EndToEnd:
 @contextmanager
 def running_service(workers: int) -> Iterator[str]:
     """`visage serve` with `workers` workers; yields its base URL."""
-    port = free_port()
-    log = SERVICE_LOG.open("wb")
-    command = [sys.executable, "-m", "visage", "serve", "--port", str(port)]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [*command, "--workers", str(workers)],
-        # The bench's own polling is not what the rate limit guards against.
-        env={**os.environ, "RATE_LIMIT_PER_MINUTE": "1000000"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"`visage serve` did not start: see {SERVICE_LOG}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    # The bench's own polling is not what the rate limit guards against.
+    env = {"RATE_LIMIT_PER_MINUTE": "1000000"}
+    with serve_subprocess(workers=workers, env=env, log_path=SERVICE_LOG) as served:
+        yield served.base_url
 
 
 @contextmanager
 def throwaway_organizer(settings: Settings) -> Iterator[dict[str, str]]:
     """Authorization headers of the owner of a new tenant, deleted (with its events) after."""
     database = get_database()
-    tenant_id = uuid.uuid4()
-    slug = f"bench-e2e-{tenant_id.hex[:12]}"
+    slug = f"bench-e2e-{uuid.uuid4().hex[:12]}"
     with database.session() as session:
-        session.add(Tenant(id=tenant_id, name=slug, slug=slug))
-        session.flush()
-        user = identity_service.create_user(
-            session,
-            tenant_id=tenant_id,
-            username=slug,
-            email=f"{slug}@example.com",
-            password=uuid.uuid4().hex,
-            role=Role.TENANT_OWNER,
-            email_verified=True,
-        )
-        tokens = identity_service.start_session(session, settings, user, ClientInfo())
+        tenant_id = identity_service.create_tenant(session, name=slug, slug=slug).id
+        headers = signed_in_headers(session, settings, tenant_id, Role.TENANT_OWNER)
     try:
-        yield {"Authorization": f"Bearer {tokens.access_token}"}
+        yield headers
     finally:
         with database.session() as session:
             session.execute(delete(Tenant).where(Tenant.id == tenant_id))

@@ -14,10 +14,7 @@ The server runs with the rate limit lifted: this measures the service, not the l
 from __future__ import annotations
 
 import io
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -39,17 +36,17 @@ from visage.access.models import Checkin
 from visage.config import Settings
 from visage.core.db import Database
 from visage.core.images import ImageLimits
-from visage.core.live_server import free_port
+from visage.core.live_server import serve_subprocess
 from visage.faces import bench as faces_bench
 from visage.identity import service as identity_service
 from visage.identity.models import Role
 from visage.identity.principal import ClientInfo
+from visage.identity.throwaway import signed_in_headers
 
 KIOSK_PERIOD = 1.5
 STAFF_PERIOD = 1.0
 ATTENDEE_PERIOD = 3.0
 UPLOAD_PERIOD = 2.0
-SERVER_START_SECONDS = 180
 REQUEST_TIMEOUT = 30.0
 
 
@@ -136,22 +133,11 @@ def prepare(
         tenant = identity_service.create_tenant(session, name="Load test gym", slug=slug)
         tenant_id = tenant.id
 
-        def signed_in(role: Role) -> dict[str, str]:
-            name = f"{role.value}-{uuid.uuid4().hex[:8]}"
-            user = identity_service.create_user(
-                session,
-                tenant_id=tenant_id,
-                username=name,
-                email=f"{name}@example.com",
-                password=uuid.uuid4().hex,
-                role=role,
-                email_verified=True,
-            )
-            tokens = identity_service.start_session(session, settings, user, client)
-            return {"Authorization": f"Bearer {tokens.access_token}"}
-
-        owner = signed_in(Role.TENANT_OWNER)
-        staff_headers = [signed_in(Role.STAFF) for _ in range(staff)]
+        owner = signed_in_headers(session, settings, tenant_id, Role.TENANT_OWNER, client)
+        staff_headers = [
+            signed_in_headers(session, settings, tenant_id, Role.STAFF, client)
+            for _ in range(staff)
+        ]
     keys = [enroll_door_member(database, tenant_id, images, ImageLimits.from_settings(settings))]
     with database.session() as session:
         keys += [
@@ -250,37 +236,12 @@ def _photographer(
 
 
 @contextmanager
-def serve_subprocess(workers: int) -> Iterator[tuple[str, psutil.Process]]:
-    """`visage serve` on a free loopback port with the rate limit lifted."""
-    port = free_port()
-    env = {**os.environ, "RATE_LIMIT_PER_MINUTE": "100000000", "API_HOST": "127.0.0.1"}
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "visage", "serve", "--workers", str(workers), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("`visage serve` exited during start-up")
-            try:
-                if httpx.get(f"{base_url}/health/model", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("`visage serve` did not become ready")
-            time.sleep(0.5)
-        yield base_url, psutil.Process(process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def loaded_server(workers: int) -> Iterator[tuple[str, psutil.Process]]:
+    """`visage serve` on a free loopback port with the rate limit lifted, once its model is
+    loaded."""
+    env = {"RATE_LIMIT_PER_MINUTE": "100000000", "API_HOST": "127.0.0.1"}
+    with serve_subprocess(workers=workers, env=env, ready_path="/health/model") as served:
+        yield served.base_url, psutil.Process(served.process.pid)
 
 
 def _tree_cpu_seconds(root: psutil.Process) -> float:
@@ -310,7 +271,7 @@ def run_load(
     portraits = [Image.open(path).convert("RGB") for path in sorted(images.glob("*.jpg"))]
     record = Recorder()
     stop = threading.Event()
-    with serve_subprocess(workers) as (base_url, server):
+    with loaded_server(workers) as (base_url, server):
         actors = prepare(settings, database, images, base_url, kiosks, staff)
         clients: list[httpx.Client] = []
 
