@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from tests.conftest import TenantOwner, free_port
 from tests.images import face_bytes
+from visage.billing.models import WebhookEvent
 from visage.core.db import Database
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "billing"
@@ -123,16 +124,25 @@ def drain(database: Database) -> None:
     assert not left, f"jobs left unfinished: {left}"
 
 
+def events_processed(database: Database, *event_ids: str) -> bool:
+    with database.session() as session:
+        events = [session.get(WebhookEvent, event_id) for event_id in event_ids]
+        return all(event is not None and event.processed_at is not None for event in events)
+
+
 @contextmanager
-def running_visage(database: Database, extra_env: dict[str, str], name: str) -> Iterator[str]:
-    """`visage serve` with one worker on the test database, configured by `extra_env`."""
+def running_visage(
+    database: Database, extra_env: dict[str, str], name: str, *, workers: int = 1
+) -> Iterator[str]:
+    """`visage serve` with `workers` workers on the test database, configured by `extra_env`
+    (no worker: the test runs and kills its own)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = (ARTIFACTS / f"{name}.log").open("w")
     env = {**os.environ, **extra_env, "PUBLIC_BASE_URL": base_url}
     command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
-        [*command, "--workers", "1"],
+        [*command, "--workers", str(workers)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -211,12 +221,17 @@ class BillingGym:
         assert response.status_code == expect, response.text
         return response.json() if response.content else None
 
-    def priced_plan(self, price_cents: int = 4900, **terms: Any) -> str:
-        name = f"Monthly {uuid.uuid4().hex[:6]}"
-        plan = self.call("POST", "/plans", 201, json={"name": name, "kind": "unlimited"})
-        body = {"price_cents": price_cents, "currency": "eur", **terms}
-        price = self.call("PUT", f"/plans/{plan['id']}/price", json=body)
-        assert price["stripe_price_id"]
+    def priced_plan(self, price_cents: int = 4900, kind: str = "unlimited", **terms: Any) -> str:
+        """A new plan priced through the plan API itself."""
+        body = {
+            "name": f"Plan {uuid.uuid4().hex[:6]}",
+            "kind": kind,
+            "price_cents": price_cents,
+            "currency": "eur",
+            **terms,
+        }
+        plan = self.call("POST", "/plans", 201, json=body)
+        assert plan["stripe_price_id"]
         return str(plan["id"])
 
     def member(self, name: str = "Ada Member", *, face: bool = False) -> uuid.UUID:

@@ -59,6 +59,21 @@ def test_owner_prices_a_plan_and_subscribes_a_member_at_the_desk(
     page = context.new_page()
     errors = watch(page)
 
+    # The plan form carries the price: Stripe gets the product and price as the plan is made.
+    page.goto(f"{visage_server}/app/plans")
+    page.get_by_text("Create a plan").click()
+    page.get_by_label("Name").fill("Yearly gold")
+    page.get_by_label("Price (cents)").fill("39000")
+    page.get_by_label("Billed").select_option(value="year")
+    page.get_by_label("Trial days").fill("7")
+    page.get_by_role("button", name="Create plan").click()
+    expect(page.locator("#plans")).to_contain_text(
+        "390.00 EUR (Year), 7-day trial", timeout=WAIT_MS
+    )
+    yearly = next(p for p in billing_gym.call("GET", "/plans") if p["name"] == "Yearly gold")
+    assert (yearly["billing_interval"], yearly["trial_days"]) == ("year", 7)
+    assert yearly["stripe_price_id"]
+
     page.goto(f"{visage_server}/app/billing")
     expect(page.locator("[data-webhook-url]")).to_contain_text(
         "/api/v1/payments/webhook/", timeout=WAIT_MS

@@ -15,7 +15,7 @@ import pytest
 import stripe
 from sqlalchemy import func, select, text
 
-from tests.billing.conftest import BillingGym, wait_until
+from tests.billing.conftest import BillingGym, events_processed, wait_until
 from visage.billing.models import WebhookEvent
 from visage.core.db import Database
 from visage.identity.models import AuditEvent
@@ -41,12 +41,6 @@ def event_body(event_type: str, obj: dict[str, Any], *, age_seconds: int = 0) ->
         "data": {"object": obj},
     }
     return event_id, json.dumps(event).encode()
-
-
-def events_processed(database: Database, event_id: str) -> bool:
-    with database.session() as session:
-        event = session.get(WebhookEvent, event_id)
-        return event is not None and event.processed_at is not None
 
 
 @pytest.mark.usefixtures("webhooks_on")

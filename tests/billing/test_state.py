@@ -17,8 +17,8 @@ from visage.access.decision import (
     decide,
 )
 from visage.access.models import Membership
-from visage.billing.gateway import StripeSubscription
 from visage.billing.state import BILLING_FREEZE_REASON, apply_to_membership, door_state
+from visage.billing.stripe_objects import StripeSubscription
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 TODAY = NOW.date()

@@ -1,10 +1,13 @@
 """What LocalStripe cannot show, against the Stripe contract server (tests/contracts/
 stripe_events.py) and a running Visage configured for it as for Stripe itself (no
 USE_LOCALSTRIPE): Prices, trials, renewals paid and failed with the grace period, the
-failed-payment email, pause_collection, plan change with proration, Checkout, refunds."""
+failed-payment email, pause_collection, plan change with proration, Checkout (subscription
+and one-time), refunds; and each webhook event kind, re-fetched from Stripe: a stale copy
+of an event never overrides what Stripe says now."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,12 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from tests.billing.conftest import BillingGym, running_visage, wait_until
+from tests.billing.conftest import BillingGym, events_processed, running_visage, wait_until
 from tests.conftest import TenantOwner, free_port
 from tests.contracts.stripe_events import StripeContract, serve
 from visage.config import Settings
 from visage.core.db import Database
+from visage.identity.models import AuditEvent
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +61,7 @@ def test_prices_recur_and_a_new_amount_archives_the_old_price(
     price = contract.objects[first["stripe_price_id"]]
     assert (price["unit_amount"], price["recurring"]) == (4900, {"interval": "year"})
 
-    second = gym.call("PUT", f"/plans/{plan_id}/price", json={"price_cents": 5900})
+    second = gym.call("PATCH", f"/plans/{plan_id}", json={"price_cents": 5900})
     assert second["stripe_price_id"] != first["stripe_price_id"]
     assert second["stripe_product_id"] == first["stripe_product_id"]
     assert contract.objects[first["stripe_price_id"]]["active"] is False
@@ -80,15 +85,70 @@ def test_one_customer_per_member_even_across_subscriptions(
     assert contract.objects[subscription_id]["status"] == "canceled"
 
 
-def test_a_trial_opens_the_door_and_its_end_warning_changes_nothing(
-    gym: BillingGym, contract: StripeContract
+def test_a_trial_opens_the_door_and_its_end_warning_is_audited(
+    gym: BillingGym, contract: StripeContract, database: Database
 ) -> None:
     member_id, subscription_id = gym.subscribed_member(trial_days=14)
+    created = [p for m, path, p in contract.requests if (m, path) == ("POST", "/v1/subscriptions")]
+    assert created[-1]["trial_period_days"] == "14"
+    assert gym.billing(member_id)["status"] == "trialing"
+    assert gym.billing(member_id)["invoices"][0]["amount_due"] == 0
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+    event_id = contract.end_trial_soon(subscription_id)
+    wait_until(lambda: events_processed(database, event_id), what="trial_will_end")
     assert gym.billing(member_id)["status"] == "trialing"
     assert gym.front_desk(member_id)["reason"] == "GRANTED"
-    contract.end_trial_soon(subscription_id)
-    assert gym.billing(member_id)["status"] == "trialing"
+    trial_end = contract.objects[subscription_id]["trial_end"]
+    with database.session() as session:
+        notice = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "billing.trial_ending",
+                AuditEvent.target_id == subscription_id,
+            )
+        )
+    assert notice is not None
+    assert notice.details["trial_end"] == datetime.fromtimestamp(trial_end, UTC).isoformat()
+
+
+def test_paused_freezes_resumed_opens_and_a_stale_pause_changes_nothing(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+    contract.pause(subscription_id)
+    wait_until(lambda: gym.billing(member_id)["status"] == "paused", what="paused")
+    refused = gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "FROZEN")
+    paused_copy = json.loads(json.dumps(contract.objects[subscription_id]))
+
+    contract.resume(subscription_id)
+    wait_until(lambda: gym.billing(member_id)["status"] == "active", what="resumed")
     assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+    # A late copy of the pause: the job asks Stripe, which says active.
+    late = contract.emit("customer.subscription.paused", paused_copy)
+    wait_until(lambda: events_processed(database, late), what="the late pause")
+    assert gym.billing(member_id)["status"] == "active"
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
+def test_a_payment_the_bank_must_confirm_tells_the_member_and_the_desk(
+    gym: BillingGym, contract: StripeContract, settings: Settings, database: Database
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+    contract.renew(subscription_id, paid=False, action_required=True)
+    wait_until(
+        lambda: "confirm the payment" in (gym.billing(member_id)["payment_problem"] or ""),
+        what="payment_action_required",
+    )
+    assert gym.billing(member_id)["status"] == "past_due"
+    email = gym.call("GET", f"/members/{member_id}")["email"]
+    mail_dir = Path(settings.visage_data_dir) / "mail"
+    wait_until(
+        lambda: [
+            p for p in mail_dir.glob("*.eml") if email in (text := p.read_text()) and "bank" in text
+        ],
+        what="the notice to the member",
+    )
 
 
 def test_renewals_paid_then_failed_grace_then_overdue_with_an_email(
@@ -172,6 +232,60 @@ def test_checkout_completed_subscribes_the_member(
     assert gym.front_desk(member_id)["reason"] == "GRANTED"
 
 
+def test_a_one_time_plan_bought_at_the_desk_is_one_paid_invoice(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id = gym.member()
+    plan_id = gym.priced_plan(
+        2500, kind="fixed_term", duration_days=30, billing_interval="one_time"
+    )
+    sent_before = len(contract.sent)
+    bought = gym.subscribe(member_id, plan_id, "pm_card_visa")
+    [purchase] = bought["purchases"]
+    [invoice] = bought["invoices"]
+    assert (invoice["id"], invoice["status"], invoice["amount_paid"]) == (
+        purchase["stripe_reference"],
+        "paid",
+        2500,
+    )
+    assert contract.objects[invoice["id"]]["metadata"]["visage_plan"] == plan_id
+    paid_event = wait_until(
+        lambda: [e for e, kind in contract.sent[sent_before:] if kind == "invoice.paid"],
+        what="invoice.paid",
+    )
+    wait_until(lambda: events_processed(database, *paid_event), what="invoice.paid's job")
+    assert len(gym.billing(member_id)["purchases"]) == 1  # the event found it granted
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
+def test_a_one_time_plan_bought_through_checkout_is_granted_once(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id = gym.member()
+    plan_id = gym.priced_plan(9000, kind="visit_pack", visits=10, billing_interval="one_time")
+    price_id = gym.call("GET", f"/plans/{plan_id}")["stripe_price_id"]
+    assert "recurring" not in contract.objects[price_id]
+    url = gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})["url"]
+    session_id = url.rsplit("/", 1)[1]
+    assert contract.objects[session_id]["mode"] == "payment"
+
+    # A forged copy that says "paid" for a session Stripe says is still open grants nothing.
+    forged = json.loads(json.dumps(contract.objects[session_id])) | {"payment_status": "paid"}
+    early = contract.emit("checkout.session.completed", forged)
+    wait_until(lambda: events_processed(database, early), what="the early event")
+    assert gym.billing(member_id)["purchases"] == []
+
+    contract.complete_checkout(session_id)  # checkout.session.completed, then invoice.paid
+    wait_until(lambda: gym.billing(member_id)["purchases"], what="checkout webhook")
+    sent = [event_id for event_id, _ in contract.sent[-2:]]
+    wait_until(lambda: events_processed(database, *sent), what="both events")
+    [purchase] = gym.billing(member_id)["purchases"]
+    assert (purchase["stripe_reference"], purchase["amount_cents"]) == (session_id, 9000)
+    [membership] = gym.call("GET", f"/members/{member_id}/memberships")
+    assert membership["visits_remaining"] == 10
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
 def test_refunds_partial_and_never_more_than_paid(
     gym: BillingGym, contract: StripeContract
 ) -> None:
@@ -181,9 +295,29 @@ def test_refunds_partial_and_never_more_than_paid(
     body = {"invoice_id": invoice["id"], "amount_cents": 1000}
     refund = gym.call("POST", f"/members/{member_id}/refunds", 201, json=body)
     assert contract.objects[refund["refund_id"]]["amount"] == 1000
-    too_much = {"invoice_id": invoice["id"], "amount_cents": 5000}
+    too_much = {"invoice_id": invoice["id"], "amount_cents": 4000}
     error = gym.call("POST", f"/members/{member_id}/refunds", 409, json=too_much)
     assert error["error"]["code"] == "BILLING_009"
+    assert gym.billing(member_id)["invoices"][0]["amount_refunded"] == 1000
+
+
+def test_a_refund_made_in_stripe_shows_on_the_invoice(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id, _ = gym.subscribed_member()
+    invoice_id = gym.billing(member_id)["invoices"][0]["id"]
+    [payment] = [
+        o for o in contract.objects.values() if o.get("invoice") == invoice_id and "payment" in o
+    ]
+    intent = payment["payment"]["payment_intent"]
+    # In the Dashboard, not through Visage: only `charge.refunded` tells us.
+    contract.handle("POST", "/v1/refunds", {"payment_intent": intent, "amount": "1500"})
+    wait_until(
+        lambda: gym.billing(member_id)["invoices"][0]["amount_refunded"] == 1500,
+        what="charge.refunded",
+    )
+    charge = contract.objects[contract.objects[intent]["latest_charge"]]
+    assert [e for e in contract.requests if e[1] == f"/v1/charges/{charge['id']}"]  # re-fetched
 
 
 def member_subscriptions(contract: StripeContract, member_id: uuid.UUID) -> list[dict[str, object]]:

@@ -5,7 +5,8 @@ A real HTTP server on a free port that answers the subset of the Stripe API the 
 in the current shape (API version 2025-03-31 "basil" and later: the billing period on the
 subscription items, an invoice's subscription under `parent.subscription_details`, its payments
 as InvoicePayments), honours `Idempotency-Key`, and posts events signed exactly as Stripe
-signs them (`stripe.WebhookSignature.generate_signature_header`).
+signs them (`stripe.WebhookSignature.generate_signature_header`). The HTTP side (and the
+faults a test drives on it) is tests/contracts/stripe_http.py.
 
 Followed documentation:
 - https://docs.stripe.com/api/subscriptions/object and /api/subscriptions/update
@@ -21,50 +22,50 @@ Followed documentation:
   `invoice.payment_failed`, status `past_due`)
 - https://docs.stripe.com/billing/subscriptions/pause-payment
 - https://docs.stripe.com/api/invoice-payment/list, https://docs.stripe.com/api/refunds/create
+  (a refund raises the charge's `amount_refunded` and sends `charge.refunded`:
+  https://docs.stripe.com/api/events/types#event_types-charge.refunded)
+- https://docs.stripe.com/api/invoices/create, /api/invoices/pay, /api/invoices/void and
+  https://docs.stripe.com/invoicing/integration (a one-off invoice from pending invoice items,
+  `pending_invoice_items_behavior=include`); https://docs.stripe.com/billing/invoices/subscription
+  (pending invoice items go on a subscription's first invoice)
+- https://docs.stripe.com/payments/checkout/one-time-payments and
+  https://docs.stripe.com/payments/checkout/receipts (`mode=payment`, `invoice_creation`,
+  `payment_status=paid`), https://docs.stripe.com/api/checkout/sessions/retrieve
+- https://docs.stripe.com/billing/subscriptions/trials/free-trials-without-payment-method
+  (status `paused`, `customer.subscription.paused` / `.resumed`)
+- https://docs.stripe.com/billing/subscriptions/overview#requires-action and
+  https://docs.stripe.com/billing/migration/strong-customer-authentication
+  (`invoice.payment_action_required`: the bank asks the customer to authenticate)
 - https://docs.stripe.com/api/idempotent_requests, https://docs.stripe.com/webhooks#verify-events
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import stripe
 
+from tests.contracts.stripe_http import Holds, Listener, missing
+
 MONTH_SECONDS = 30 * 24 * 3600
+PREFIXES = {
+    "products": "prod",
+    "prices": "price",
+    "customers": "cus",
+    "invoiceitems": "ii",
+    "refunds": "re",
+}
 
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
-
-
-def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """`items[0][price]=p&metadata[a]=b` -> {"items": [{"price": "p"}], "metadata": {"a": "b"}}."""
-    root: dict[str, Any] = {}
-    for key, value in pairs:
-        parts = re.findall(r"[^\[\]]+", key)
-        node = root
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-
-    def lists(node: Any) -> Any:
-        if isinstance(node, dict):
-            if node and all(k.isdigit() for k in node):
-                return [lists(node[k]) for k in sorted(node, key=int)]
-            return {k: lists(v) for k, v in node.items()}
-        return node
-
-    return dict(lists(root))
 
 
 class StripeContract:
@@ -81,6 +82,9 @@ class StripeContract:
         self.url = ""
         # Paths whose next answer is lost after the work is done (a timeout on the way back).
         self.lose_next_answer: set[str] = set()
+        self.holds = Holds()
+        self.listener: Listener | None = None
+        self.sent: list[tuple[str, str]] = []  # (event id, type), in the order sent
 
     # ------------------------------------------------------------ events
 
@@ -103,37 +107,91 @@ class StripeContract:
             timeout=30,
         )
         assert response.status_code == 200, response.text
+        self.sent.append((str(event["id"]), event_type))
         return str(event["id"])
 
     # ------------------------------------------------------------ objects
 
+    def _of(self, kind: str, **match: Any) -> list[dict[str, Any]]:
+        return [
+            o
+            for o in self.objects.values()
+            if o.get("object") == kind and all(o.get(k) == v for k, v in match.items())
+        ]
+
+    def _pending_items(self, customer: str) -> list[dict[str, Any]]:
+        return [i for i in self._of("invoiceitem", customer=customer) if not i.get("invoice")]
+
+    def _new_invoice(
+        self, customer: str, amount: int, currency: str, **fields: Any
+    ) -> dict[str, Any]:
+        for item in self._pending_items(customer):
+            amount += int(item["amount"])
+            item["invoice"] = "pending"
+        invoice: dict[str, Any] = {
+            "id": _new_id("in"),
+            "object": "invoice",
+            "customer": customer,
+            "status": "draft",
+            "amount_due": amount,
+            "amount_paid": 0,
+            "currency": currency,
+            "created": int(time.time()),
+            "hosted_invoice_url": f"{self.url}/invoices/receipt",
+            "metadata": {},
+            "parent": None,
+            **fields,
+        }
+        for item in self._of("invoiceitem", invoice="pending"):
+            item["invoice"] = invoice["id"]
+        self.objects[invoice["id"]] = invoice
+        return invoice
+
+    def _pay(self, invoice: dict[str, Any]) -> None:
+        """The card is charged: a PaymentIntent, its charge, the InvoicePayment (basil)."""
+        amount = int(invoice["amount_due"])
+        invoice |= {"status": "paid", "amount_paid": amount}
+        if not amount:
+            return
+        intent, charge = _new_id("pi"), _new_id("ch")
+        self.objects[charge] = {
+            "id": charge,
+            "object": "charge",
+            "amount": amount,
+            "amount_refunded": 0,
+            "refunded": False,
+            "currency": invoice["currency"],
+            "customer": invoice["customer"],
+            "payment_intent": intent,
+        }
+        self.objects[intent] = {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": amount,
+            "status": "succeeded",
+            "latest_charge": charge,
+        }
+        self.objects[_new_id("inpay")] = {
+            "object": "invoice_payment",
+            "invoice": invoice["id"],
+            "status": "paid",
+            "payment": {"type": "payment_intent", "payment_intent": intent},
+        }
+
     def _invoice(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         price = self.objects[subscription["items"]["data"][0]["price"]["id"]]
         amount = 0 if subscription["status"] == "trialing" else int(price["unit_amount"])
-        invoice = {
-            "id": _new_id("in"),
-            "object": "invoice",
-            "customer": subscription["customer"],
-            "status": "paid" if paid or amount == 0 else "open",
-            "amount_due": amount,
-            "amount_paid": amount if paid else 0,
-            "currency": price["currency"],
-            "created": int(time.time()),
-            "hosted_invoice_url": f"{self.url}/invoices/receipt",
-            "parent": {
-                "type": "subscription_details",
-                "subscription_details": {"subscription": subscription["id"]},
-            },
+        parent = {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": subscription["id"]},
         }
-        self.objects[invoice["id"]] = invoice
-        if paid and amount:
-            intent = _new_id("pi")
-            self.objects[_new_id("inpay")] = {
-                "object": "invoice_payment",
-                "invoice": invoice["id"],
-                "status": "paid",
-                "payment": {"type": "payment_intent", "payment_intent": intent},
-            }
+        invoice = self._new_invoice(
+            subscription["customer"], amount, price["currency"], parent=parent
+        )
+        if paid or invoice["amount_due"] == 0:
+            self._pay(invoice)
+        else:
+            invoice["status"] = "open"
         subscription["latest_invoice"] = invoice["id"]
         return invoice
 
@@ -168,8 +226,13 @@ class StripeContract:
         self._invoice(subscription, paid=True)
         return subscription
 
-    def renew(self, subscription_id: str, *, paid: bool) -> dict[str, Any]:
-        """The period ends: Stripe invoices the next one and charges the card."""
+    # ------------------------------------------------------------ what time and banks do
+
+    def renew(
+        self, subscription_id: str, *, paid: bool, action_required: bool = False
+    ) -> dict[str, Any]:
+        """The period ends: Stripe invoices the next one and charges the card (which fails, or
+        which the bank wants the member to confirm: 3-D Secure)."""
         with self.lock:
             subscription = self.objects[subscription_id]
             item = subscription["items"]["data"][0]
@@ -177,37 +240,75 @@ class StripeContract:
             item["current_period_end"] += MONTH_SECONDS
             subscription["status"] = "active" if paid else "past_due"
             invoice = self._invoice(subscription, paid=paid)
-        self.emit("invoice.paid" if paid else "invoice.payment_failed", invoice)
+        if paid:
+            self.emit("invoice.paid", invoice)
+        elif action_required:
+            self.emit("invoice.payment_action_required", invoice)
+        else:
+            self.emit("invoice.payment_failed", invoice)
         self.emit("customer.subscription.updated", subscription)
         return invoice
 
-    def end_trial_soon(self, subscription_id: str) -> None:
-        self.emit("customer.subscription.trial_will_end", self.objects[subscription_id])
+    def end_trial_soon(self, subscription_id: str) -> str:
+        return self.emit("customer.subscription.trial_will_end", self.objects[subscription_id])
+
+    def pause(self, subscription_id: str) -> str:
+        """The trial ended without a payment method: Stripe pauses the subscription."""
+        with self.lock:
+            subscription = self.objects[subscription_id]
+            subscription["status"] = "paused"
+        return self.emit("customer.subscription.paused", subscription)
+
+    def resume(self, subscription_id: str) -> str:
+        with self.lock:
+            subscription = self.objects[subscription_id]
+            subscription["status"] = "active"
+        return self.emit("customer.subscription.resumed", subscription)
 
     def complete_checkout(self, session_id: str) -> dict[str, Any]:
-        """The member paid on the Checkout page."""
+        """The member paid on the Checkout page: a subscription, or a one-time payment (with
+        its invoice, whose own `invoice.paid` Stripe also sends)."""
         with self.lock:
             session = self.objects[session_id]
-            params = {
-                "customer": session["customer"],
-                "items": [{"price": session["line_items"][0]["price"]}],
-                "metadata": session["subscription_data"].get("metadata") or {},
-            }
-            subscription = self._subscription(params)
-            session |= {"status": "complete", "subscription": subscription["id"]}
+            price = self.objects[session["line_items"][0]["price"]]
+            if session["mode"] == "payment":
+                invoice_data = session["invoice_creation"]["invoice_data"]
+                made = self._new_invoice(
+                    session["customer"],
+                    int(price["unit_amount"]),
+                    price["currency"],
+                    metadata=invoice_data.get("metadata") or {},
+                )
+                self._pay(made)
+                session |= {
+                    "invoice": made["id"],
+                    "amount_total": made["amount_paid"],
+                    "currency": made["currency"],
+                }
+            else:
+                params = {
+                    "customer": session["customer"],
+                    "items": [{"price": price["id"]}],
+                    "metadata": session["subscription_data"].get("metadata") or {},
+                }
+                made = self._subscription(params)
+                session["subscription"] = made["id"]
+            session |= {"status": "complete", "payment_status": "paid"}
         self.emit("checkout.session.completed", session)
-        return subscription
+        if session["mode"] == "payment":
+            self.emit("invoice.paid", made)
+        return made
 
     # ------------------------------------------------------------ the API
 
     def handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
         self.requests.append((method, path, params))
         parts = path.strip("/").split("/")[1:]  # without "v1"
+        if parts[:2] == ["checkout", "sessions"]:
+            parts = ["checkout", *parts[2:]]
         kind, object_id = parts[0], (parts[1] if len(parts) > 1 else None)
         if kind == "balance":
             return 200, {"object": "balance", "available": []}
-        if kind == "checkout" and method == "POST" and len(parts) == 2:
-            return 200, self._create("checkout", params)
         if kind == "payment_methods" and str(object_id).startswith("pm_card_"):
             # Test tokens: attaching one makes a new PaymentMethod (docs.stripe.com/testing).
             method_id = _new_id("pm")
@@ -217,15 +318,17 @@ class StripeContract:
             return 200, self._list(kind, params)
         if method == "GET":
             found = self.objects.get(str(object_id))
-            return (200, found) if found else (404, _missing(str(object_id)))
+            return (200, found) if found else (404, missing(str(object_id)))
         if object_id is None:
             return 200, self._create(kind, params)
         obj = self.objects.get(object_id)
         if obj is None:
-            return 404, _missing(object_id)
+            return 404, missing(object_id)
         if kind == "payment_methods" and parts[-1] == "attach":
             obj |= {"customer": params["customer"]}
             return 200, obj
+        if kind == "invoices" and len(parts) == 3:
+            return self._invoice_action(obj, parts[2])
         if method == "DELETE" and kind == "subscriptions":
             obj["status"] = "canceled"
             self._later("customer.subscription.deleted", obj)
@@ -239,39 +342,66 @@ class StripeContract:
             obj["active"] = params["active"] == "true"
         return 200, obj
 
+    def _invoice_action(self, invoice: dict[str, Any], action: str) -> tuple[int, Any]:
+        if action == "pay" and invoice["status"] in ("draft", "open"):
+            self._pay(invoice)
+            self._later("invoice.paid", invoice)
+            return 200, invoice
+        if action == "void" and invoice["status"] in ("draft", "open"):
+            invoice["status"] = "void"
+            return 200, invoice
+        error = {"type": "invalid_request_error", "message": f"Invoice is {invoice['status']}"}
+        return 400, {"error": error}
+
     def _later(self, event_type: str, obj: dict[str, Any]) -> None:
         # Stripe sends events after answering the request that caused them.
         snapshot = json.loads(json.dumps(obj))
         threading.Timer(0.3, self.emit, (event_type, snapshot)).start()
 
     def _create(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-        prefixes = {
-            "products": "prod",
-            "prices": "price",
-            "customers": "cus",
-            "invoiceitems": "ii",
-            "refunds": "re",
-        }
         if kind == "subscriptions":
             return self._subscription(params)
+        if kind == "invoices":
+            assert params.get("pending_invoice_items_behavior") == "include"
+            currency = self._pending_currency(params["customer"])
+            metadata = params.get("metadata") or {}
+            return self._new_invoice(params["customer"], 0, currency, metadata=metadata)
         if kind == "checkout":
             session = {
                 "id": _new_id("cs"),
                 "object": "checkout.session",
                 **params,
                 "status": "open",
+                "payment_status": "unpaid",
                 "subscription": None,
+                "invoice": None,
             }
             session["url"] = f"{self.url}/checkout/{session['id']}"
             self.objects[session["id"]] = session
             return session
-        obj: dict[str, Any] = {"id": _new_id(prefixes[kind]), "object": kind.rstrip("s"), **params}
+        obj: dict[str, Any] = {"id": _new_id(PREFIXES[kind]), "object": kind.rstrip("s"), **params}
         if kind == "prices":
             obj |= {"unit_amount": int(params["unit_amount"]), "active": True}
+        if kind == "invoiceitems":
+            obj |= {"amount": int(params["amount"]), "invoice": None}
         if kind == "refunds":
-            obj |= {"amount": int(params["amount"]), "status": "succeeded"}
+            obj |= self._refund(params)
         self.objects[obj["id"]] = obj
         return obj
+
+    def _pending_currency(self, customer: str) -> str:
+        items = self._of("invoiceitem", customer=customer)
+        return str(items[-1]["currency"]) if items else "eur"
+
+    def _refund(self, params: dict[str, Any]) -> dict[str, Any]:
+        intent = self.objects[params["payment_intent"]]
+        charge = self.objects[intent["latest_charge"]]
+        amount = int(params.get("amount") or charge["amount"] - charge["amount_refunded"])
+        assert charge["amount_refunded"] + amount <= charge["amount"], "more than was paid"
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        self._later("charge.refunded", charge)
+        return {"amount": amount, "status": "succeeded", "charge": charge["id"]}
 
     def _update_subscription(self, subscription: dict[str, Any], params: dict[str, Any]) -> None:
         if "cancel_at_period_end" in params:
@@ -294,73 +424,34 @@ class StripeContract:
             "invoices": "invoice",
             "invoice_payments": "invoice_payment",
         }
-        rows = [o for o in self.objects.values() if o.get("object") == kinds[kind]]
+        rows = self._of(kinds[kind])
         for name in ("customer", "invoice"):
             if name in params:
                 rows = [o for o in rows if o.get(name) == params[name]]
+        if "payment" in params:
+            intent = params["payment"]["payment_intent"]
+            rows = [o for o in rows if o["payment"].get("payment_intent") == intent]
         return {"object": "list", "data": rows, "has_more": False, "url": f"/v1/{kind}"}
 
+    # ------------------------------------------------------------ reachability
 
-def _missing(object_id: str) -> dict[str, Any]:
-    message = f"No such object: '{object_id}'"
-    return {"error": {"type": "invalid_request_error", "message": message}}
+    def stop(self) -> None:
+        """Stripe unreachable: connections to the contract's port are refused."""
+        assert self.listener is not None
+        self.listener.stop()
 
-
-def _handler(contract: StripeContract) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, method: str) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode() if length else ""
-            params = unflatten(parse_qsl(url.query) + parse_qsl(body, keep_blank_values=True))
-            if not self.headers.get("Authorization", "").startswith("Bearer sk_"):
-                status, answer = 401, {"error": {"type": "invalid_request_error"}}
-            else:
-                key = self.headers.get("Idempotency-Key") if method == "POST" else None
-                if method == "POST":
-                    contract.idempotency_keys.append(key)
-                with contract.lock:
-                    if key and key in contract.idempotent:
-                        status, answer = contract.idempotent[key]
-                    else:
-                        status, answer = contract.handle(method, url.path, params)
-                        if key:
-                            contract.idempotent[key] = (status, answer)
-            if method == "POST" and url.path in contract.lose_next_answer:
-                contract.lose_next_answer.discard(url.path)
-                self.close_connection = True
-                return
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self._answer("GET")
-
-        def do_POST(self) -> None:
-            self._answer("POST")
-
-        def do_DELETE(self) -> None:
-            self._answer("DELETE")
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    return Handler
+    def start(self) -> None:
+        assert self.listener is not None
+        self.listener.start()
 
 
 @contextmanager
 def serve(port: int) -> Iterator[StripeContract]:
     contract = StripeContract()
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(contract))
     contract.url = f"http://127.0.0.1:{port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    contract.listener = Listener(contract, port)
+    contract.listener.start()
     try:
         yield contract
     finally:
-        server.shutdown()
-        server.server_close()
+        contract.listener.stop()

@@ -20,13 +20,12 @@ from visage.config import Settings
 from visage.faces.inference.alignment import align
 from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, RGBImage
 from visage.faces.inference.dlib_backend import DlibBackend
-from visage.faces.inference.dlib_convert import (
+from visage.faces.inference.dlib_convert import converted_model, source_path
+from visage.faces.inference.dlib_format import (
     MMOD_TOKENS,
     RESNET_TOKENS,
     DlibFormatError,
-    converted_model,
     parse_network,
-    source_path,
 )
 from visage.faces.inference.onnx_backend import KIOSK_FACE_WIDTH, KIOSK_SCALE, OnnxBackend
 

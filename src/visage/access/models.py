@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -45,6 +45,14 @@ class Plan(IdMixin, TimestampMixin, Base):
     duration_days: Mapped[int | None] = mapped_column(Integer)
     # Retired plans stay on the memberships sold with them but cannot be sold again.
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def term_from(self, starts_on: date) -> tuple[date | None, int | None]:
+        """The last day (inclusive) and the visits of a membership of this plan starting on
+        `starts_on`, by the plan's own terms."""
+        ends_on = None
+        if self.duration_days is not None:
+            ends_on = starts_on + timedelta(days=self.duration_days - 1)
+        return ends_on, self.visits if self.kind is PlanKind.VISIT_PACK else None
 
 
 Index("uq_plans_tenant_lower_name", Plan.tenant_id, func.lower(Plan.name), unique=True)

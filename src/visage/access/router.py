@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from visage.access import pins, service
 from visage.access.decision import Reason
-from visage.access.models import Checkin, CheckinSource, Plan
+from visage.access.models import Checkin, CheckinSource
 from visage.access.schemas import (
     CheckinOut,
     CheckinPage,
@@ -30,10 +30,10 @@ from visage.access.schemas import (
     OpeningHoursIn,
     OpeningHoursOut,
     PinIn,
-    PlanCreate,
     PlanOut,
-    PlanUpdate,
 )
+from visage.billing import plans as priced_plans
+from visage.billing.schemas import PricedPlanCreate, PricedPlanOut, PricedPlanUpdate
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest, page_of, page_request
 from visage.faces.intake import ImageBody, image_body, openapi_body
@@ -60,28 +60,36 @@ CheckinPaging = Annotated[PageRequest, Depends(page_request(default_size=50, max
 # ---------------------------------------------------------------- plans
 
 
-@router.post("/plans", status_code=status.HTTP_201_CREATED, response_model=PlanOut)
-def create_plan(body: PlanCreate, session: DbSession, principal: PlanManager) -> Plan:
-    return service.create_plan(session, principal, body)
+# A plan carries its price (price_cents, currency, billing_interval, trial_days,
+# setup_fee_cents): billing.plans applies the plan's rules here and prices it in Stripe.
+@router.post("/plans", status_code=status.HTTP_201_CREATED, response_model=PricedPlanOut)
+def create_plan(
+    body: PricedPlanCreate, session: DbSession, settings: AppSettings, principal: PlanManager
+) -> PricedPlanOut:
+    return priced_plans.create_plan(session, settings, principal, body)
 
 
-@router.get("/plans", response_model=list[PlanOut])
+@router.get("/plans", response_model=list[PricedPlanOut])
 def list_plans(
     session: DbSession, principal: PlanReader, include_retired: bool = False
-) -> list[Plan]:
-    return service.list_plans(session, principal, include_retired=include_retired)
+) -> list[PricedPlanOut]:
+    return priced_plans.list_plans(session, principal, include_retired=include_retired)
 
 
-@router.get("/plans/{plan_id}", response_model=PlanOut)
-def get_plan(plan_id: uuid.UUID, session: DbSession, principal: PlanReader) -> Plan:
-    return service.get_plan(session, principal, plan_id)
+@router.get("/plans/{plan_id}", response_model=PricedPlanOut)
+def get_plan(plan_id: uuid.UUID, session: DbSession, principal: PlanReader) -> PricedPlanOut:
+    return priced_plans.get_plan(session, principal, plan_id)
 
 
-@router.patch("/plans/{plan_id}", response_model=PlanOut)
+@router.patch("/plans/{plan_id}", response_model=PricedPlanOut)
 def update_plan(
-    plan_id: uuid.UUID, body: PlanUpdate, session: DbSession, principal: PlanManager
-) -> Plan:
-    return service.update_plan(session, principal, plan_id, body)
+    plan_id: uuid.UUID,
+    body: PricedPlanUpdate,
+    session: DbSession,
+    settings: AppSettings,
+    principal: PlanManager,
+) -> PricedPlanOut:
+    return priced_plans.update_plan(session, settings, principal, plan_id, body)
 
 
 @router.delete("/plans/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -15,7 +15,7 @@ class BillingNotConfigured(AppError):
 class PlanNotPriced(AppError):
     status_code = 409
     code = "BILLING_002"
-    default_message = "This plan has no recurring price: set one before subscribing members."
+    default_message = "This plan has no price: set one before selling it through Stripe."
 
 
 class AlreadySubscribed(AppError):
@@ -30,10 +30,21 @@ class CardDeclined(AppError):
     default_message = "The card was declined."
 
 
+STRIPE_RETRY_AFTER_SECONDS = 30
+
+
 class StripeUnavailable(AppError):
     status_code = 503
     code = "BILLING_005"
     default_message = "Stripe could not be reached: nothing was charged twice, try again."
+
+    def __init__(self, message: str | None = None) -> None:
+        # Named like the database's outage (SERVICE_UNAVAILABLE): clients and /health agree.
+        super().__init__(
+            message,
+            details={"component": "stripe"},
+            headers={"Retry-After": str(STRIPE_RETRY_AFTER_SECONDS)},
+        )
 
 
 class StripeRefused(AppError):

@@ -1,4 +1,5 @@
-"""The only module that knows Stripe: its SDK, URLs, payload shapes and error types.
+"""The only module that calls Stripe: its SDK, URLs, parameters and error types (its payload
+shapes are read in stripe_objects.py, the other half of the gateway).
 
 The domain speaks in `StripeSubscription` / `StripeInvoice` and calls these methods. Every POST
 carries an idempotency key chosen by the caller, so a retry after a timeout never charges or
@@ -13,8 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -26,110 +26,21 @@ from visage.billing.errors import (
     StripeRefused,
     StripeUnavailable,
 )
+from visage.billing.stripe_objects import (
+    OneTimeCharge,
+    PriceTerms,
+    ReceivedEvent,
+    StripeCharge,
+    StripeCheckout,
+    StripeInvoice,
+    StripeSubscription,
+)
+from visage.billing.stripe_objects import id_of as _id
 from visage.config import Settings
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 NETWORK_RETRIES = 2  # safe: every POST is sent again with the same idempotency key
 TIMEOUT_SECONDS = 20
-
-
-def _when(timestamp: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
-
-
-def _id(value: Any) -> str | None:
-    """An id, whether Stripe sent the object expanded or not."""
-    if isinstance(value, Mapping):
-        return str(value["id"])
-    return str(value) if value else None
-
-
-@dataclass(frozen=True)
-class PriceTerms:
-    name: str
-    amount_cents: int
-    currency: str
-    interval: str  # month | year | one_time
-
-
-@dataclass(frozen=True)
-class StripeSubscription:
-    id: str
-    customer_id: str
-    status: str
-    current_period_end: datetime | None
-    cancel_at_period_end: bool
-    paused: bool  # collection paused (a freeze) or status `paused`
-    resumes_at: datetime | None
-    latest_invoice_id: str | None
-    metadata: Mapping[str, str]
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> StripeSubscription:
-        # Since API version 2025-03-31 the period lives on the items.
-        items = (data.get("items") or {}).get("data") or [{}]
-        period_end = data.get("current_period_end") or items[0].get("current_period_end")
-        pause = data.get("pause_collection") or {}
-        return cls(
-            id=data["id"],
-            customer_id=str(_id(data.get("customer"))),
-            status=data["status"],
-            current_period_end=_when(period_end),
-            cancel_at_period_end=bool(data.get("cancel_at_period_end")),
-            paused=bool(pause) or data["status"] == "paused",
-            resumes_at=_when(pause.get("resumes_at")),
-            latest_invoice_id=_id(data.get("latest_invoice")),
-            metadata=dict(data.get("metadata") or {}),
-        )
-
-
-@dataclass(frozen=True)
-class StripeInvoice:
-    id: str
-    subscription_id: str | None
-    status: str
-    amount_due: int
-    amount_paid: int
-    currency: str
-    created: datetime | None
-    receipt_url: str | None
-    payment_intent_id: str | None
-    failure_message: str | None
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> StripeInvoice:
-        parent = (data.get("parent") or {}).get("subscription_details") or {}
-        charge = data.get("charge")
-        failure = charge.get("failure_message") if isinstance(charge, Mapping) else None
-        return cls(
-            id=data["id"],
-            subscription_id=_id(data.get("subscription") or parent.get("subscription")),
-            status=data["status"],
-            amount_due=int(data.get("amount_due") or 0),
-            amount_paid=int(data.get("amount_paid") or 0),
-            currency=str(data.get("currency") or ""),
-            created=_when(data.get("created") or data.get("date")),
-            receipt_url=data.get("hosted_invoice_url"),
-            payment_intent_id=_id(data.get("payment_intent")),
-            failure_message=failure,
-        )
-
-
-@dataclass(frozen=True)
-class ReceivedEvent:
-    id: str
-    type: str
-    object: Mapping[str, Any]
-
-    @property
-    def subscription_id(self) -> str | None:
-        """The subscription the event is about, whatever kind of object it carries."""
-        kind = self.object.get("object")
-        if kind == "subscription":
-            return str(self.object["id"])
-        if kind == "invoice":
-            return StripeInvoice.parse(self.object).subscription_id
-        return _id(self.object.get("subscription"))
 
 
 def verify_webhook(payload: bytes, signature: str | None, secret: str) -> ReceivedEvent:
@@ -238,6 +149,9 @@ class StripeGateway:
             self._call(self._v1.prices, "update", price_id, {"active": False})
         return product_id, new_price_id
 
+    def rename_product(self, product_id: str, name: str) -> None:
+        self._call(self._v1.products, "update", product_id, {"name": name})
+
     # ------------------------------------------------------------ customers
 
     def create_customer(
@@ -278,6 +192,60 @@ class StripeGateway:
             "description": description,
         }
         self._call(self._v1.invoice_items, "create", params, key=key)
+
+    def charge_once(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        *,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        metadata: Mapping[str, str],
+        key: str,
+    ) -> OneTimeCharge:
+        """Charge `amount_cents` once, now. On Stripe: a one-off invoice (the member's receipt)
+        paid with the card; LocalStripe cannot invoice without a subscription, so there it is
+        a PaymentIntent confirmed off-session. A declined card raises CardDeclined and leaves
+        nothing owing (the invoice is voided)."""
+        if self.local:
+            params: dict[str, Any] = {
+                "customer": customer_id,
+                "payment_method": payment_method_id,
+                "amount": amount_cents,
+                "currency": currency,
+                "metadata": dict(metadata),
+                "confirm": True,
+                "off_session": True,
+            }
+            intent = self._call(self._v1.payment_intents, "create", params, key=key)
+            if intent["status"] != "succeeded":
+                raise CardDeclined()
+            return OneTimeCharge(str(intent["id"]), int(intent["amount"]), currency)
+        self.add_one_time_charge(
+            customer_id,
+            amount_cents=amount_cents,
+            currency=currency,
+            description=description,
+            key=f"{key}-item",
+        )
+        params = {
+            "customer": customer_id,
+            "metadata": dict(metadata),
+            "pending_invoice_items_behavior": "include",
+        }
+        invoice_id = str(self._call(self._v1.invoices, "create", params, key=key)["id"])
+        failure: CardDeclined | None = None
+        try:
+            paid = StripeInvoice.parse(
+                self._call(self._v1.invoices, "pay", invoice_id, {}, key=f"{key}-pay")
+            )
+        except CardDeclined as declined:  # Stripe answers 402 and leaves the invoice open
+            failure, paid = declined, self.invoice(invoice_id)
+        if paid.status == "paid":
+            return OneTimeCharge(paid.id, paid.amount_paid, paid.currency)
+        self._call(self._v1.invoices, "void_invoice", invoice_id, {}, key=f"{key}-void")
+        raise failure or CardDeclined()
 
     # ------------------------------------------------------------ subscriptions
 
@@ -375,6 +343,36 @@ class StripeGateway:
         payments = self._call(self._v1.invoice_payments, "list", params)["data"]
         return _id(payments[0]["payment"].get("payment_intent")) if payments else None
 
+    def charge(self, charge_id: str) -> StripeCharge:
+        data = self._call(self._v1.charges, "retrieve", charge_id)
+        return StripeCharge(
+            id=str(data["id"]),
+            amount_refunded=int(data.get("amount_refunded") or 0),
+            invoice_id=_id(data.get("invoice")),
+            payment_intent_id=_id(data.get("payment_intent")),
+        )
+
+    def refunded_amount(self, payment_intent_id: str) -> int:
+        """What has been refunded of a PaymentIntent's charge so far."""
+        intent = self._call(self._v1.payment_intents, "retrieve", payment_intent_id)
+        charge_id = _id(intent.get("latest_charge"))
+        return self.charge(charge_id).amount_refunded if charge_id else 0
+
+    def invoice_of(self, charge: StripeCharge) -> str | None:
+        """The invoice a charge paid: on the charge or its PaymentIntent in older API versions
+        (and LocalStripe), found through InvoicePayments since 2025-03-31 (basil)."""
+        if charge.invoice_id or charge.payment_intent_id is None:
+            return charge.invoice_id
+        intent = self._call(self._v1.payment_intents, "retrieve", charge.payment_intent_id)
+        if intent.get("invoice") or self.local:
+            return _id(intent.get("invoice"))
+        params = {
+            "payment": {"type": "payment_intent", "payment_intent": charge.payment_intent_id},
+            "limit": 1,
+        }
+        payments = self._call(self._v1.invoice_payments, "list", params)["data"]
+        return _id(payments[0]["invoice"]) if payments else None
+
     def refund(self, payment_intent_id: str, *, amount_cents: int | None, key: str) -> str:
         params: dict[str, Any] = {"payment_intent": payment_intent_id}
         if amount_cents is not None:
@@ -389,22 +387,35 @@ class StripeGateway:
         price_id: str,
         *,
         metadata: Mapping[str, str],
+        one_time: bool,
         success_url: str,
         cancel_url: str,
         key: str,
     ) -> str | None:
-        """A Stripe Checkout page; None on LocalStripe, which has no Checkout."""
+        """A Stripe Checkout page (a subscription, or a one-time payment with an invoice as its
+        receipt); None on LocalStripe, which has no Checkout."""
         if self.local:
             return None
-        params = {
-            "mode": "subscription",
+        params: dict[str, Any] = {
             "customer": customer_id,
             "line_items": [{"price": price_id, "quantity": 1}],
-            "subscription_data": {"metadata": dict(metadata)},
+            "metadata": dict(metadata),
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
+        if one_time:
+            params["mode"] = "payment"
+            params["invoice_creation"] = {
+                "enabled": True,
+                "invoice_data": {"metadata": dict(metadata)},
+            }
+        else:
+            params["mode"] = "subscription"
+            params["subscription_data"] = {"metadata": dict(metadata)}
         return str(self._call(self._v1.checkout.sessions, "create", params, key=key)["url"])
+
+    def checkout_session(self, session_id: str) -> StripeCheckout:
+        return StripeCheckout.parse(self._call(self._v1.checkout.sessions, "retrieve", session_id))
 
     def create_setup_intent(self, customer_id: str, *, key: str) -> str:
         """A SetupIntent the card page confirms with Stripe.js; returns its id."""

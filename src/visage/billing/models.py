@@ -81,6 +81,40 @@ class Subscription(IdMixin, TimestampMixin, Base):
     )
 
 
+class Purchase(IdMixin, TimestampMixin, Base):
+    """A one-time plan bought once: the Stripe payment (an invoice, or a Checkout Session) that
+    paid it and the membership it gave. The unique reference grants each payment once."""
+
+    __tablename__ = "billing_purchases"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"))
+    membership_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), unique=True
+    )
+    stripe_reference: Mapped[str] = mapped_column(String(255), unique=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class InvoiceRefund(TimestampMixin, Base):
+    """How much of an invoice's payment was refunded, as Stripe's charge says (Stripe's invoice
+    list does not carry it)."""
+
+    __tablename__ = "billing_invoice_refunds"
+
+    stripe_invoice_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    amount_refunded_cents: Mapped[int] = mapped_column(Integer)
+
+
 class BillingSettings(TimestampMixin, Base):
     """A tenant's billing choices; a tenant without a row uses BILLING_GRACE_DAYS."""
 
@@ -102,6 +136,8 @@ class WebhookEvent(Base):
     # What the job re-fetches from Stripe: the event's own copy is never trusted.
     subscription_id: Mapped[str | None] = mapped_column(String(255))
     invoice_id: Mapped[str | None] = mapped_column(String(255))
+    # The event's own object (a Checkout Session, a charge), for the kinds that are neither.
+    object_id: Mapped[str | None] = mapped_column(String(255))
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )

@@ -7,8 +7,8 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from visage.billing.gateway import StripeInvoice
 from visage.billing.models import Subscription
+from visage.billing.stripe_objects import StripeInvoice
 from visage.config import Settings
 from visage.notifications.service import NotificationKind, notify
 
@@ -16,11 +16,17 @@ logger = logging.getLogger(__name__)
 
 
 def notify_payment_failed(
-    session: Session, settings: Settings, subscription: Subscription, invoice: StripeInvoice
+    session: Session,
+    settings: Settings,
+    subscription: Subscription,
+    invoice: StripeInvoice,
+    *,
+    reason: str | None = None,
 ) -> bool:
-    """Tell the member that a payment failed, once per invoice; False when no channel could
-    reach them."""
-    reason = f" ({invoice.failure_message})" if invoice.failure_message else ""
+    """Tell the member that a payment failed (or, with `reason`, why it waits), once per
+    invoice and reason; False when no channel could reach them."""
+    why = reason or invoice.failure_message
+    said = f" ({why})" if why else ""
     notified = notify(
         session,
         tenant_id=subscription.tenant_id,
@@ -28,10 +34,10 @@ def notify_payment_failed(
         kind=NotificationKind.PAYMENT_FAILED,
         variables={
             "amount": f"{invoice.amount_due / 100:.2f} {invoice.currency.upper()}",
-            "reason": reason,
+            "reason": said,
             "link": f"{settings.public_base_url.rstrip('/')}/app/me",
         },
-        dedupe_key=f"invoice:{invoice.id}",
+        dedupe_key=f"invoice:{invoice.id}" + (f":{reason}" if reason else ""),
     )
     if notified.channel is None:
         logger.info("Payment failed for member %s: %s", subscription.member_id, notified.skipped)

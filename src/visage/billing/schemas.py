@@ -5,19 +5,64 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from visage.access.schemas import PlanCreate, PlanOut, PlanUpdate
 from visage.billing.models import BillingInterval
+
+CURRENCY = r"^[a-zA-Z]{3}$"
+MAX_CENTS = 100_000_000
 
 
 class PriceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    price_cents: int = Field(ge=0, le=100_000_000)
-    currency: str = Field(default="eur", pattern=r"^[a-zA-Z]{3}$")
+    price_cents: int = Field(ge=0, le=MAX_CENTS)
+    currency: str = Field(default="eur", pattern=CURRENCY)
     billing_interval: BillingInterval = BillingInterval.MONTH
     trial_days: int | None = Field(default=None, ge=1, le=730)
-    setup_fee_cents: int | None = Field(default=None, ge=1, le=100_000_000)
+    setup_fee_cents: int | None = Field(default=None, ge=1, le=MAX_CENTS)
+
+    @model_validator(mode="after")
+    def _one_time_is_one_price(self) -> PriceIn:
+        if self.billing_interval is BillingInterval.ONE_TIME and (
+            self.trial_days or self.setup_fee_cents
+        ):
+            raise ValueError("a one-time plan has no trial and no setup fee: only its price")
+        return self
+
+
+class PlanPriceFields(BaseModel):
+    """A plan's price terms, on the plan API itself (all optional: an unpriced plan is sold at
+    the desk only). On an update, only the fields sent change."""
+
+    price_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    currency: str | None = Field(default=None, pattern=CURRENCY)
+    billing_interval: BillingInterval | None = None
+    trial_days: int | None = Field(default=None, ge=1, le=730)
+    setup_fee_cents: int | None = Field(default=None, ge=1, le=MAX_CENTS)
+
+    def price_terms_sent(self) -> dict[str, object]:
+        names = set(PlanPriceFields.model_fields) & self.model_fields_set
+        return {name: getattr(self, name) for name in names}
+
+
+class PricedPlanCreate(PlanCreate, PlanPriceFields):
+    pass
+
+
+class PricedPlanUpdate(PlanUpdate, PlanPriceFields):
+    pass
+
+
+class PricedPlanOut(PlanOut):
+    price_cents: int | None = None
+    currency: str | None = None
+    billing_interval: BillingInterval | None = None
+    trial_days: int | None = None
+    setup_fee_cents: int | None = None
+    stripe_product_id: str | None = None
+    stripe_price_id: str | None = None
 
 
 class PriceOut(BaseModel):
@@ -87,9 +132,23 @@ class InvoiceOut(BaseModel):
     status: str
     amount_due: int
     amount_paid: int
+    amount_refunded: int = 0
     currency: str
     created: datetime | None
     receipt_url: str | None
+
+
+class PurchaseOut(BaseModel):
+    """A one-time plan bought: what was paid and the membership it gave."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    plan_id: uuid.UUID
+    membership_id: uuid.UUID
+    stripe_reference: str
+    amount_cents: int
+    currency: str
+    created_at: datetime
 
 
 class BillingOut(BaseModel):
@@ -102,6 +161,7 @@ class BillingOut(BaseModel):
     paused_until: datetime | None
     payment_problem: str | None
     invoices: list[InvoiceOut]
+    purchases: list[PurchaseOut] = []
 
 
 class DunningRow(BaseModel):

@@ -14,18 +14,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visage.access.models import Plan
-from visage.billing import card_links, sync, views
+from visage.billing import card_links, purchases, sync, views
 from visage.billing.errors import (
     AlreadySubscribed,
     NoSubscription,
     NotRefundable,
     PlanNotPriced,
 )
-from visage.billing.gateway import PriceTerms, StripeGateway, StripeSubscription
+from visage.billing.gateway import StripeGateway
 from visage.billing.models import (
     BillingCustomer,
     BillingInterval,
     PlanPrice,
+    Purchase,
     Subscription,
 )
 from visage.billing.schemas import (
@@ -33,6 +34,7 @@ from visage.billing.schemas import (
     PriceIn,
     RefundOut,
 )
+from visage.billing.stripe_objects import PriceTerms, StripeSubscription
 from visage.config import Settings
 from visage.core.tenancy import TenantScope
 from visage.identity import audit
@@ -72,23 +74,34 @@ def set_price(
     plan_id: uuid.UUID,
     data: PriceIn,
 ) -> PlanPrice:
-    """Price a plan, creating or updating its Stripe product and price."""
+    """Price a plan, creating or updating its Stripe product and price (a new price only when
+    the amount, currency or interval changed: Stripe prices are immutable)."""
     scope = principal.scope(session)
     plan = scope.get(Plan, plan_id, what="Plan")
     price = session.get(PlanPrice, plan.id)
     if price is None:
         price = scope.add(PlanPrice(plan_id=plan.id))
+    sold_as = (price.price_cents, price.currency, price.billing_interval)
     price.price_cents, price.currency = data.price_cents, data.currency.lower()
     price.billing_interval = data.billing_interval
     price.trial_days, price.setup_fee_cents = data.trial_days, data.setup_fee_cents
     terms = PriceTerms(plan.name, price.price_cents, price.currency, price.billing_interval.value)
-    price.stripe_product_id, price.stripe_price_id = gateway.save_price(
-        terms,
-        product_id=price.stripe_product_id,
-        price_id=price.stripe_price_id,
-        key=f"visage-plan-{plan.id}",
-    )
-    details = {"price_cents": price.price_cents, "currency": price.currency}
+    if price.stripe_product_id and price.stripe_price_id and sold_as == terms.sold_as:
+        gateway.rename_product(price.stripe_product_id, plan.name)
+    else:
+        price.stripe_product_id, price.stripe_price_id = gateway.save_price(
+            terms,
+            product_id=price.stripe_product_id,
+            price_id=price.stripe_price_id,
+            key=f"visage-plan-{plan.id}",
+        )
+    details = {
+        "price_cents": price.price_cents,
+        "currency": price.currency,
+        "billing_interval": price.billing_interval.value,
+        "trial_days": price.trial_days,
+        "setup_fee_cents": price.setup_fee_cents,
+    }
     _audit(session, principal, "billing.price_set", str(price.stripe_price_id), details)
     session.flush()
     return price
@@ -175,8 +188,8 @@ def _unrecorded_attempt(
 
 @dataclass(frozen=True)
 class _Sale:
-    """What subscribing a member to a plan needs, checked: a recurring price, the member's
-    customer (its row locked), no live subscription, and this attempt's number."""
+    """What selling a plan to a member needs, checked: a Stripe price, the member's customer
+    (its row locked), no live subscription for a recurring plan, and this attempt's number."""
 
     plan: Plan
     price: PlanPrice
@@ -184,15 +197,25 @@ class _Sale:
     attempt: int
     metadata: dict[str, str]
 
+    @property
+    def one_time(self) -> bool:
+        return self.price.billing_interval is BillingInterval.ONE_TIME
+
 
 def _sale(
     scope: TenantScope, gateway: StripeGateway, member_id: uuid.UUID, plan_id: uuid.UUID
 ) -> _Sale:
-    plan, price = _recurring_price(scope, plan_id)
+    plan = scope.get(Plan, plan_id, what="Plan")
+    price = _price(scope, plan.id)
+    if not price.stripe_price_id:
+        raise PlanNotPriced()
     customer = ensure_customer(scope, gateway, member_id)
-    if _live_subscription(scope, member_id) is not None:
-        raise AlreadySubscribed()
-    attempt = scope.session.scalar(select(func.count()).where(Subscription.member_id == member_id))
+    earlier: type[Purchase] | type[Subscription] = Purchase
+    if price.billing_interval is not BillingInterval.ONE_TIME:
+        if _live_subscription(scope, member_id) is not None:
+            raise AlreadySubscribed()
+        earlier = Subscription
+    attempt = scope.session.scalar(select(func.count()).where(earlier.member_id == member_id))
     metadata = {
         sync.META_TENANT: str(scope.tenant_id),
         sync.META_MEMBER: str(member_id),
@@ -210,10 +233,34 @@ def subscribe(
     member_id: uuid.UUID,
     plan_id: uuid.UUID,
     payment_method: str,
-) -> Subscription:
-    """Subscribe a member with a PaymentMethod: staff at the desk (`actor`), or the member on
-    the card page (no actor)."""
+) -> None:
+    """Sell a plan with a PaymentMethod: staff at the desk (`actor`), or the member on the
+    card page (no actor). A recurring plan is subscribed to; a one-time plan is bought with a
+    single charge that gives a membership for the plan's term."""
     sale = _sale(scope, gateway, member_id, plan_id)
+    if sale.one_time:
+        purchase = purchases.buy(
+            session,
+            gateway,
+            sale.customer,
+            sale.plan,
+            sale.price,
+            payment_method=payment_method,
+            metadata=sale.metadata,
+        )
+        details: dict[str, Any] = {
+            "plan_id": str(sale.plan.id),
+            "amount_cents": purchase.amount_cents,
+        }
+        _audit(
+            session,
+            actor,
+            "billing.purchased",
+            purchase.stripe_reference,
+            details,
+            tenant_id=scope.tenant_id,
+        )
+        return
     plan, price, customer = sale.plan, sale.price, sale.customer
     gateway.set_default_payment_method(customer.stripe_customer_id, payment_method)
     remote = _unrecorded_attempt(gateway, customer, plan)
@@ -239,7 +286,6 @@ def subscribe(
     sync.apply_stripe_state(session, settings, row, remote, invoice=invoice)
     details = {"plan_id": str(plan.id)}
     _audit(session, actor, "billing.subscribed", remote.id, details, tenant_id=scope.tenant_id)
-    return row
 
 
 def checkout_url(
@@ -258,7 +304,8 @@ def checkout_url(
     url = gateway.checkout_url(
         sale.customer.stripe_customer_id,
         str(sale.price.stripe_price_id),
-        metadata=sale.metadata,
+        metadata={**sale.metadata, sync.META_VIA: sync.VIA_CHECKOUT},
+        one_time=sale.one_time,
         success_url=f"{base}/billing/done",
         cancel_url=f"{base}/billing/done?canceled=1",
         key=key,
@@ -420,13 +467,19 @@ def refund(
     payment_intent = gateway.payment_intent_of(invoice) if invoice.amount_paid > 0 else None
     if payment_intent is None:
         raise NotRefundable()
-    if amount_cents is not None and amount_cents > invoice.amount_paid:
-        raise NotRefundable(f"At most {invoice.amount_paid} can be refunded on this invoice.")
-    amount = amount_cents or invoice.amount_paid
+    refundable = invoice.amount_paid - gateway.refunded_amount(payment_intent)
+    if refundable <= 0:
+        raise NotRefundable("This invoice's payment was refunded in full already.")
+    if amount_cents is not None and amount_cents > refundable:
+        raise NotRefundable(f"At most {refundable} can be refunded on this invoice.")
+    amount = amount_cents or refundable
     refund_id = gateway.refund(
         payment_intent,
         amount_cents=amount,
-        key=f"visage-refund-{invoice.id}-{amount}",
+        key=f"visage-refund-{invoice.id}-{refundable}-{amount}",
+    )
+    sync.store_refunded(
+        session, scope.tenant_id, invoice.id, gateway.refunded_amount(payment_intent)
     )
     _audit(
         session,

@@ -21,7 +21,7 @@ from typing import Any
 
 from visage.access.decision import PaymentStatus
 from visage.access.models import Membership, MembershipFreeze
-from visage.billing.gateway import StripeSubscription
+from visage.billing.stripe_objects import StripeSubscription
 
 # Freezes made by billing carry this reason, so billing only ever lifts its own.
 BILLING_FREEZE_REASON = "Payments paused in Stripe"

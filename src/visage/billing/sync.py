@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,15 +22,23 @@ from sqlalchemy.orm import Session
 
 from visage.access.decision import PaymentStatus
 from visage.access.models import Membership, Plan
-from visage.billing.gateway import (
+from visage.billing import purchases
+from visage.billing.gateway import StripeGateway
+from visage.billing.models import (
+    BillingCustomer,
+    BillingSettings,
+    InvoiceRefund,
+    Subscription,
+    WebhookEvent,
+)
+from visage.billing.notices import notify_payment_failed
+from visage.billing.state import apply_to_membership, door_state
+from visage.billing.stripe_objects import (
     ReceivedEvent,
-    StripeGateway,
+    StripeCharge,
     StripeInvoice,
     StripeSubscription,
 )
-from visage.billing.models import BillingCustomer, BillingSettings, Subscription, WebhookEvent
-from visage.billing.notices import notify_payment_failed
-from visage.billing.state import apply_to_membership, door_state
 from visage.config import Settings
 from visage.core.db import utcnow
 from visage.identity import audit
@@ -39,6 +48,9 @@ logger = logging.getLogger(__name__)
 # Subscription metadata Visage writes, so a subscription it never saw (Checkout, a lost
 # response) can be adopted by the right tenant, member and plan.
 META_TENANT, META_MEMBER, META_PLAN = "visage_tenant", "visage_member", "visage_plan"
+# On a Checkout payment's metadata (and its invoice's): the Checkout Session grants it, the
+# invoice's own events must not grant it a second time.
+META_VIA, VIA_CHECKOUT = "visage_via", "checkout"
 OWING_STATUSES = frozenset({"past_due", "unpaid", "incomplete"})
 LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "incomplete"})
 
@@ -53,6 +65,7 @@ def record_event(session: Session, event: ReceivedEvent) -> bool:
             type=event.type,
             subscription_id=event.subscription_id,
             invoice_id=invoice_id,
+            object_id=event.object_id,
         )
         .on_conflict_do_nothing(index_elements=[WebhookEvent.event_id])
         .returning(WebhookEvent.event_id)
@@ -163,10 +176,17 @@ def adopt(
 
 
 def _adoptable(session: Session, remote: StripeSubscription) -> tuple[BillingCustomer, Plan] | None:
+    return _owner(session, remote.customer_id, remote.metadata)
+
+
+def _owner(
+    session: Session, customer_id: str | None, metadata: Mapping[str, str]
+) -> tuple[BillingCustomer, Plan] | None:
+    """Our customer and the plan Visage's metadata names, for a Stripe object we never saw."""
     customer = session.scalar(
-        select(BillingCustomer).where(BillingCustomer.stripe_customer_id == remote.customer_id)
+        select(BillingCustomer).where(BillingCustomer.stripe_customer_id == customer_id)
     )
-    plan_id = remote.metadata.get(META_PLAN)
+    plan_id = metadata.get(META_PLAN)
     if customer is None or not plan_id:
         return None
     try:
@@ -182,6 +202,14 @@ def latest_invoice(gateway: StripeGateway, invoice_id: str | None) -> StripeInvo
     return gateway.invoice(invoice_id) if invoice_id else None
 
 
+CHECKOUT_COMPLETED = "checkout.session.completed"
+CHARGE_REFUNDED = "charge.refunded"
+INVOICE_PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
+ACTION_REQUIRED = "invoice.payment_action_required"
+TRIAL_WILL_END = "customer.subscription.trial_will_end"
+CONFIRM_WITH_BANK = "the bank asks the member to confirm the payment"
+
+
 def process_event(
     session: Session, settings: Settings, gateway: StripeGateway, event_id: str
 ) -> None:
@@ -191,26 +219,128 @@ def process_event(
     )
     if event is None or event.processed_at is not None:
         return
-    if event.subscription_id:
-        remote = gateway.subscription(event.subscription_id)
-        row = subscription_row(session, remote.id)
-        if row is None and (found := _adoptable(session, remote)) is not None:
-            row = adopt(session, *found, remote)
-        if row is None:
-            logger.info(
-                "Stripe event %s (%s) is about no subscription of ours", event_id, event.type
+    subscription_id = event.subscription_id
+    if event.type == CHECKOUT_COMPLETED and event.object_id:
+        checkout = gateway.checkout_session(event.object_id)
+        subscription_id = checkout.subscription_id
+        if checkout.mode == "payment" and checkout.paid:
+            _grant_paid(
+                session,
+                checkout.customer_id,
+                checkout.metadata,
+                reference=checkout.id,
+                amount_cents=checkout.amount_total,
+                currency=checkout.currency,
             )
-        else:
-            # What is owed comes from the subscription's latest invoice, never from the
-            # (possibly older) invoice an event is about.
-            invoice = latest_invoice(gateway, remote.latest_invoice_id)
-            drift = apply_stripe_state(session, settings, row, remote, invoice=invoice)
-            if drift:
-                logger.info("Stripe event %s on %s: %s", event.type, remote.id, drift)
-            failed = latest_invoice(gateway, event.invoice_id)
-            if event.type == "invoice.payment_failed" and failed and failed.status == "open":
-                notify_payment_failed(session, settings, row, failed)
+    elif event.type == CHARGE_REFUNDED and event.object_id:
+        record_refund(session, gateway, gateway.charge(event.object_id))
+    elif event.type in INVOICE_PAID and event.invoice_id and not subscription_id:
+        invoice = gateway.invoice(event.invoice_id)
+        if invoice.status == "paid" and invoice.metadata.get(META_VIA) != VIA_CHECKOUT:
+            _grant_paid(
+                session,
+                invoice.customer_id,
+                invoice.metadata,
+                reference=invoice.id,
+                amount_cents=invoice.amount_paid,
+                currency=invoice.currency,
+            )
+    if subscription_id:
+        _apply_subscription_event(session, settings, gateway, event, subscription_id)
     event.processed_at = utcnow()
+
+
+def _grant_paid(
+    session: Session,
+    customer_id: str | None,
+    metadata: Mapping[str, str],
+    *,
+    reference: str,
+    amount_cents: int,
+    currency: str,
+) -> None:
+    """A one-time plan paid where we did not see the answer (Checkout, a lost response)."""
+    owner = _owner(session, customer_id, metadata)
+    if owner is None:
+        logger.info("Stripe payment %s is for no plan of ours", reference)
+        return
+    purchases.grant(
+        session, *owner, reference=reference, amount_cents=amount_cents, currency=currency
+    )
+
+
+def record_refund(session: Session, gateway: StripeGateway, charge: StripeCharge) -> None:
+    """Keep what Stripe says was refunded of the invoice this charge paid."""
+    invoice_id = gateway.invoice_of(charge)
+    invoice = gateway.invoice(invoice_id) if invoice_id else None
+    customer = None
+    if invoice is not None:
+        customer = session.scalar(
+            select(BillingCustomer).where(BillingCustomer.stripe_customer_id == invoice.customer_id)
+        )
+    if invoice is None or customer is None:
+        logger.info("Refunded charge %s paid no invoice of ours", charge.id)
+        return
+    store_refunded(session, customer.tenant_id, invoice.id, charge.amount_refunded)
+
+
+def store_refunded(
+    session: Session, tenant_id: uuid.UUID, invoice_id: str, amount_refunded: int
+) -> None:
+    """What Stripe says is refunded of an invoice, now (a later answer replaces it)."""
+    session.execute(
+        insert(InvoiceRefund)
+        .values(
+            stripe_invoice_id=invoice_id,
+            tenant_id=tenant_id,
+            amount_refunded_cents=amount_refunded,
+        )
+        .on_conflict_do_update(
+            index_elements=[InvoiceRefund.stripe_invoice_id],
+            set_={"amount_refunded_cents": amount_refunded, "updated_at": utcnow()},
+        )
+    )
+
+
+def _apply_subscription_event(
+    session: Session,
+    settings: Settings,
+    gateway: StripeGateway,
+    event: WebhookEvent,
+    subscription_id: str,
+) -> None:
+    remote = gateway.subscription(subscription_id)
+    row = subscription_row(session, remote.id)
+    if row is None and (found := _adoptable(session, remote)) is not None:
+        row = adopt(session, *found, remote)
+    if row is None:
+        logger.info(
+            "Stripe event %s (%s) is about no subscription of ours", event.event_id, event.type
+        )
+        return
+    # What is owed comes from the subscription's latest invoice, never from the (possibly
+    # older) invoice an event is about.
+    invoice = latest_invoice(gateway, remote.latest_invoice_id)
+    drift = apply_stripe_state(session, settings, row, remote, invoice=invoice)
+    if drift:
+        logger.info("Stripe event %s on %s: %s", event.type, remote.id, drift)
+    about = latest_invoice(gateway, event.invoice_id)
+    unpaid = about is not None and about.status == "open"
+    if event.type == "invoice.payment_failed" and about and unpaid:
+        notify_payment_failed(session, settings, row, about)
+    elif event.type == ACTION_REQUIRED and about and unpaid:
+        row.payment_problem = f"{row.payment_problem or 'Payment pending'} ({CONFIRM_WITH_BANK})"
+        notify_payment_failed(session, settings, row, about, reason=CONFIRM_WITH_BANK)
+    elif event.type == TRIAL_WILL_END and remote.status == "trialing":
+        audit.record(
+            session,
+            action="billing.trial_ending",
+            actor=None,
+            tenant_id=row.tenant_id,
+            target_type="subscription",
+            target_id=remote.id,
+            details={"trial_end": remote.trial_end.isoformat() if remote.trial_end else None},
+        )
 
 
 @dataclass

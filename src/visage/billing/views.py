@@ -7,15 +7,16 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from visage.billing import sync
+from visage.billing import purchases, sync
 from visage.billing.gateway import StripeGateway
-from visage.billing.models import BillingCustomer, BillingSettings, Subscription
+from visage.billing.models import BillingCustomer, BillingSettings, InvoiceRefund, Subscription
 from visage.billing.schemas import (
     BillingOut,
     BillingSettingsIn,
     BillingSettingsOut,
     DunningRow,
     InvoiceOut,
+    PurchaseOut,
 )
 from visage.config import Settings
 from visage.core.tenancy import TenantScope
@@ -42,14 +43,25 @@ def billing_of(
     customer = session.scalar(
         scope.select(BillingCustomer).where(BillingCustomer.member_id == member_id)
     )
-    invoices = (
-        [
-            InvoiceOut.model_validate(item, from_attributes=True)
-            for item in gateway.invoices(customer.stripe_customer_id)
-        ]
+    found = (
+        gateway.invoices(customer.stripe_customer_id)
         if customer is not None and gateway is not None
         else []
     )
+    refunded = {
+        refund.stripe_invoice_id: refund.amount_refunded_cents
+        for refund in session.scalars(
+            scope.select(InvoiceRefund).where(
+                InvoiceRefund.stripe_invoice_id.in_([item.id for item in found])
+            )
+        )
+    }
+    invoices = [
+        InvoiceOut.model_validate(item, from_attributes=True).model_copy(
+            update={"amount_refunded": refunded.get(item.id, 0)}
+        )
+        for item in found
+    ]
     row = _latest_subscription(scope, member_id)
     return BillingOut(
         status=row.status if row else "none",
@@ -61,6 +73,10 @@ def billing_of(
         paused_until=row.paused_until if row else None,
         payment_problem=row.payment_problem if row else None,
         invoices=invoices,
+        purchases=[
+            PurchaseOut.model_validate(purchase)
+            for purchase in purchases.purchases_of(session, scope.tenant_id, member_id)
+        ],
     )
 
 

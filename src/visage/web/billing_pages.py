@@ -16,6 +16,7 @@ from visage.billing import card_links
 from visage.billing import service as billing_service
 from visage.billing import views as billing_views
 from visage.billing.gateway import StripeGateway
+from visage.billing.models import BillingInterval, PlanPrice
 from visage.core.deps import AppSettings, DbSession
 from visage.core.errors import AppError
 from visage.identity.dependencies import CurrentUser, require
@@ -72,6 +73,7 @@ def card_page(
         response.status_code = error.status_code
         return response
     plan = session.get(Plan, link.plan_id)
+    price = session.get(PlanPrice, link.plan_id) if link.plan_id else None
     # This page alone may load Stripe.js and let it call Stripe's API.
     stripe_origin = _origin(gateway.stripe_js_url)
     api_origin = _origin(gateway.api_base)
@@ -85,6 +87,7 @@ def card_page(
         {
             "title": "Your membership" if plan else "Your card",
             "plan_name": plan.name if plan else "",
+            "one_time": price is not None and price.billing_interval is BillingInterval.ONE_TIME,
             "stripe_js_url": gateway.stripe_js_url,
             "public_key": settings.stripe_public_key,
             "client_secret": client_secret,

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator
 from visage.access import service as access_service
 from visage.access.decision import Reason
 from visage.access.schemas import DayVisits
+from visage.billing import plans as priced_plans
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import PageRequest
 from visage.events import service as events_service
@@ -167,7 +168,7 @@ def plans(
     principal: MemberReader,
     as_options: bool = False,
 ) -> HTMLResponse:
-    found = access_service.list_plans(session, principal, include_retired=not as_options)
+    found = priced_plans.list_plans(session, principal, include_retired=not as_options)
     template = "fragments/plan_options.html" if as_options else "fragments/plans.html"
     return render(request, template, plans=found)
 

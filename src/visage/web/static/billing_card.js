@@ -1,5 +1,6 @@
 // The card page: Stripe.js collects the card and confirms the SetupIntent with Stripe, then
-// Visage subscribes the member with the confirmed card. The number never reaches Visage.
+// Visage subscribes the member (or, for a one-time plan, charges it once) with the confirmed
+// card. The number never reaches Visage.
 "use strict";
 
 (function () {
@@ -26,6 +27,7 @@
       const data = await response.json().catch(() => null);
       if (!response.ok) { say((data && data.error && data.error.message) || "Please try again.", "error"); return; }
       if (form.hasAttribute("data-card-only")) { say("Card saved: your next payments use it.", "ok"); return; }
+      if (data.status === "none" && data.purchases && data.purchases.length) { say("Paid: welcome!", "ok"); return; }
       say(data.status === "active" ? "Subscribed: welcome!" : `Subscription ${data.status}: ${data.payment_problem || ""}`,
           data.status === "active" ? "ok" : "error");
     } catch {

@@ -1,0 +1,114 @@
+"""One-time plans: a single charge (a Stripe invoice, or a Checkout payment) buys a membership
+for the plan's own term (its days, its visits). Each payment grants exactly once, whoever
+sees it first: the desk request, the card page, or the webhook job."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from visage.access.decision import PaymentStatus
+from visage.access.models import Membership, Plan
+from visage.billing.gateway import StripeGateway
+from visage.billing.models import BillingCustomer, PlanPrice, Purchase
+from visage.core.db import utcnow
+
+
+def _purchase(session: Session, reference: str) -> Purchase | None:
+    return session.scalar(select(Purchase).where(Purchase.stripe_reference == reference))
+
+
+def grant(
+    session: Session,
+    customer: BillingCustomer,
+    plan: Plan,
+    *,
+    reference: str,
+    amount_cents: int,
+    currency: str,
+) -> Purchase:
+    """The membership a paid one-time payment (`reference`: its invoice or Checkout Session)
+    buys, made once: a second caller gets the first one's purchase."""
+    existing = _purchase(session, reference)
+    if existing is not None:
+        return existing
+    starts_on = utcnow().date()
+    ends_on, visits = plan.term_from(starts_on)
+    try:
+        with session.begin_nested():
+            membership = Membership(
+                tenant_id=customer.tenant_id,
+                member_id=customer.member_id,
+                plan_id=plan.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                visits_remaining=visits,
+                payment_status=PaymentStatus.CURRENT,
+            )
+            session.add(membership)
+            session.flush()
+            purchase = Purchase(
+                tenant_id=customer.tenant_id,
+                member_id=customer.member_id,
+                plan_id=plan.id,
+                membership_id=membership.id,
+                stripe_reference=reference,
+                amount_cents=amount_cents,
+                currency=currency,
+            )
+            session.add(purchase)
+            session.flush()
+    except IntegrityError:
+        winner = _purchase(session, reference)
+        if winner is None:
+            raise
+        return winner
+    return purchase
+
+
+def buy(
+    session: Session,
+    gateway: StripeGateway,
+    customer: BillingCustomer,
+    plan: Plan,
+    price: PlanPrice,
+    *,
+    payment_method: str,
+    metadata: Mapping[str, str],
+) -> Purchase:
+    """Charge the plan's price once to `payment_method` and grant its membership. The key
+    names the card, so a retry after a lost answer replays the same charge, and another card
+    after a decline is a new one."""
+    method_id = gateway.set_default_payment_method(customer.stripe_customer_id, payment_method)
+    bought = session.scalar(select(func.count()).where(Purchase.member_id == customer.member_id))
+    paid = gateway.charge_once(
+        customer.stripe_customer_id,
+        method_id,
+        amount_cents=price.price_cents,
+        currency=price.currency,
+        description=plan.name,
+        metadata=metadata,
+        key=f"visage-purchase-{customer.member_id}-{plan.id}-{bought or 0}-{method_id}",
+    )
+    return grant(
+        session,
+        customer,
+        plan,
+        reference=paid.reference,
+        amount_cents=paid.amount_paid,
+        currency=paid.currency,
+    )
+
+
+def purchases_of(session: Session, tenant_id: uuid.UUID, member_id: uuid.UUID) -> list[Purchase]:
+    return list(
+        session.scalars(
+            select(Purchase)
+            .where(Purchase.tenant_id == tenant_id, Purchase.member_id == member_id)
+            .order_by(Purchase.created_at.desc())
+        )
+    )
