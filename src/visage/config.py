@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     messaging_retry_seconds: float = Field(default=30, gt=0)
     # A number's check-exists answer is reused for this long.
     messaging_contact_cache_hours: int = Field(default=24 * 7, ge=0)
+    # Members hear this many days ahead that their membership ends (0: not told).
+    notify_membership_expiring_days: int = Field(default=7, ge=0)
 
     # Reliability: the reverse proxies (addresses, networks, or `*`) whose X-Forwarded-For names
     # the client, as uvicorn's FORWARDED_ALLOW_IPS; unset, no request can choose its address.
