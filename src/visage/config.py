@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     # A platform call that has not answered after this long is `unknown` (checked before any
     # retry), never retried blindly.
     social_http_timeout_seconds: float = Field(default=20, gt=0)
+    # A delivery whose platform could not be reached (nothing was sent) is tried again after
+    # this long, as often as it takes: an outage never fails a post.
+    social_retry_seconds: float = Field(default=60, gt=0)
     # Tokens expiring within this window are refreshed by the periodic job.
     social_refresh_ahead_minutes: int = Field(default=30, ge=1)
     openai_base_url: str = ""

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 from authlib.common.security import generate_token
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from visage.identity.email import send_email
 from visage.identity.models import Role, User
 from visage.identity.principal import Principal
 from visage.publishing import sealing
-from visage.publishing.errors import OAuthFailed, PlatformNotConfigured
+from visage.publishing.errors import OAuthFailed, PlatformNotConfigured, PlatformUnreachable
 from visage.publishing.models import AccountStatus, OAuthAttempt, Platform, SocialAccount
 from visage.publishing.providers import gateway_for
 from visage.publishing.providers.base import (
@@ -28,6 +29,7 @@ from visage.publishing.providers.base import (
     Credentials,
     GatewayError,
     TokenSet,
+    TransientFailure,
 )
 from visage.publishing.providers.bluesky import BlueskyGateway
 
@@ -146,6 +148,9 @@ def complete_connect(
             code_verifier=verifier if gateway.oauth.pkce else None,
         )
         identities = gateway.identities(TokenSet.from_oauth(dict(token)))
+    except (TransientFailure, httpx.ConnectError, httpx.ConnectTimeout) as failure:
+        # Down after its consent page: the request rolls back, so the state is not spent.
+        raise PlatformUnreachable(attempt.platform.value, str(failure)) from failure
     except Exception as failure:  # GatewayError, Authlib's OAuthError, httpx errors
         logger.warning("OAuth token exchange for %s failed: %r", attempt.platform, failure)
         raise OAuthFailed(
@@ -174,6 +179,8 @@ def connect_with_app_password(
     assert isinstance(gateway, BlueskyGateway)
     try:
         identity = gateway.sign_in(identifier, app_password)
+    except TransientFailure as failure:
+        raise PlatformUnreachable(Platform.BLUESKY.value, str(failure)) from failure
     except GatewayError as failure:
         raise OAuthFailed(f"bluesky: sign-in refused: {failure}") from failure
     account = _store(session, principal.tenant(), Platform.BLUESKY, principal.id, identity)
