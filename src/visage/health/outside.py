@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from visage.config import Settings
-from visage.publishing.ai_providers import ai_endpoints
 from visage.health.checks import (
     PROBE_TIMEOUT_SECONDS,
     CheckResult,
@@ -22,6 +21,7 @@ from visage.health.checks import (
     probe_api,
     social_platforms_configured,
 )
+from visage.publishing.ai_providers import ai_endpoints
 
 WAITS = {
     "waha": "WhatsApp messages stay queued and go out when it is back; new sessions are refused",

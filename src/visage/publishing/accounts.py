@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
 from authlib.common.security import generate_token
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -120,6 +119,15 @@ def _apply_tokens(account: SocialAccount, tokens: TokenSet) -> None:
     account.last_sync_at = utcnow()
 
 
+def _unreachable(failure: Exception) -> bool:
+    """Nothing reached the platform. Authlib's client raises the connection errors of the
+    httpx distribution it was built on (`httpx2` here, not our `httpx`): matched by name."""
+    if isinstance(failure, TransientFailure):
+        return True
+    names = {cls.__name__ for cls in type(failure).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout"})
+
+
 def complete_connect(
     session: Session,
     settings: Settings,
@@ -148,10 +156,10 @@ def complete_connect(
             code_verifier=verifier if gateway.oauth.pkce else None,
         )
         identities = gateway.identities(TokenSet.from_oauth(dict(token)))
-    except (TransientFailure, httpx.ConnectError, httpx.ConnectTimeout) as failure:
-        # Down after its consent page: the request rolls back, so the state is not spent.
-        raise PlatformUnreachable(attempt.platform.value, str(failure)) from failure
     except Exception as failure:  # GatewayError, Authlib's OAuthError, httpx errors
+        if _unreachable(failure):
+            # Down after its consent page: the request rolls back, so the state is not spent.
+            raise PlatformUnreachable(attempt.platform.value, str(failure)) from failure
         logger.warning("OAuth token exchange for %s failed: %r", attempt.platform, failure)
         raise OAuthFailed(
             f"{attempt.platform.value}: token exchange failed: {failure}"
