@@ -1,6 +1,7 @@
 """The notices no single request sends: a membership about to end, and a check-in refused
 because a payment is due. Periodic sweeps find them and call the one hook; its dedupe key
-makes a sweep that runs again (or twice at once on two workers) tell each member once.
+makes a sweep that runs again (the next tick, a retried job) tell each member once. Each tick
+is deferred once however many workers run (Procrastinate's periodic lock).
 
 The denied check-in is found after the fact (within a minute) rather than sent from the
 check-in itself: the kiosk's answer never waits on messaging, and a refused check-in stays a

@@ -1,5 +1,6 @@
 """attendees choose how they hear about new photos (email or WhatsApp, with consent);
-messages to attendees; the notification hook's record of what it sent.
+messages to attendees; the notification hook's record of what it sent; an index for its sweep
+of refused check-ins.
 
 Revision ID: 0016_attendee_channels
 Revises: 0009_billing
@@ -74,9 +75,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_notifications_sent_recipient", "notifications_sent", ["recipient", "kind"]
     )
+    op.create_index(
+        "ix_checkins_refused_time",
+        "checkins",
+        ["created_at"],
+        postgresql_where=sa.text("NOT allowed"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_checkins_refused_time", table_name="checkins")
     op.drop_table("notifications_sent")
     op.drop_index(op.f("ix_messages_attendee_id"), table_name="messages")
     op.drop_constraint(
