@@ -18,6 +18,7 @@ from tests.images import face_bytes
 from tests.messaging.conftest import Gym, new_phone, ok
 from visage.core.db import Database
 from visage.events.uploads import reindex_event
+from visage.notifications.service import NotificationKind, Notified, notify
 
 
 def _event(api: httpx.Client, gym: Gym) -> dict[str, Any]:
@@ -208,3 +209,41 @@ def test_whatsapp_needs_an_international_number_and_consent(api: httpx.Client, g
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "EVENT_007"
+
+
+def test_email_stands_in_only_when_the_tenant_has_no_whatsapp(
+    api: httpx.Client,
+    make_tenant_owner: Callable[[], Any],
+    database: Database,
+) -> None:
+    owner = make_tenant_owner()  # no WhatsApp session
+    event = ok(
+        api.post(
+            "/api/v1/events",
+            json={"name": "Night run", "slug": "night-run", "event_date": date.today().isoformat()},
+            headers=owner.headers,
+        ),
+        201,
+    )
+    runner = _attendee(api, event, f"grace{uuid.uuid4().hex[:6]}")
+    _whatsapp(api, runner, new_phone())
+    me = ok(api.get("/api/v1/attendees/me", headers=runner))["attendee"]
+
+    def tell(key: str) -> Notified:
+        with database.session() as session:
+            return notify(
+                session,
+                tenant_id=owner.tenant.id,
+                attendee_id=uuid.UUID(me["id"]),
+                kind=NotificationKind.NEW_PHOTOS,
+                variables={"event_name": "Night run", "link": "https://club.example/e/X"},
+                dedupe_key=key,
+            )
+
+    assert tell("photo-1").channel == "email"
+    assert tell("photo-1").repeated is True  # the same notice again: told once
+    assert _emails_to(database, me["email"]) == 1
+    ok(api.put("/api/v1/attendees/me/notifications", json={"channel": "none"}, headers=runner))
+    skipped = tell("photo-2")
+    assert skipped.channel is None
+    assert _emails_to(database, me["email"]) == 1

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.contracts import ai as ai_contract
+from tests.contracts import bluesky as bluesky_contract
 from tests.contracts import mastodon as mastodon_contract
 from tests.contracts.oauth import AuthorizationServer
 from tests.contracts.server import Restartable
@@ -145,5 +146,27 @@ def test_the_ai_provider_down_then_back(
         server.start()
         assert "ai" not in _health(club).get("warnings", [])
         assert club.call("POST", "/ai/captions", json=body).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_connecting_bluesky_while_it_is_down(
+    club: Club, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = bluesky_contract.BlueskyState()
+    server = Restartable(bluesky_contract.create_app(state))
+    server.start()
+    monkeypatch.setattr(settings, "bluesky_api_base_url", server.base_url)
+    body = {"identifier": bluesky_contract.HANDLE, "app_password": state.password}
+    server.stop()
+    try:
+        refused = club.call("POST", "/social/accounts/bluesky/app-password", json=body)
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "SOCIAL_006"
+        assert refused.json()["error"]["details"]["component"] == "bluesky"
+        assert club.ok("GET", "/social/accounts") == []
+        server.start()
+        connected = club.ok("POST", "/social/accounts/bluesky/app-password", json=body)
+        assert connected["platform"] == "bluesky"
     finally:
         server.stop()
