@@ -46,7 +46,8 @@ class NotificationKind(enum.StrEnum):
 DEFAULT_TEXTS: dict[NotificationKind, tuple[str, str]] = {
     NotificationKind.NEW_PHOTOS: (
         "New photos of you",
-        "Hi {first_name}, there are new photos of you from {event_name}: {link}",
+        "Hi {first_name}, there are new photos of you from {event_name}: {link} "
+        "(to stop these messages, change your choice on that page)",
     ),
     NotificationKind.PAYMENT_FAILED: (
         "Your payment failed",
