@@ -9,7 +9,7 @@ cases in a few minutes on 2 cores; 2 for the 5,000-case walk).
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import schemathesis
@@ -20,6 +20,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from tests.conftest import TenantOwner
+from tests.contracts import bluesky as bluesky_contract
+from tests.contracts.server import serve
+from visage.config import Settings
 from visage.identity.models import Role, Tenant, User
 
 # Calls that would end the fuzzing owner's session, or trip the per-address login lockout
@@ -32,7 +35,18 @@ FUZZ_SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
 EXAMPLES = {"owner": 10, "staff": 8, "kiosk": 6, "anonymous": 5}
 
 
+@pytest.fixture
+def outside_world(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The outside services a route calls without further set-up, as contract servers: the walk
+    looks for our 5xx, and without them a machine with no internet gets Bluesky's honest 503
+    (SOCIAL_006, the platform unreachable) for every app-password sign-in."""
+    with serve(bluesky_contract.create_app(bluesky_contract.BlueskyState())) as base:
+        monkeypatch.setattr(settings, "bluesky_api_base_url", base)
+        yield
+
+
 @pytest.mark.parametrize("caller", list(EXAMPLES))
+@pytest.mark.usefixtures("outside_world")
 def test_no_request_gets_a_server_error(
     caller: str,
     client: TestClient,
