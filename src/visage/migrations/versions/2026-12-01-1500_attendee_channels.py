@@ -3,7 +3,7 @@ messages to attendees; the notification hook's record of what it sent; an index 
 of refused check-ins.
 
 Revision ID: 0016_attendee_channels
-Revises: 0009_billing
+Revises: 0015_plan_prices
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_attendee_channels"
-down_revision: str | None = "0009_billing"
+down_revision: str | None = "0015_plan_prices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
