@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_PASSWORD
+from tests.publishing.conftest import x_api, x_state  # AllIN's connected X account
 from visage.app import create_app
 from visage.config import Settings
 from visage.core.db import Database, set_database
@@ -54,4 +55,4 @@ def reader(
     return Reader(tenant, owner, token, member)
 
 
-__all__ = ["TEST_PASSWORD", "Reader"]
+__all__ = ["TEST_PASSWORD", "Reader", "x_api", "x_state"]

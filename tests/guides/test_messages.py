@@ -1,7 +1,7 @@
 """The guides' error texts, where the guides say a reader meets them.
 
-The phrases are copied from the guides (PowerGym, WiWebb, the Messaging API, AllIN), so these
-tests pass without the guides beside them.
+Each phrase is the guide's own: the first test finds it in the guides' text (tests/guides/seeds/),
+the others make Visage say it where the guide says it is said.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import TenantOwner
-from tests.guides.databases import scratch_database
+from tests.guides.databases import can_run_password_cluster, password_cluster, scratch_database
+from tests.guides.seed_requests import GUIDES, SEEDS
 from tests.guides.situations import port_held_by_another_process, run_visage
 from tests.images import as_base64, jpeg
 from visage.app import create_app
@@ -23,13 +25,32 @@ from visage.core.db import Database
 from visage.core.security import create_access_token
 from visage.health.checks import check_database
 
-INVALID_CREDENTIALS = "Invalid credentials"  # PowerGym, Messaging API, AllIN (AUTH_001)
-UNABLE_TO_LOG_IN = "Unable to log in with provided credentials."  # WiWebb
-TOKEN_EXPIRED = "Token expired"  # PowerGym, Messaging API, AllIN (AUTH_004)
-RATE_LIMIT_EXCEEDED = "Rate limit exceeded"  # PowerGym "429 Rate Limit", AllIN
-NO_FACE = "No face detected in the image"  # PowerGym
-NOT_UP_TO_DATE = "Target database is not up to date"  # PowerGym "Migration Errors"
-ADDRESS_IN_USE = "Address already in use"  # PowerGym, WiWebb "Port Already in Use"
+INVALID_CREDENTIALS = "Invalid credentials"  # AUTH_001
+UNABLE_TO_LOG_IN = "Unable to log in with provided credentials."
+TOKEN_EXPIRED = "Token expired"  # AUTH_004
+RATE_LIMIT_EXCEEDED = "Rate limit exceeded"  # "429 Rate Limit"
+NO_FACE = "No face detected in the image"
+NO_VECTOR = "Extension vector does not exist"  # "pgvector Extension Missing"
+NOT_UP_TO_DATE = "Target database is not up to date"  # "Migration Errors"
+ADDRESS_IN_USE = "Address already in use"  # "Port Already in Use"
+
+# Each phrase and the guides that write it, word for word.
+PHRASES = {
+    INVALID_CREDENTIALS: {"Messaging API", "AllIN"},
+    UNABLE_TO_LOG_IN: {"WiWebb"},
+    TOKEN_EXPIRED: {"PowerGym", "Messaging API", "AllIN"},
+    RATE_LIMIT_EXCEEDED: {"PowerGym", "AllIN"},
+    NO_FACE: {"PowerGym"},
+    NO_VECTOR: {"PowerGym"},
+    NOT_UP_TO_DATE: {"PowerGym"},
+    ADDRESS_IN_USE: {"PowerGym"},
+}
+
+
+@pytest.mark.parametrize("phrase", PHRASES)
+def test_the_phrase_is_the_guides_own_words(phrase: str) -> None:
+    texts = {guide: (SEEDS / name).read_text(encoding="utf-8") for name, guide in GUIDES.items()}
+    assert {guide for guide, text in texts.items() if f'"{phrase}' in text} == PHRASES[phrase]
 
 
 def test_wrong_password_says_invalid_credentials_in_both_wordings(
@@ -86,6 +107,21 @@ def test_a_schema_behind_head_says_target_database_is_not_up_to_date(settings: S
         behind.dispose()
     assert not result.ok
     assert result.detail.startswith(NOT_UP_TO_DATE)
+
+
+@pytest.mark.skipif(
+    not can_run_password_cluster(), reason="needs PostgreSQL 15's initdb (and runuser as root)"
+)
+def test_a_postgresql_without_pgvector_says_extension_vector_does_not_exist(
+    settings: Settings,
+) -> None:
+    with password_cluster("a password") as url:  # the distribution's PostgreSQL: no pgvector
+        bare = Database(settings.model_copy(update={"database_url": url}))
+        result = check_database(bare)
+        bare.dispose()
+    assert not result.ok
+    assert result.detail == NO_VECTOR
+    assert "CREATE EXTENSION IF NOT EXISTS vector" in result.fix
 
 
 def test_serve_on_a_taken_port_says_address_already_in_use(tmp_path: Path) -> None:

@@ -1,290 +1,105 @@
-"""The curls of the five troubleshooting guides, replayed with real `curl` against a live Visage.
+"""Every request of the five troubleshooting guides, replayed with real `curl` against a live
+Visage, answering what the guide says it answers.
 
-Each command is copied from its guide (these tests must pass without the guides beside them),
-with only the host and port mapped to the test server and the guide's placeholders (`{id}`,
-`{admin-token}`, `your-refresh-token`, `ton_photographe`, ...) filled in. Routes of billing,
-messaging and publishing (WiWebb's `/payments/webhook/`, `/waha/health`, AllIN's `/api/health`)
-are replayed by those domains' tests; the guides' calls to third parties (Twitter, OpenAI,
-WAHA itself) are not Visage's.
+The requests are read from the guides' text (tests/guides/seed_requests.py): each one is either
+replayed here (seed_answers.REPLAYS: the status and key fields the guide expects) or is another
+service's (seed_answers.NOT_VISAGE, with the reason), and a request added to a guide fails the
+first test until it is one or the other. Only the host and port are mapped to the test server
+and the guide's placeholders (`{id}`, `{admin-token}`, `$TOKEN`, `your-refresh-token`,
+`ton_photographe`, ...) filled in.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
+import secrets
+import shutil
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.conftest import TEST_PASSWORD
+from tests.contracts.waha import WahaContract
 from tests.guides.conftest import Reader
+from tests.guides.seed_answers import (
+    NOT_VISAGE,
+    REPLAYS,
+    Replay,
+    other_services_reasons,
+    run_curl,
+    unaccounted,
+)
+from tests.guides.seed_requests import SEEDS, SeedRequest, guide_paths, seed_requests
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity import api_tokens
+from visage.identity.email import EMAIL_QUEUE
 from visage.identity.models import Role, User
 from visage.identity.principal import ClientInfo
 from visage.identity.service import ensure_super_admin, user_principal
-
-GUIDE_HOSTS = re.compile(
-    r"https?://(?:localhost:(?:8000|3000|5000)|g62bncafk2\.eu-west-3\.awsapprunner\.com)"
-)
+from visage.publishing.posts import PUBLISHING_QUEUE
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any
-    headers: str
-
-
-def run_curl(command: str, base_url: str, fill: dict[str, str]) -> Answer:
-    """Run the guide's command with bash and curl: hosts mapped, placeholders filled."""
-    command = GUIDE_HOSTS.sub(base_url, command.replace("\\\n", " "))
-    for placeholder, value in fill.items():
-        command = command.replace(placeholder, value)
-    result = subprocess.run(
-        ["bash", "-c", f"{command} -sS -D /dev/stderr -w '\\n%{{http_code}}'"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def test_every_request_of_the_guides_is_replayed_or_another_services() -> None:
+    requests = seed_requests()
+    assert {request.guide for request in requests} == {
+        "PowerGym",
+        "WiWebb",
+        "Messaging API",
+        "AllIN",
+        "FindMe",
+    }
+    missing = unaccounted(requests)
+    assert not missing, "add to REPLAYS or NOT_VISAGE:\n" + "\n".join(
+        f"{r.guide}: {r.text}" for r in missing
     )
-    assert result.returncode == 0, (command, result.stderr)
-    body, _, status = result.stdout.rpartition("\n")
-    try:
-        parsed: Any = json.loads(body) if body.strip() else None
-    except json.JSONDecodeError:
-        parsed = body
-    return Answer(int(status), parsed, result.stderr)
+    both = [r.text for r in requests if (r.guide, r.text) in REPLAYS and other_services_reasons(r)]
+    assert not both, both
+    found = {(request.guide, request.text) for request in requests}
+    assert not REPLAYS.keys() - found, "no longer in the guides: " + str(REPLAYS.keys() - found)
+    for guide, pattern, _ in NOT_VISAGE:
+        assert any(g == guide and re.search(pattern, t) for g, t in found), pattern
 
 
-@dataclass(frozen=True)
-class SeedCurl:
-    guide: str
-    command: str
-    status: int
-    # Given the filled-in values and the answer: is it the guide's expected answer?
-    expect: Callable[[Any, Answer], bool]
-
-
-def _error(code: str, *words: str) -> Callable[[Any, Answer], bool]:
-    def check(_: Any, answer: Answer) -> bool:
-        error = answer.body["error"]
-        return error["code"] == code and all(word in error["message"] for word in words)
-
-    return check
-
-
-def _keys(*names: str) -> Callable[[Any, Answer], bool]:
-    def check(_: Any, answer: Answer) -> bool:
-        return set(names) <= answer.body.keys()
-
-    return check
-
-
-def _the_member(fill: Any, answer: Answer) -> bool:
-    return bool(answer.body["id"] == fill["{id}"] and answer.body["is_active"] is True)
-
-
-SEED_CURLS = [
-    # PowerGym, "Health Check"
-    SeedCurl(
-        "PowerGym",
-        "curl http://localhost:8000/",
-        200,
-        lambda _, a: a.body["message"] == "API is running",
-    ),
-    # Messaging API, "Health Check Commands" and "Monitoring Commands"
-    SeedCurl("Messaging API", "curl http://localhost:3000/health", 200, _keys("status")),
-    SeedCurl(
-        "Messaging API",
-        "curl http://localhost:3000/health/db",
-        200,
-        lambda _, a: a.body["components"]["database"]["data"]["connected"],
-    ),
-    SeedCurl(
-        "Messaging API",
-        "curl http://localhost:3000/metrics",
-        200,
-        lambda _, a: "visage_http_requests_total" in a.body,
-    ),
-    # Messaging API, "JWT Token Expired"
-    SeedCurl(
-        "Messaging API",
-        """curl -X POST http://localhost:3000/auth/refresh \\
-     -H "Content-Type: application/json" \\
-     -d '{"refreshToken": "your-refresh-token"}'""",
-        200,
-        _keys("access_token", "refresh_token"),
-    ),
-    SeedCurl(
-        "Messaging API",
-        """curl -X POST http://localhost:3000/auth/login \\
-     -H "Content-Type: application/json" \\
-     -d '{"email": "user@example.com", "password": "password123"}'""",
-        200,
-        _keys("access_token", "refresh_token"),
-    ),
-    # Messaging API, "Rate Limiting on Login": "Look for X-RateLimit-Reset header"
-    SeedCurl(
-        "Messaging API",
-        "curl -I http://localhost:3000/auth/login",
-        405,
-        lambda _, a: "x-ratelimit-reset:" in a.headers.lower(),
-    ),
-    # WiWebb, "401 Unauthorized"
-    SeedCurl(
-        "WiWebb",
-        """curl -X POST http://localhost:8000/api/v1/auth/login/ \\
-      -H "Content-Type: application/json" \\
-      -d '{"username":"admin","password":"yourpassword"}'""",
-        200,
-        _keys("access_token", "refresh_token"),
-    ),
-    SeedCurl(
-        "WiWebb",
-        """curl -X GET http://localhost:8000/api/v1/users/{id}/ \\
-      -H "Authorization: Token {admin-token}\"""",
-        200,
-        _the_member,
-    ),
-    SeedCurl(
-        "WiWebb",
-        """curl -X POST http://localhost:8000/api/v1/users/{id}/activate/ \\
-      -H "Authorization: Token {admin-token}" \\
-      -d '{"is_active": true}'""",
-        200,
-        _the_member,
-    ),
-    # WiWebb, "403 Forbidden"
-    SeedCurl(
-        "WiWebb",
-        """curl -X GET http://localhost:8000/api/v1/auth/user/ \\
-      -H "Authorization: Token {your-token}\"""",
-        200,
-        lambda fill, a: a.body["role"] == "tenant_owner",
-    ),
-    SeedCurl(
-        "WiWebb",
-        """curl -X GET http://localhost:8000/api/v1/tenants/me/ \\
-      -H "Authorization: Token {your-token}\"""",
-        200,
-        lambda fill, a: a.body["slug"] == fill["tenant_slug"],
-    ),
-    # WiWebb, "Login Fails with Correct Credentials"
-    SeedCurl(
-        "WiWebb",
-        """curl -X POST http://localhost:8000/api/v1/auth/password/reset/ \\
-      -H "Content-Type: application/json" \\
-      -d '{"email":"your@email.com"}'""",
-        202,
-        _keys("detail"),
-    ),
-    # WiWebb, "API Calls Failing from Frontend"
-    SeedCurl(
-        "WiWebb",
-        """curl http://localhost:8000/api/v1/auth/user/ \\
-      -H "Authorization: Token {your-token}\"""",
-        200,
-        _keys("username", "tenant", "permissions"),
-    ),
-    # WiWebb, "Slow API Responses": the guide sends no credentials; Visage says which to send.
-    SeedCurl(
-        "WiWebb",
-        'curl "http://localhost:8000/api/v1/users/?page=1&page_size=20"',
-        401,
-        _error("AUTH_004", "Authorization: Token"),
-    ),
-    SeedCurl(
-        "WiWebb",
-        'curl "http://localhost:8000/api/v1/users/?page=1&page_size=20" '
-        '-H "Authorization: Token {your-token}"',
-        200,
-        lambda _, a: (a.body["page"], a.body["page_size"]) == (1, 20),
-    ),
-    SeedCurl(
-        "WiWebb",
-        'curl "http://localhost:8000/api/v1/users/?tenant=1" '
-        '-H "Authorization: Token {your-token}"',
-        200,
-        _keys("items", "total"),
-    ),
-    # WiWebb, "Token format incorrect": Bearer with a token that is not a JWT
-    SeedCurl(
-        "WiWebb",
-        'curl http://localhost:8000/api/v1/auth/user/ -H "Authorization: Bearer abc123def456"',
-        401,
-        _error("AUTH_004", "Authorization: Token <token>"),
-    ),
-    # FindMe, "Étape 2" and "Étape 3"
-    SeedCurl(
-        "FindMe",
-        "curl https://g62bncafk2.eu-west-3.awsapprunner.com/api/health-check",
-        200,
-        lambda _, a: (
-            a.body["status"] == "healthy"
-            and a.body["database"]["connected"]
-            and a.body["database"]["event_id_column_exists"]
-            and {"users_email_event_unique", "users_username_event_unique"}
-            <= set(a.body["database"]["composite_constraints"])
-            and a.body["message"] == "All checks passed"
+def test_a_curl_added_to_a_guide_is_noticed(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    guide = seeds / "wiwebb.md"
+    guide.write_text(
+        guide.read_text(encoding="utf-8")
+        + "\n```bash\ncurl -X DELETE http://localhost:8000/api/v1/tenants/1/ \\\n"
+        '  -H "Authorization: Token {admin-token}"\n```\n\n```http\nPATCH /api/v1/users/1/\n'
+        '{\n  "is_active": false\n}\n```\n',
+        encoding="utf-8",
+    )
+    assert [(r.guide, r.text) for r in unaccounted(seed_requests(seeds))] == [
+        (
+            "WiWebb",
+            'curl -X DELETE http://localhost:8000/api/v1/tenants/1/ -H "Authorization: Token '
+            '{admin-token}"',
         ),
-    ),
-    SeedCurl(
-        "FindMe",
-        """curl -X POST https://g62bncafk2.eu-west-3.awsapprunner.com/api/login \\
-  -H "Content-Type: application/json" \\
-  -d '{"username":"ton_photographe","password":"ton_password"}'""",
-        200,
-        _keys("access_token", "refresh_token"),
-    ),
-    SeedCurl(
-        "FindMe",
-        """curl -X POST https://g62bncafk2.eu-west-3.awsapprunner.com/api/login \\
-  -H "Content-Type: application/json" \\
-  -d '{"username":"photographe","password":"mdp"}'""",
-        401,
-        _error("AUTH_001", "Invalid credentials"),
-    ),
-    # AllIN's requests are HTTP blocks, sent here with curl as its readers would.
-    SeedCurl(
-        "AllIN",
-        """curl -X POST http://localhost:5000/api/auth/refresh \\
-  -H "Content-Type: application/json" \\
-  -d '{"refreshToken": "user_refresh_token_here"}'""",
-        200,
-        _keys("access_token", "refresh_token"),
-    ),
-    SeedCurl(
-        "AllIN",
-        """curl -X POST http://localhost:5000/api/auth/resend-verification \\
-  -H "Content-Type: application/json" \\
-  -d '{"email": "user@example.com"}'""",
-        202,
-        _keys("detail"),
-    ),
-    SeedCurl(
-        "AllIN",
-        """curl -X POST http://localhost:5000/api/auth/forgot-password \\
-  -H "Content-Type: application/json" -d '{"email": "user@example.com"}'""",
-        202,
-        _keys("detail"),
-    ),
-    # PowerGym, "Token Expired": POST /api/v1/auth/refresh {"refresh_token": "..."}
-    SeedCurl(
-        "PowerGym",
-        """curl -X POST http://localhost:8000/api/v1/auth/refresh \\
-  -H "Content-Type: application/json" -d '{"refresh_token": "..."}'""",
-        200,
-        _keys("access_token", "refresh_token"),
-    ),
-]
+        ("WiWebb", 'PATCH /api/v1/users/1/ { "is_active": false }'),
+    ]
+
+
+def test_every_path_the_guides_name_is_served(live_server: str, reader: Reader) -> None:
+    """Not only the requests: a path in the prose (the Swagger page, the URL of a CORS error)
+    exists on Visage too, whatever the method (405 is an answer, 404 is not)."""
+    paths = guide_paths()
+    assert "/api/v1/docs" in paths
+    headers = {"Authorization": f"Token {reader.api_token}"}
+    unserved = []
+    for path in paths:
+        url = live_server + path.replace("{id}", str(reader.member.id))
+        response = httpx.get(url, headers=headers, follow_redirects=False, timeout=30)
+        if response.status_code == 404 or response.is_redirect:
+            unserved.append(f"{path}: {response.status_code}")
+    assert not unserved, unserved
 
 
 def _token_of(database: Database, user: User) -> str:
@@ -295,15 +110,41 @@ def _token_of(database: Database, user: User) -> str:
     return token
 
 
-def _refresh_token(base_url: str, user: User) -> str:
+def _sign_in(base_url: str, user: User) -> dict[str, str]:
     response = httpx.post(
         f"{base_url}/api/v1/auth/login",
         json={"username": user.username, "password": TEST_PASSWORD},
         timeout=30,
     )
     assert response.status_code == 200, response.text
-    token: str = response.json()["refresh_token"]
-    return token
+    tokens: dict[str, str] = response.json()
+    return tokens
+
+
+def _connect_x(base_url: str, token: str) -> str:
+    """AllIN's connected account: X through its OAuth redirect (the contract server)."""
+    headers = {"Authorization": f"Token {token}"}
+    started = httpx.post(f"{base_url}/api/v1/social/accounts/x/connect", headers=headers)
+    assert started.status_code == 200, started.text
+    consent = httpx.get(started.json()["authorize_url"], follow_redirects=False)
+    assert consent.status_code == 302, consent.text
+    back = urlsplit(consent.headers["location"])
+    callback = httpx.get(f"{base_url}{back.path}?{back.query}", follow_redirects=False)
+    assert callback.status_code == 303, callback.text
+    accounts = httpx.get(f"{base_url}/api/v1/social/accounts", headers=headers).json()
+    account_id: str = next(a["id"] for a in accounts if a["platform"] == "x")
+    return account_id
+
+
+def _draft_post(base_url: str, token: str, account_id: str) -> str:
+    created = httpx.post(
+        f"{base_url}/api/v1/posts",
+        json={"account_ids": [account_id], "text": "Saturday's race, in pictures"},
+        headers={"Authorization": f"Token {token}"},
+    )
+    assert created.status_code in {200, 201}, created.text
+    post_id: str = created.json()["id"]
+    return post_id
 
 
 @pytest.fixture(scope="module")
@@ -313,11 +154,14 @@ def fill(
     database: Database,
     settings: Settings,
     make_user: Callable[..., User],
-) -> dict[str, str]:
+    x_api: str,
+    run_jobs: Callable[..., None],
+) -> Iterator[dict[str, str]]:
     with database.session() as session:
         admin = ensure_super_admin(session, settings)
     photographer = make_user(reader.tenant, Role.PHOTOGRAPHER)
-    return {
+    account_id = _connect_x(live_server, reader.api_token)
+    yield {
         "{id}": str(reader.member.id),
         "{admin-token}": _token_of(database, admin),
         "{your-token}": reader.api_token,
@@ -328,30 +172,71 @@ def fill(
         "your@email.com": reader.owner.email,
         "ton_photographe": photographer.username,
         "ton_password": TEST_PASSWORD,
+        "{accountId}": account_id,
+        "{postId}": _draft_post(live_server, reader.api_token, account_id),
         "tenant_slug": reader.tenant.slug,
         "_base_url": live_server,
     }
+    # The post published now, and the mails sent: no job of ours is left for later tests.
+    run_jobs(queues=[PUBLISHING_QUEUE, EMAIL_QUEUE])
 
 
-def _fresh_refresh_token(curl: SeedCurl, fill: dict[str, str], reader: Reader) -> dict[str, str]:
-    """Refresh tokens are single use: each refresh curl gets its own."""
-    fresh = dict(fill)
-    token = _refresh_token(fill["_base_url"], reader.owner)
-    for placeholder in ("your-refresh-token", "user_refresh_token_here", '"..."'):
-        fresh[placeholder] = f'"{token}"' if placeholder == '"..."' else token
-    return fresh
+@pytest.fixture(scope="module")
+def waha() -> Iterator[WahaContract]:
+    contract = WahaContract(api_key=secrets.token_hex(16))
+    contract.start_server()
+    yield contract
+    contract.release_sends.set()
+    contract.stop_server()
 
 
-@pytest.mark.parametrize(
-    "curl", SEED_CURLS, ids=lambda c: f"{c.guide}: {c.command.splitlines()[0][:60]}"
-)
-def test_the_guides_curl_gets_the_guides_answer(
-    curl: SeedCurl, fill: dict[str, str], reader: Reader
+@pytest.fixture
+def messaging_configured(
+    settings: Settings, waha: WahaContract, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    values = _fresh_refresh_token(curl, fill, reader) if "refresh" in curl.command else fill
-    answer = run_curl(curl.command, fill["_base_url"], values)
-    assert answer.status == curl.status, answer.body
-    assert curl.expect(values, answer), answer.body
+    """The Messaging API's guide is about a service with WhatsApp set up: WAHA (its contract
+    server), its key and the webhook secret, for one test."""
+    for name, value in {
+        "waha_base_url": waha.base_url,
+        "waha_api_key": waha.api_key,
+        "webhook_secret": secrets.token_hex(32),
+    }.items():
+        monkeypatch.setattr(settings, name, value)
+
+
+def _replays() -> list[tuple[SeedRequest, Replay]]:
+    return [
+        (request, replay)
+        for request in seed_requests()
+        for replay in REPLAYS.get((request.guide, request.text), ())
+    ]
+
+
+def _label(case: tuple[SeedRequest, Replay]) -> str:
+    request, replay = case
+    return f"{request.guide}: {request.text[:70]}{' +' if replay.add else ''}"
+
+
+@pytest.mark.parametrize("case", _replays(), ids=_label)
+def test_the_guides_request_gets_the_guides_answer(
+    case: tuple[SeedRequest, Replay],
+    fill: dict[str, str],
+    reader: Reader,
+    request: pytest.FixtureRequest,
+) -> None:
+    seed, replay = case
+    if seed.guide == "Messaging API":
+        request.getfixturevalue("messaging_configured")
+    values = dict(fill)
+    signed_in = _sign_in(fill["_base_url"], reader.owner)  # refresh tokens are single use
+    for placeholder in ("your-refresh-token", "user_refresh_token_here"):
+        values[placeholder] = signed_in["refresh_token"]
+    values['"..."'] = f'"{signed_in["refresh_token"]}"'
+    values["user_jwt_token"] = signed_in["access_token"]
+    command = f"{seed.curl} {replay.add}".strip()
+    answer = run_curl(command, fill["_base_url"], values, env={"TOKEN": signed_in["access_token"]})
+    assert answer.status == replay.status, answer.body
+    assert replay.expect(values, answer), answer.body
 
 
 def test_findme_attendees_sign_in_at_api_login(

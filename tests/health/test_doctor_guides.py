@@ -6,33 +6,22 @@ FindMe's migration trap (a global unique index left on the attendees)."""
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
 
+import face_recognition_models
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import free_port
-from tests.guides.databases import (
-    DEBIAN_POSTGRES,
-    can_run_password_cluster,
-    password_cluster,
-    scratch_database,
-)
+from tests.guides.databases import can_run_password_cluster, password_cluster, scratch_database
 from tests.guides.situations import port_held_by_another_process, run_visage
 from visage.config import Settings
 from visage.core.db import Database
 from visage.guides.service import findme_health
-
-
-def _debian_postgres_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
-    except OSError:
-        return False
-    return True
+from visage.health import checks
+from visage.health.setup_checks import check_database_url
 
 
 def run_doctor(tmp_path: Path, *, as_json: bool = True, **env: str) -> CompletedProcess[str]:
@@ -51,9 +40,12 @@ def doctor_checks(tmp_path: Path, **env: str) -> dict[str, dict[str, Any]]:
     return {check["name"]: check for check in checks}
 
 
-@pytest.mark.skipif(not _debian_postgres_up(), reason="needs the machine's PostgreSQL on :5432")
+@pytest.mark.skipif(
+    not can_run_password_cluster(), reason="needs PostgreSQL 15's initdb (and runuser as root)"
+)
 def test_without_pgvector_every_fail_prints_its_fix_on_one_line(tmp_path: Path) -> None:
-    result = run_doctor(tmp_path, as_json=False, DATABASE_URL=DEBIAN_POSTGRES)
+    with password_cluster("a password") as url:  # the distribution's PostgreSQL: no pgvector
+        result = run_doctor(tmp_path, as_json=False, DATABASE_URL=url)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert "FAIL database: Extension vector does not exist" in lines
@@ -143,3 +135,69 @@ def test_findme_migration_trap(tmp_path: Path, settings: Settings) -> None:
         assert "CREATE UNIQUE INDEX users_email_event_unique" in health.message
         database.dispose()
         engine.dispose()
+
+
+def test_a_unix_socket_database_url_is_a_valid_form(settings: Settings, tmp_path: Path) -> None:
+    """libpq's `?host=/socket/dir` form (the embedded server's) has no host part."""
+
+    def check(url: str) -> tuple[bool, str]:
+        result = check_database_url(settings.model_copy(update={"database_url": url}))
+        return result.ok, result.detail
+
+    assert check(f"postgresql://visage@/visage?host={tmp_path}")[0]
+    ok, detail = check(f"postgresql://visage@/visage?host={tmp_path}/missing")
+    assert not ok
+    assert "socket directory" in detail
+    assert check("postgresql://visage@/visage") == (False, "DATABASE_URL has no host")
+
+
+# Every check the five guides name that applies to Visage, as `visage doctor --json` names it.
+GUIDES_CHECKS = {
+    "python",  # PowerGym "Python Version"
+    "settings",  # PowerGym "Missing Required Variables"
+    "port",  # PowerGym, WiWebb, Messaging API "Port Already in Use"
+    "database_url",  # PowerGym "Check DATABASE_URL"
+    "database",  # reachability, password, pgvector, migrations at head
+    "unique_constraints",  # FindMe's composite unique indexes
+    "model_files",  # PowerGym "Model Download Fails": the face model loads
+    "redis",  # AllIN, Messaging API `redis-cli ping`
+    "smtp",  # AllIN "Check email service"
+    "disk",  # PowerGym, Messaging API `df -h`
+    "messaging",  # Messaging API: WAHA reachable, WAHA_API_KEY, WEBHOOK_SECRET
+    "stripe",  # WiWebb: Stripe keys, LocalStripe, STRIPE_WEBHOOK_SECRET
+    "ai_keys",  # AllIN "OpenAI API Errors"
+    "social_tokens",  # AllIN "Token Expiration & Refresh"
+}
+
+
+def test_doctor_json_runs_every_check_the_guides_name(tmp_path: Path, settings: Settings) -> None:
+    with scratch_database(settings, revision="head") as url:
+        result = run_doctor(tmp_path, DATABASE_URL=url)
+    report = json.loads(result.stdout)
+    names = [check["name"] for check in report["checks"]]
+    assert set(names) == GUIDES_CHECKS
+    assert len(names) == len(GUIDES_CHECKS)
+    assert report["ok"] is (result.returncode == 0)
+    for check in report["checks"]:
+        assert {"name", "ok", "detail", "fix", "data"} <= check.keys()
+
+
+def test_an_old_python_disk_space_and_a_broken_face_model_name_their_fixes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(checks, "MIN_PYTHON", (99, 0))
+    python = checks.check_python()
+    assert not python.ok
+    assert "Python 99.0 or higher is required" in python.detail
+    assert "Install Python 99.0+" in python.fix
+
+    monkeypatch.setattr(checks, "MIN_FREE_DISK_BYTES", 1024**6)  # an exbibyte
+    disk = checks.check_disk(settings)
+    assert not disk.ok
+    assert "VISAGE_DATA_DIR" in disk.fix
+
+    missing = str(tmp_path / "no-model.dat")
+    monkeypatch.setattr(face_recognition_models, "face_recognition_model_location", lambda: missing)
+    model = checks.check_model_files()
+    assert not model.ok
+    assert "face-recognition-models" in model.fix

@@ -86,16 +86,18 @@ def purge_expired_templates(session: Session) -> int:
 
 
 @dataclass(frozen=True)
-class EmailMessageDraft:
-    to: str
-    subject: str
-    body: str
+class NewPhotoNotice:
+    """What the notification hook needs to tell a subscriber about a new photo of them."""
+
+    tenant_id: uuid.UUID
+    attendee_id: uuid.UUID
+    variables: dict[str, str]
 
 
-def new_photo_message(
+def new_photo_notice(
     session: Session, notification_id: uuid.UUID, settings: Settings
-) -> EmailMessageDraft | None:
-    """The "a new photo of you" email, or None when the subscriber is gone."""
+) -> NewPhotoNotice | None:
+    """The "new photos of you" notice, or None when the subscriber is gone."""
     row = session.execute(
         select(Attendee, Event)
         .join(SelfieSubscription, SelfieSubscription.attendee_id == Attendee.id)
@@ -106,11 +108,5 @@ def new_photo_message(
     if row is None:
         return None
     attendee, event = row
-    greeting = f"Hello {attendee.full_name or attendee.username},"
-    body = (
-        f"{greeting}\n\nA new photo of you was published for {event.name} "
-        f"({event.event_date.isoformat()}).\nSee your photos: {share_url(settings, event)}\n\n"
-        "You get this email because you asked to be told about new photos of you. To stop, "
-        "delete your selfie data from the event page."
-    )
-    return EmailMessageDraft(attendee.email, f"New photo of you at {event.name}", body)
+    variables = {"event_name": event.name, "link": share_url(settings, event)}
+    return NewPhotoNotice(event.tenant_id, attendee.id, variables)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import procrastinate
 
@@ -16,13 +17,16 @@ from visage.core.jobs import enqueue, jobs
 from visage.core.storage import get_storage
 from visage.events import indexing, notifications
 from visage.events.detection import decode_photo, find_faces_in
-from visage.identity.email import send_email
+from visage.notifications.service import NotificationKind, notify
 
 logger = logging.getLogger(__name__)
 
 PHOTO_QUEUE = "photos"
 # Retries after the first run, waiting 2, 4, 8, 16, 32 s: a storage or database hiccup passes.
 INDEX_RETRIES = 5
+# New photos arrive in bursts (an upload of hundreds): one notice per attendee in this time, its
+# link shows them all.
+NEW_PHOTOS_COOLDOWN = timedelta(hours=1)
 
 
 @jobs.task(
@@ -78,11 +82,24 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
     retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2),
 )
 def notify_new_photo(notification_id: str) -> None:
+    """Through the one notification hook: the attendee's channel, consent, STOP, pacing and
+    quiet hours apply; a retried job tells them once, and a burst of new photos once."""
     settings = get_settings()
     with get_database().session() as session:
-        message = notifications.new_photo_message(session, uuid.UUID(notification_id), settings)
-        if message is not None:
-            send_email(session, to=message.to, subject=message.subject, body=message.body)
+        notice = notifications.new_photo_notice(session, uuid.UUID(notification_id), settings)
+        if notice is None:
+            return
+        notified = notify(
+            session,
+            tenant_id=notice.tenant_id,
+            attendee_id=notice.attendee_id,
+            kind=NotificationKind.NEW_PHOTOS,
+            variables=notice.variables,
+            dedupe_key=f"photo-notification:{notification_id}",
+            cooldown=NEW_PHOTOS_COOLDOWN,
+        )
+        if notified.skipped:
+            logger.info("Attendee %s not told: %s", notice.attendee_id, notified.skipped)
 
 
 @jobs.task(

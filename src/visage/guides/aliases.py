@@ -68,6 +68,24 @@ ALIASES: tuple[Alias, ...] = (
     Alias("POST", "/auth/refresh", f"{_AUTH}/refresh", "Messaging API"),
     Alias("GET", "/waha/health", "/health/waha", "Messaging API"),
     Alias("GET", "/webhooks/health", "/health/webhooks", "Messaging API"),
+    Alias("GET", "/messages", "/api/v1/messages", "Messaging API"),
+    Alias("POST", "/messages/send", "/api/v1/messages", "Messaging API"),
+    Alias("POST", "/webhooks/waha", "/api/v1/webhooks/waha", "Messaging API"),
+    Alias(
+        "PUT",
+        "/api/social/accounts/{account_id}/refresh",
+        "/api/v1/social/accounts/{account_id}/refresh",
+        "AllIN",
+    ),
+    Alias("POST", "/api/ai/analyze-content", "/api/v1/ai/analyze-content", "AllIN"),
+    Alias("POST", "/api/ai/improve-content", "/api/v1/ai/improve-content", "AllIN"),
+    Alias("GET", "/api/admin/queue/status", "/api/v1/posts/queue/status", "AllIN"),
+    Alias(
+        "POST",
+        "/api/admin/posts/{post_id}/publish-now",
+        "/api/v1/posts/{post_id}/publish-now",
+        "AllIN",
+    ),
 )
 
 

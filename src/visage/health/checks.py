@@ -42,12 +42,14 @@ class CheckResult:
 
 def check_python() -> CheckResult:
     version = ".".join(map(str, sys.version_info[:3]))
-    ok = sys.version_info[:2] >= MIN_PYTHON
+    if sys.version_info[:2] >= MIN_PYTHON:
+        return CheckResult("python", True, f"Python {version}")
+    required = ".".join(map(str, MIN_PYTHON))
     return CheckResult(
         "python",
-        ok,
-        f"Python {version}",
-        "" if ok else "Python 3.11 or higher is required: install it and recreate the venv",
+        False,
+        f"Python {version}: Python {required} or higher is required",
+        f"Install Python {required}+ and recreate the virtualenv (./scripts/serve does it)",
     )
 
 
@@ -251,17 +253,22 @@ def doctor_checks(
     settings: Settings, database: Callable[[], Database], *, serving: bool
 ) -> list[CheckResult]:
     """Everything `visage doctor` verifies, in the order a person should fix them."""
+    from visage.health.publishing_checks import check_ai_keys, check_social_tokens
     from visage.health.setup_checks import check_database_url, check_smtp, check_unique_constraints
 
     results = [check_python(), check_settings(settings)]
     if not serving:
         results.append(check_port(settings))
     results.append(check_database_url(settings))
+    connected: Database | None = None
     try:
         opened = database()
-        results.append(check_database(opened))
-        if results[-1].data.get("connected"):
+        reached = check_database(opened)
+        results.append(reached)
+        if reached.data.get("connected"):
             results.append(check_unique_constraints(opened))
+        if reached.ok:  # at head: the publishing tables can be read
+            connected = opened
     except Exception as error:  # the embedded server itself may fail to start
         results.append(
             CheckResult(
@@ -279,13 +286,16 @@ def doctor_checks(
     ]
     results.append(check_messaging_settings(settings))
     results.append(check_stripe(settings))
+    results.append(check_ai_keys(settings))
+    if connected is not None:
+        results.append(check_social_tokens(connected))
     return results
 
 
 # Messaging (WhatsApp through WAHA)
 
 
-def check_waha(settings: Settings) -> CheckResult:
+def check_waha(settings: Settings, timeout: float = 5) -> CheckResult:
     """WAHA answers with our key: its version and each session's status."""
     from visage.messaging.provider import GatewayDown, GatewayError, GatewayTimeout
     from visage.messaging.waha import WahaProvider
@@ -293,7 +303,7 @@ def check_waha(settings: Settings) -> CheckResult:
     if not settings.waha_base_url:
         # A site without WhatsApp is healthy; check_messaging_settings flags a half set-up.
         return CheckResult("waha", True, "WAHA_BASE_URL is not set: WhatsApp messaging is off")
-    gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=5)
+    gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=timeout)
     try:
         version = gateway.version()
         statuses = {info.name: info.status for info in gateway.list_sessions()}
@@ -339,7 +349,7 @@ def check_messaging_settings(settings: Settings) -> CheckResult:
             "messaging",
             False,
             f"WEBHOOK_SECRET is weak: use at least {MIN_SECRET_LENGTH} characters",
-            "`openssl rand -hex 32`",
+            "Set WEBHOOK_SECRET=$(openssl rand -hex 32) and recreate the WhatsApp sessions",
         )
     waha = check_waha(settings)
     return CheckResult("messaging", waha.ok, waha.detail, waha.fix, waha.data)
@@ -405,10 +415,33 @@ def check_external_apis(settings: Settings) -> list[CheckResult]:
 # ---------------------------------------------------------------- billing (Stripe)
 
 
+def stripe_key_problem(settings: Settings) -> str | None:
+    """WiWebb's pair: a secret key (sk_/rk_) and a publishable key (pk_) of the same mode."""
+    secret, public = settings.stripe_secret_key, settings.stripe_public_key
+    if not secret.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        return f"STRIPE_SECRET_KEY is not a Stripe secret key (it starts with {secret[:3]!r})"
+    if not public:
+        return None  # only the card page needs it, and it says so
+    if not public.startswith(("pk_test_", "pk_live_")):
+        return f"STRIPE_PUBLIC_KEY is not a publishable key (it starts with {public[:3]!r})"
+    if ("_test_" in secret[:8]) != public.startswith("pk_test_"):
+        return "STRIPE_SECRET_KEY and STRIPE_PUBLIC_KEY are of different modes (test and live)"
+    return None
+
+
 def check_stripe(settings: Settings) -> CheckResult:
     """Stripe (or LocalStripe) answers with the configured key, and webhooks can be verified."""
     if not settings.stripe_secret_key:
         return CheckResult("stripe", True, "Not configured: billing is off (STRIPE_SECRET_KEY)")
+    key_problem = stripe_key_problem(settings)
+    if key_problem:
+        return CheckResult(
+            "stripe",
+            False,
+            key_problem,
+            "Copy both keys of one mode (test or live) from the Stripe Dashboard's API keys page "
+            "into STRIPE_SECRET_KEY (sk_...) and STRIPE_PUBLIC_KEY (pk_...)",
+        )
     gateway = StripeGateway(settings)
     data = {
         "api_base": gateway.api_base,

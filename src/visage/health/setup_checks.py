@@ -6,6 +6,7 @@ the users' composite unique indexes (FindMe's migration trap). `visage doctor` r
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -128,7 +129,18 @@ def check_database_url(settings: Settings) -> CheckResult:
             f"DATABASE_URL cannot be parsed: {error}",
             "Use DATABASE_URL=postgresql://user:password@host:5432/database",
         )
+    # libpq takes a Unix socket directory as `?host=/path` (the embedded server's form).
+    socket_dir = url.query.get("host")
     problems = [part for part in ("host", "database") if not getattr(url, part)]
+    if socket_dir and not url.host:
+        problems.remove("host")
+        if not Path(str(socket_dir)).is_dir():
+            return CheckResult(
+                "database_url",
+                False,
+                f"DATABASE_URL's socket directory {socket_dir} does not exist",
+                "Use the directory PostgreSQL listens in (unix_socket_directories), or a host",
+            )
     if problems:
         return CheckResult(
             "database_url",
@@ -136,6 +148,8 @@ def check_database_url(settings: Settings) -> CheckResult:
             f"DATABASE_URL has no {' or '.join(problems)}",
             "Use DATABASE_URL=postgresql://user:password@host:5432/database",
         )
+    if not url.host:  # a socket directory, checked above
+        return CheckResult("database_url", True, url.render_as_string(hide_password=True))
     host = str(url.host)
     try:
         socket.getaddrinfo(host, url.port or 5432)
