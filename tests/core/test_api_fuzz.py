@@ -13,7 +13,7 @@ schemathesis infers between operations, as the owner.
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.cookiejar import DefaultCookiePolicy
 
 import pytest
@@ -26,9 +26,6 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import ASGIClient
 
 from tests.conftest import TenantOwner
-from tests.contracts import bluesky as bluesky_contract
-from tests.contracts.server import serve
-from visage.config import Settings
 from visage.identity.models import Role, Tenant, User
 
 # Calls that would end the fuzzing owner's session, or trip the per-address login lockout
@@ -46,16 +43,6 @@ STEPS_PER_SEQUENCE = 8
 MIN_REQUESTS = 5_000 * FUZZ_SCALE
 # Least privileged first: the owner's call may delete what the request names.
 CALLERS = ("anonymous", "kiosk", "staff", "owner")
-
-
-@pytest.fixture
-def outside_world(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The outside services a route calls without further set-up, as contract servers: the walk
-    looks for our 5xx, and without them a machine with no internet gets Bluesky's honest 503
-    (SOCIAL_006, the platform unreachable) for every app-password sign-in."""
-    with serve(bluesky_contract.create_app(bluesky_contract.BlueskyState())) as base:
-        monkeypatch.setattr(settings, "bluesky_api_base_url", base)
-        yield
 
 
 def case_strategy(operation: schemathesis.APIOperation) -> st.SearchStrategy[schemathesis.Case]:

@@ -35,6 +35,8 @@ from visage.publishing.models import Platform, Post, SocialAccount
 
 ID_PARAM = re.compile(r"\{(\w+)\}")
 ENUM_VARIANTS = 4
+# Not 503: the honest answer when an outside service is down (named in the body).
+SERVER_ERRORS = {500, 501, 502, 504}
 
 
 def _is_id(name: str) -> bool:
@@ -377,7 +379,7 @@ def walk_references(
             label = f"{method.upper()} {path}"
             for_random = answer(random_body, lambda _: str(uuid.uuid4()))
             for_a = answer(a_body, objects.id_for)
-            if for_random[0] >= 500 or for_a[0] >= 500:
+            if {for_random[0], for_a[0]} & SERVER_ERRORS:
                 failures.append(f"{label}: a server error ({for_random[0]}, {for_a[0]})")
             elif for_a[0] != for_random[0] or (method == "get" and for_a != for_random):
                 failures.append(
@@ -396,6 +398,7 @@ def test_other_tenants_objects_answer_404(client: TestClient, setup: Setup) -> N
     print(f"isolation: random ids for {sorted(objects.unmakeable)}")
 
 
+@pytest.mark.usefixtures("outside_world")
 def test_naming_other_tenants_objects_in_a_body_or_query_changes_nothing(
     client: TestClient, setup: Setup
 ) -> None:
