@@ -28,7 +28,13 @@ from visage.faces.inference.dlib_convert import (
     parse_network,
     source_path,
 )
-from visage.faces.inference.onnx_backend import KIOSK_FACE_WIDTH, KIOSK_SCALE, OnnxBackend
+from visage.faces.inference.onnx_backend import (
+    KIOSK_CLOSE_FACE_WIDTH,
+    KIOSK_CLOSE_SCALE,
+    KIOSK_FACE_WIDTH,
+    KIOSK_SCALE,
+    OnnxBackend,
+)
 
 IMAGES = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
 TOLERANCE = 0.6  # dlib's threshold for "same person"
@@ -165,11 +171,17 @@ def test_images_smaller_than_the_mmod_window_have_no_face(onnx_backend: OnnxBack
 def test_kiosk_hog_looks_for_a_close_face_first(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:
-    close = load("biden.jpg", 480)  # a face of ~150 px: the quick scan for close faces
-    quick = onnx_backend.hog(close, KIOSK_SCALE)
+    close = load("biden.jpg", 480)  # a face of ~155 px: the quickest scan, for close faces
+    quickest = onnx_backend.hog(close, KIOSK_CLOSE_SCALE)
+    assert quickest
+    assert quickest[0].width >= KIOSK_CLOSE_FACE_WIDTH
+    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in quickest]
+    nearby = load("biden.jpg", 320)  # a face of ~117 px: missed by it, found by the next scan
+    assert onnx_backend.hog(nearby, KIOSK_CLOSE_SCALE) == []
+    quick = onnx_backend.hog(nearby, KIOSK_SCALE)
     assert quick
-    assert quick[0].width >= KIOSK_FACE_WIDTH
-    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in quick]
+    assert KIOSK_FACE_WIDTH <= quick[0].width < KIOSK_CLOSE_FACE_WIDTH
+    assert [f.box() for f in onnx_backend.detect(nearby, "kiosk")] == [f.box() for f in quick]
     far = load("obama.jpg", 160)  # a face of ~50 px: only the scan for every usable face
     assert onnx_backend.hog(far, KIOSK_SCALE) == []
     assert dlib_backend.hog(far, 0) == []

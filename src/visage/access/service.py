@@ -54,6 +54,7 @@ from visage.core.errors import Conflict, NotFound, ValidationFailed
 from visage.core.images import DecodedImage
 from visage.core.tenancy import TenantScope
 from visage.faces import service as faces_service
+from visage.faces.inference.scheduling import Priority
 from visage.identity import audit
 from visage.identity.principal import ClientInfo, Principal
 from visage.members.models import Member
@@ -469,7 +470,9 @@ def kiosk_checkin(
 ) -> CheckinOutcome:
     """A frame from the door (and a PIN when one was asked): who is it, may they come in."""
     scope = principal.scope(session)
-    identification = faces_service.identify_image(session, scope.tenant_id, image)
+    identification = faces_service.identify_image(
+        session, scope.tenant_id, image, priority=Priority.KIOSK
+    )
     outcome, member_id = pins.resolve(session, settings, principal, identification, pin)
     member = None
     if outcome == "MATCH" and member_id is not None:

@@ -32,6 +32,7 @@ from visage.faces.errors import (
     TooManyFaces,
 )
 from visage.faces.inference.base import DetectionMode
+from visage.faces.inference.scheduling import Priority
 from visage.faces.models import DEFAULT_RETENTION_DAYS, FaceTemplate, TenantFaceSettings
 from visage.faces.pipeline import (
     AssessedFace,
@@ -390,10 +391,15 @@ def identify_face(
 
 
 def identify_image(
-    session: Session, tenant_id: uuid.UUID, image: DecodedImage, *, top_k: int = 1
+    session: Session,
+    tenant_id: uuid.UUID,
+    image: DecodedImage,
+    *,
+    top_k: int = 1,
+    priority: Priority = Priority.INTERACTIVE,
 ) -> Identification:
     """The kiosk's question: who is the person in this frame (the largest face)?"""
-    face = analyze_largest(image.rgb, "kiosk")
+    face = analyze_largest(image.rgb, "kiosk", priority=priority)
     if face is None:
         raise NoFaceDetected()
     return identify_face(session, tenant_id, face, top_k=top_k)

@@ -94,7 +94,9 @@ def unlock(tenant: Annotated[str, typer.Option(help="The tenant (slug)")]) -> No
 
 
 def bench_load(
-    seconds: Annotated[float, typer.Option(help="How long the load runs")] = 60,
+    seconds: Annotated[
+        float, typer.Option("--seconds", "--duration", help="How long the load runs, in seconds")
+    ] = 60,
     kiosks: Annotated[int, typer.Option(help="Kiosks, one frame every 1.5 s each")] = 20,
     staff: Annotated[int, typer.Option(help="Staff browsing, a page a second each")] = 20,
     attendees: Annotated[int, typer.Option(help="Attendees, a selfie search every 3 s")] = 2,
@@ -108,7 +110,7 @@ def bench_load(
     per-route percentiles, errors, throughput, CPU. Exits 1 on any 5xx or lost check-in."""
     from rich.table import Table
 
-    from visage.operations.loadbench import run_load
+    from visage.operations.loadbench import KIOSK_PERIOD, run_load
 
     settings = get_settings()
     report = run_load(
@@ -139,9 +141,14 @@ def bench_load(
             errors or "-",
         )
     console.print(table)
+    database_cpu = report.database_cpu_percent
     console.print(
-        f"throughput {report.throughput:.1f} req/s; server CPU {report.server_cpu_percent:.0f}% "
-        f"(of one core), machine CPU {report.machine_cpu_percent:.0f}% on {os.cpu_count()} cores; "
+        f"throughput {report.throughput:.1f} req/s; kiosk frames "
+        f"{report.kiosk_frames_per_second:.1f}/s of {kiosks / KIOSK_PERIOD:.1f}/s offered\n"
+        f"CPU in % of one core: API + workers {report.server_cpu_percent:.0f}%, database "
+        + (f"{database_cpu:.0f}%" if database_cpu is not None else "external")
+        + f", this load generator {report.load_cpu_percent:.0f}%; machine "
+        f"{report.machine_cpu_percent:.0f}% of {os.cpu_count()} cores\n"
         f"5xx {report.server_errors}; check-ins answered {report.checkins_answered}, "
         f"lost {report.checkins_lost}; transport errors {report.transport_errors or 0}"
     )
