@@ -368,7 +368,8 @@ class CpuMeter:
 
     def _now(self) -> tuple[float, float, float]:
         database = _tree_cpu_seconds(self.database) if self.database else 0.0
-        return _tree_cpu_seconds(self.server), database, _tree_cpu_seconds(psutil.Process())
+        own = psutil.Process().cpu_times()  # without its children: the server is one
+        return _tree_cpu_seconds(self.server), database, own.user + own.system
 
     def start(self) -> CpuMeter:
         psutil.cpu_percent()  # starts the machine-wide measurement
