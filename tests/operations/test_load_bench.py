@@ -25,6 +25,8 @@ def test_a_short_load_has_no_server_error_and_loses_no_check_in(
     assert not report.transport_errors
     assert report.checkins_answered > 0
     assert report.checkins_lost == 0
+    assert report.photos.uploaded > 0
+    assert report.photos.failed == 0  # indexing errors are errors the photographer sees
     routes = {figures.route for figures in report.routes}
     assert {
         "POST /checkins (kiosk)",

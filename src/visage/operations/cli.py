@@ -7,7 +7,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from visage.core.db import get_database
 from visage.core.errors import AppError
 from visage.operations import backup as backups
 from visage.operations import lockdown as lockdowns
+
+if TYPE_CHECKING:
+    from visage.operations.loadbench import PhotoFigures
 
 console = Console(soft_wrap=True)
 security_app = typer.Typer(
@@ -93,6 +96,16 @@ def unlock(tenant: Annotated[str, typer.Option(help="The tenant (slug)")]) -> No
     console.print(f"Unlocked {tenant}: {len(reactivated)} users reactivated")
 
 
+def _photos_line(photos: PhotoFigures) -> str:
+    line = f"photos uploaded {photos.uploaded}, indexed {photos.indexed}, failed {photos.failed}"
+    if photos.indexing_p50_s is not None and photos.indexing_p95_s is not None:
+        line += (
+            f"; upload to searchable p50 {photos.indexing_p50_s:.1f} s, "
+            f"p95 {photos.indexing_p95_s:.1f} s"
+        )
+    return line
+
+
 def bench_load(
     seconds: Annotated[
         float, typer.Option("--seconds", "--duration", help="How long the load runs, in seconds")
@@ -149,6 +162,7 @@ def bench_load(
         + (f"{database_cpu:.0f}%" if database_cpu is not None else "external")
         + f", this load generator {report.load_cpu_percent:.0f}%; machine "
         f"{report.machine_cpu_percent:.0f}% of {os.cpu_count()} cores\n"
+        f"{_photos_line(report.photos)}\n"
         f"5xx {report.server_errors}; check-ins answered {report.checkins_answered}, "
         f"lost {report.checkins_lost}; transport errors {report.transport_errors or 0}"
     )

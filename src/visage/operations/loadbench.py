@@ -38,6 +38,7 @@ import numpy as np
 import psutil
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from visage.access.bench import enroll_door_member
 from visage.access.models import Checkin
@@ -45,9 +46,11 @@ from visage.config import Settings
 from visage.core.db import Database
 from visage.core.images import ImageLimits
 from visage.core.live_server import free_port
+from visage.events.models import Photo, PhotoStatus
 from visage.identity import service as identity_service
 from visage.identity.models import Role
 from visage.identity.principal import ClientInfo
+from visage.operations.cpu_meter import CpuMeter, CpuPercents, embedded_postmaster
 
 KIOSK_PERIOD = 1.5
 STAFF_PERIOD = 1.0
@@ -113,6 +116,19 @@ class LoadReport:
     transport_errors: dict[str, int]
     checkins_answered: int
     checkins_lost: int
+    photos: PhotoFigures
+
+
+@dataclass(frozen=True)
+class PhotoFigures:
+    """The photographer's view: uploads accepted, and how many became searchable (indexed by
+    the worker) before the end of the run, how fast."""
+
+    uploaded: int
+    indexed: int
+    failed: int
+    indexing_p50_s: float | None  # upload to indexed
+    indexing_p95_s: float | None
 
 
 @dataclass(frozen=True)
@@ -327,62 +343,6 @@ def serve_subprocess(workers: int) -> Iterator[tuple[str, psutil.Process]]:
             process.kill()
 
 
-def _tree_cpu_seconds(root: psutil.Process) -> float:
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
-
-
-def embedded_postmaster(settings: Settings) -> psutil.Process | None:
-    """The embedded PostgreSQL's main process (its backends are its children), if it runs."""
-    if settings.database_url:
-        return None
-    try:
-        pid = int((settings.visage_data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        return psutil.Process(pid)
-    except (OSError, ValueError, IndexError, psutil.Error):
-        return None
-
-
-@dataclass(frozen=True)
-class CpuPercents:
-    server: float  # % of one core
-    database: float | None
-    load: float
-    machine: float  # % of all cores
-
-
-@dataclass(frozen=True)
-class CpuMeter:
-    """CPU seconds of the server, the database and this process, from a start."""
-
-    server: psutil.Process
-    database: psutil.Process | None
-    started: float = field(default_factory=time.monotonic)
-    marks: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-    def _now(self) -> tuple[float, float, float]:
-        database = _tree_cpu_seconds(self.database) if self.database else 0.0
-        own = psutil.Process().cpu_times()  # without its children: the server is one
-        return _tree_cpu_seconds(self.server), database, own.user + own.system
-
-    def start(self) -> CpuMeter:
-        psutil.cpu_percent()  # starts the machine-wide measurement
-        return CpuMeter(self.server, self.database, time.monotonic(), self._now())
-
-    def percents(self) -> CpuPercents:
-        elapsed = time.monotonic() - self.started
-        server, database, load = (
-            (now - mark) / elapsed * 100 for now, mark in zip(self._now(), self.marks, strict=True)
-        )
-        return CpuPercents(server, database if self.database else None, load, psutil.cpu_percent())
-
-
 def run_load(
     settings: Settings,
     database: Database,
@@ -441,12 +401,29 @@ def run_load(
         cpu = meter.percents()
         for http in clients:
             http.close()
-    return _report(database, record, elapsed, cpu)
+    return _report(database, record, elapsed, cpu, uuid.UUID(actors.event_id))
 
 
-def _report(database: Database, record: Recorder, elapsed: float, cpu: CpuPercents) -> LoadReport:
+def _photo_figures(session: Session, event_id: uuid.UUID) -> PhotoFigures:
+    rows = session.execute(
+        select(Photo.status, Photo.created_at, Photo.indexed_at).where(Photo.event_id == event_id)
+    ).all()
+    waits = [
+        (indexed_at - created_at).total_seconds()
+        for status, created_at, indexed_at in rows
+        if status is PhotoStatus.INDEXED and indexed_at is not None
+    ]
+    p50, p95 = (float(np.percentile(waits, q)) if waits else None for q in (50, 95))
+    failed = sum(1 for status, _, _ in rows if status is PhotoStatus.FAILED)
+    return PhotoFigures(len(rows), len(waits), failed, p50, p95)
+
+
+def _report(
+    database: Database, record: Recorder, elapsed: float, cpu: CpuPercents, event_id: uuid.UUID
+) -> LoadReport:
     with database.session() as session:
         stored = set(session.scalars(select(Checkin.id).where(Checkin.id.in_(record.checkins))))
+        photos = _photo_figures(session, event_id)
     routes = []
     for route, latencies in sorted(record.latencies.items()):
         p50, p95, p99 = (float(np.percentile(latencies, q)) for q in (50, 95, 99))
@@ -469,4 +446,5 @@ def _report(database: Database, record: Recorder, elapsed: float, cpu: CpuPercen
         transport_errors=dict(record.transport_errors),
         checkins_answered=len(record.checkins),
         checkins_lost=len(set(record.checkins) - stored),
+        photos=photos,
     )
