@@ -223,3 +223,36 @@ def test_converter_refuses_a_network_it_does_not_know() -> None:
         parse_network(detector_bytes, RESNET_TOKENS)
     with pytest.raises(DlibFormatError):
         parse_network(detector_bytes + b"\x00", MMOD_TOKENS)
+
+
+def close_up(name: str, face_width: int) -> RGBImage:
+    """A 640x480 door-camera frame cut from a real photo, its face about `face_width` px."""
+    image = Image.open(FACES_DIR / name).convert("RGB")
+    (box,) = dlib.get_frontal_face_detector()(np.asarray(image), 0)
+    scale = face_width / box.width()
+    width, height = 640 / scale, 480 / scale
+    left = min(max(0.0, box.center().x - width / 2), image.width - width)
+    top = min(max(0.0, box.center().y - height / 2 + 0.1 * height), image.height - height)
+    crop = image.crop((round(left), round(top), round(left + width), round(top + height)))
+    return np.asarray(crop.resize((640, 480), Image.Resampling.BILINEAR))
+
+
+@pytest.mark.parametrize("face_width", [150, 190, 240])
+def test_the_close_face_scan_keeps_the_distance_to_the_enrolled_face(
+    onnx_backend: OnnxBackend, face_width: int
+) -> None:
+    # Landmarks and chips come from the full-size frame whichever scan found the box, so the
+    # distance the decision reads moves by far less than frames of one person differ.
+    enrolled_photo = load("obama2.jpg")
+    (enrolled,) = onnx_backend.embed(
+        align(enrolled_photo, onnx_backend.detect(enrolled_photo, "photo"))
+    )
+    frame = close_up("obama.jpg", face_width)
+    assert onnx_backend.hog(frame, KIOSK_CLOSE_SCALE)  # found by the close-face scan
+    (close,) = onnx_backend.detect(frame, "kiosk")
+    (finer,) = onnx_backend.hog(frame, KIOSK_SCALE)
+    quick, fine = onnx_backend.embed(align(frame, [close, finer]))
+    quick_distance = float(np.linalg.norm(quick - enrolled))
+    fine_distance = float(np.linalg.norm(fine - enrolled))
+    assert quick_distance < 0.45  # the same person, well inside the threshold
+    assert abs(quick_distance - fine_distance) < 0.03
