@@ -115,6 +115,15 @@ def bench_load(
     attendees: Annotated[int, typer.Option(help="Attendees, a selfie search every 3 s")] = 2,
     uploaders: Annotated[int, typer.Option(help="Photographers, a photo every 2 s")] = 1,
     workers: Annotated[int, typer.Option(help="Workers beside the API")] = 1,
+    nobody_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of kiosk frames with nobody in front (a web kiosk keeps sending "
+            "frames while idle; the answer is FACE_001)",
+        ),
+    ] = 0.0,
     images: Annotated[Path, typer.Option(help="The labeled face images")] = Path(
         "tests/data/faces"
     ),
@@ -136,10 +145,11 @@ def bench_load(
         attendees=attendees,
         uploaders=uploaders,
         workers=workers,
+        nobody_share=nobody_share,
     )
     table = Table(
         title=f"{kiosks} kiosks, {staff} staff, {attendees} attendees, {uploaders} uploaders, "
-        f"{report.seconds:.0f} s"
+        f"{nobody_share:.0%} of kiosk frames with nobody there, {report.seconds:.0f} s"
     )
     for column in ("route", "requests", "p50 ms", "p95 ms", "p99 ms", "errors"):
         table.add_column(column)
