@@ -8,6 +8,7 @@ detector takes seconds even at 320 px here, so it only sees two small images.
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import dlib
 import face_recognition_models
@@ -256,3 +257,19 @@ def test_the_close_face_scan_keeps_the_distance_to_the_enrolled_face(
     fine_distance = float(np.linalg.norm(fine - enrolled))
     assert quick_distance < 0.45  # the same person, well inside the threshold
     assert abs(quick_distance - fine_distance) < 0.03
+
+
+def test_concurrent_hog_scans_each_see_their_own_image(dlib_backend: DlibBackend) -> None:
+    # dlib's detector scans with the GIL released and keeps state in itself: one detector
+    # shared by request threads returned other frames' faces (and crashed the API).
+    images = [load(name, 320) for name in ("obama.jpg", "biden.jpg", "hopper.jpg")]
+
+    def boxes(image: RGBImage) -> list[tuple[int, int, int, int]]:
+        rects, _ = dlib_backend.hog_scan(image, 1)
+        return [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
+
+    expected = [boxes(image) for image in images]
+    assert all(expected)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        runs = list(pool.map(lambda n: (n % 3, boxes(images[n % 3])), range(48)))
+    assert [found for index, found in runs] == [expected[index] for index, _ in runs]
