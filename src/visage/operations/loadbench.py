@@ -51,18 +51,13 @@ from visage.identity import service as identity_service
 from visage.identity.models import Role
 from visage.identity.principal import ClientInfo
 from visage.operations.cpu_meter import CpuMeter, CpuPercents, embedded_postmaster
+from visage.operations.door_frames import DoorFrames, empty_frames, kiosk_frames
 
 KIOSK_PERIOD = 1.5
 STAFF_PERIOD = 1.0
 ATTENDEE_PERIOD = 3.0
 UPLOAD_PERIOD = 2.0
 SERVER_START_SECONDS = 180
-KIOSK_FRAME = (640, 480)
-# The door member is enrolled from two other photos of this person (access/bench.py).
-KIOSK_PORTRAIT = "obama.jpg"
-# At arm's length from a door camera a face is about this wide in a 640x480 frame.
-KIOSK_FACE_WIDTHS = (150, 230)
-KIOSK_FRAME_VARIANTS = 8
 REQUEST_TIMEOUT = 30.0
 KIOSK_ROUTE = "POST /checkins (kiosk)"
 # The web kiosk sends a frame every 1.5 s while idle too: the API answers FACE_001 (422).
@@ -158,57 +153,6 @@ def _photographer_shot(images: list[Image.Image], rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-def kiosk_frames(images: Path, count: int = KIOSK_FRAME_VARIANTS) -> list[bytes]:
-    """Frames of the member at the door: crops of a real photo (its own background, not a
-    portrait pasted on a flat one) with the face 150-230 px wide, a little off-centre, saved
-    at a webcam's JPEG quality."""
-    import dlib
-
-    source = Image.open(images / KIOSK_PORTRAIT).convert("RGB")
-    (box,) = dlib.get_frontal_face_detector()(np.asarray(source), 0)
-    rng = _pacing(KIOSK_PORTRAIT)
-    frames = []
-    for _ in range(count):
-        scale = rng.uniform(*KIOSK_FACE_WIDTHS) / box.width()
-        width, height = KIOSK_FRAME[0] / scale, KIOSK_FRAME[1] / scale
-        # The eyes sit a little above the middle of the frame.
-        centre_x = box.center().x + rng.uniform(-0.1, 0.1) * width
-        centre_y = box.center().y + rng.uniform(0.0, 0.15) * height
-        left = min(max(0.0, centre_x - width / 2), source.width - width)
-        top = min(max(0.0, centre_y - height / 2), source.height - height)
-        crop = source.crop((round(left), round(top), round(left + width), round(top + height)))
-        buffer = io.BytesIO()
-        crop.resize(KIOSK_FRAME, Image.Resampling.BILINEAR).save(
-            buffer, format="JPEG", quality=rng.randrange(75, 90)
-        )
-        frames.append(buffer.getvalue())
-    return frames
-
-
-def empty_frames(images: Path, count: int = KIOSK_FRAME_VARIANTS // 2) -> list[bytes]:
-    """Frames of the door with nobody in front: crops of the same photo below the face."""
-    import dlib
-
-    detector = dlib.get_frontal_face_detector()
-    source = Image.open(images / KIOSK_PORTRAIT).convert("RGB")
-    (box,) = detector(np.asarray(source), 0)
-    top = box.bottom() + box.height() // 2
-    height = source.height - top
-    width = min(source.width, height * KIOSK_FRAME[0] // KIOSK_FRAME[1])
-    rng = _pacing("nobody")
-    frames = []
-    for _ in range(count):
-        left = rng.randrange(0, source.width - width + 1)
-        crop = source.crop((left, top, left + width, top + width * 3 // 4))
-        pixels = crop.resize(KIOSK_FRAME, Image.Resampling.BILINEAR)
-        if len(detector(np.asarray(pixels), 1)):
-            raise RuntimeError("an empty kiosk frame shows a face")
-        buffer = io.BytesIO()
-        pixels.save(buffer, format="JPEG", quality=rng.randrange(75, 90))
-        frames.append(buffer.getvalue())
-    return frames
-
-
 def prepare(
     settings: Settings, database: Database, images: Path, base_url: str, kiosks: int, staff: int
 ) -> Actors:
@@ -257,13 +201,6 @@ def _every(period: float, stop: threading.Event, rng: random.Random) -> Iterator
         started = time.monotonic()
         yield
         stop.wait(max(0.0, period - (time.monotonic() - started)))
-
-
-@dataclass(frozen=True)
-class DoorFrames:
-    member: list[bytes]
-    nobody: list[bytes]
-    nobody_share: float  # of the frames a kiosk sends
 
 
 def _kiosk(
