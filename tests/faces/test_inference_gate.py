@@ -1,11 +1,12 @@
-"""The inference gate: no more analyses at once than slots, a kiosk frame before others."""
+"""The inference gate: no more analyses at once than slots, a kiosk frame before others, and
+nobody starved."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from visage.faces.inference.scheduling import InferenceGate, Priority
+from visage.faces.inference.scheduling import SLACK_SECONDS, InferenceGate, Priority
 
 
 def _wait_until(condition: object, timeout: float = 5.0) -> None:
@@ -69,3 +70,33 @@ def test_no_more_run_at_once_than_slots_and_all_run() -> None:
         thread.join(5)
     assert done == 8
     assert most == 2
+
+
+def test_a_search_waiting_longer_than_its_slack_goes_before_later_kiosk_frames() -> None:
+    gate = InferenceGate(1)
+    order: list[str] = []
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.slot(Priority.KIOSK):
+            held.set()
+            release.wait(5)
+
+    def run(name: str, priority: Priority) -> None:
+        with gate.slot(priority):
+            order.append(name)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    search = threading.Thread(target=run, args=("search", Priority.INTERACTIVE))
+    search.start()
+    _wait_until(lambda: gate.waiting == 1)
+    time.sleep(SLACK_SECONDS[Priority.INTERACTIVE] + 0.1)
+    kiosk = threading.Thread(target=run, args=("kiosk", Priority.KIOSK))
+    kiosk.start()
+    _wait_until(lambda: gate.waiting == 2)
+    release.set()
+    for thread in (holder, search, kiosk):
+        thread.join(5)
+    assert order == ["search", "kiosk"]

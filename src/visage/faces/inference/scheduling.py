@@ -2,8 +2,11 @@
 
 Every request runs in its own thread; left alone, twenty frames arriving together would share
 the cores twenty ways and all finish late. The gate lets as many analyses run as there are
-cores and queues the others by priority, then by arrival: a kiosk frame (someone waiting at
-the door) goes before a selfie search or an enrollment, and those before background work.
+cores and queues the others by priority: a kiosk frame (someone waiting at the door) goes
+before a selfie search or an enrollment, and those before background work. A priority is a
+head start, not a wall: the queue is ordered by arrival plus the priority's slack, so a selfie
+search lets kiosk frames that arrive up to half a second after it go first, and is not starved
+while frames keep coming (under strict priority a saturated gate timed searches out at 30 s).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import heapq
 import itertools
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -23,18 +27,22 @@ class Priority(IntEnum):
     BACKGROUND = 2  # jobs: indexing event photos
 
 
+# How long a request may wait for others of a higher priority that arrived after it.
+SLACK_SECONDS = {Priority.KIOSK: 0.0, Priority.INTERACTIVE: 0.5, Priority.BACKGROUND: 5.0}
+
+
 class InferenceGate:
     def __init__(self, slots: int) -> None:
         self.slots = max(1, slots)
         self._running = 0
-        self._waiting: list[tuple[int, int]] = []  # (priority, ticket), a heap
+        self._waiting: list[tuple[float, int]] = []  # (arrival + slack, ticket), a heap
         self._tickets = itertools.count()
         self._changed = threading.Condition()
 
     @contextmanager
     def slot(self, priority: Priority) -> Iterator[None]:
         with self._changed:
-            turn = (int(priority), next(self._tickets))
+            turn = (time.monotonic() + SLACK_SECONDS[priority], next(self._tickets))
             heapq.heappush(self._waiting, turn)
             self._changed.wait_for(lambda: self._running < self.slots and self._waiting[0] == turn)
             heapq.heappop(self._waiting)
