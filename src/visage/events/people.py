@@ -23,9 +23,12 @@ from visage.core.errors import NotFound
 from visage.core.tenancy import TenantScope
 from visage.events.errors import FacesNotOfPerson
 from visage.events.matching import (
+    FALSE_MATCH_RATE,
     NEAREST_FALSE_RATE,
     Candidate,
-    matching_people,
+    consensus_probe,
+    further_matches,
+    nearest_match,
     nearest_person_to_join,
 )
 from visage.events.models import Event, Person, Photo, PhotoFace
@@ -93,18 +96,45 @@ def matched_people(
     template: Sequence[float],
     *,
     nearest_false_rate: float = NEAREST_FALSE_RATE,
+    further_false_rate: float = FALSE_MATCH_RATE,
 ) -> list[uuid.UUID]:
-    """The people of the event a selfie's protected template matches, nearest first."""
+    """The people of the event a selfie's protected template matches, nearest first: its
+    nearest person, then the further people near the consensus of the selfie and that
+    person's faces (events.matching)."""
+    people = people_count(session, event_id)
     nearest = nearest_people(session, event_id, template, limit=NEAREST_PEOPLE)
-    accepted = matching_people(
+    first = nearest_match(
         [
             Candidate(index, distance, members)
             for index, (_, distance, members) in enumerate(nearest)
         ],
-        people_count(session, event_id),
-        nearest_false_rate=nearest_false_rate,
+        people,
+        false_rate=nearest_false_rate,
     )
-    return [nearest[candidate.index][0] for candidate in accepted]
+    if first is None:
+        return []
+    first_id = nearest[first.index][0]
+    centroid = session.scalar(select(Person.centroid).where(Person.id == first_id))
+    if centroid is None:
+        return [first_id]
+    probe, probe_members = consensus_probe(template, centroid, first.members)
+    around = [
+        row
+        for row in nearest_people(
+            session, event_id, [float(value) for value in probe], limit=NEAREST_PEOPLE + 1
+        )
+        if row[0] != first_id
+    ]
+    further = further_matches(
+        [
+            Candidate(index, distance, members)
+            for index, (_, distance, members) in enumerate(around)
+        ],
+        people,
+        probe_members,
+        false_rate=further_false_rate,
+    )
+    return [first_id, *(around[candidate.index][0] for candidate in further)]
 
 
 def recompute(session: Session, person_ids: set[uuid.UUID]) -> None:
