@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from visage.config import Settings
 from visage.core.db import get_database
 from visage.core.live_server import free_port
 from visage.events.models import Photo
+from visage.events.tasks import STAGES_LOG_PREFIX
 from visage.identity import service as identity_service
 from visage.identity.models import Role, Tenant
 from visage.identity.principal import ClientInfo
@@ -47,6 +48,7 @@ class EndToEnd:
     upload_seconds: float  # first byte to the last upload answered
     faces: int
     job_seconds: float  # mean of the photos' jobs (fetch, decode, renditions, faces, store)
+    stages: dict[str, float] = field(default_factory=dict)  # mean seconds of each job stage
 
 
 @contextmanager
@@ -133,6 +135,27 @@ def _upload(client: httpx.Client, event_id: str, path: Path) -> None:
     response.raise_for_status()
 
 
+def _mean_stages(event_id: str) -> dict[str, float]:
+    """Mean seconds of each stage of the event's jobs, from the workers' log lines."""
+    with get_database().session() as session:
+        photo_ids = {
+            str(photo_id)
+            for photo_id in session.scalars(
+                select(Photo.id).where(Photo.event_id == uuid.UUID(event_id))
+            )
+        }
+    totals: dict[str, list[float]] = {}
+    for line in SERVICE_LOG.read_text(errors="replace").splitlines():
+        _, found, rest = line.partition(f"{STAGES_LOG_PREFIX} ")
+        photo_id, _, stages = rest.partition(": ")
+        if not found or photo_id not in photo_ids:
+            continue
+        for stage in stages.split():
+            name, _, seconds = stage.partition("=")
+            totals.setdefault(name, []).append(float(seconds))
+    return {name: sum(values) / len(values) for name, values in totals.items()}
+
+
 def _mean_job_seconds(event_id: str) -> float:
     with get_database().session() as session:
         mean = session.scalar(
@@ -168,4 +191,6 @@ def end_to_end(files: list[Path], workers: int, settings: Settings) -> EndToEnd:
         httpx.Client(base_url=base, headers=headers, timeout=300) as client,
     ):
         _index_all(client, _new_event(client, "bench-warm-up"), files[: 2 * workers])
-        return _index_all(client, _new_event(client, "bench"), files)
+        event_id = _new_event(client, "bench")
+        measured = _index_all(client, event_id, files)
+        return replace(measured, stages=_mean_stages(event_id))

@@ -143,3 +143,10 @@ def bench_photos(
                 else ""
             )
         )
+        if user_visible.stages:
+            console.print(
+                "Job stages, mean per photo: "
+                + ", ".join(
+                    f"{name} {seconds:.3f} s" for name, seconds in user_visible.stages.items()
+                )
+            )
