@@ -14,6 +14,11 @@ An event with N people offers N strangers to each face: the expected number of w
 within d is N x FMR_k(d). A distance is accepted when that expectation stays under a budget:
 - a new face joins its nearest person when at most FALSE_JOIN_RATE wrong people would be
   that near (otherwise it starts a new person: a split costs less than a wrong merge);
+- after each photo, a person it touched absorbs their nearest other person (never one in a
+  photo with them, never one the organizer merged or split) when at most FALSE_MERGE_RATE
+  wrong people would be as near, measured between means of j and k faces (the same
+  FMR_{j,k} lines as below): faces of one person that arrived before any of them was near
+  enough to join are one person again once the evidence of their faces adds up;
 - a selfie finds its nearest person if at most NEAREST_FALSE_RATE strangers are expected
   that near: it is asked by someone at the event, so the nearest person is theirs unless a
   stranger is more likely than not to be as near (e^-0.5: 61 % chance of none);
@@ -68,6 +73,7 @@ PROBE_FMR_LINES: dict[tuple[int, int], tuple[float, float]] = {
 }
 MAX_PROBE_MEMBERS = 4
 FALSE_JOIN_RATE = 0.05
+FALSE_MERGE_RATE = 0.05
 NEAREST_FALSE_RATE = 0.5
 FALSE_MATCH_RATE = 0.2
 # Never accept beyond the kiosk's 1:1 distance, whatever the size of the event.
@@ -148,6 +154,18 @@ def accept_probe_distance(
     a, b = PROBE_FMR_LINES[key]
     distance = (math.log10(false_rate / max(people, 1)) - a) / b
     return min(MAX_DISTANCE, distance)
+
+
+def people_to_merge(
+    candidates: list[Candidate], people: int, members: int, *, false_rate: float = FALSE_MERGE_RATE
+) -> int | None:
+    """The index of the person a person of `members` faces absorbs (the nearest other, if near
+    enough), else None; `candidates`: distances between the centroids."""
+    if not candidates:
+        return None
+    nearest = min(candidates, key=lambda candidate: candidate.distance)
+    limit = accept_probe_distance(people, members, nearest.members, false_rate)
+    return nearest.index if nearest.distance <= limit else None
 
 
 def further_matches(
