@@ -232,13 +232,18 @@ def merge_fragments(session: Session, event_id: uuid.UUID, person_ids: set[uuid.
             .order_by(distance)
             .limit(NEAREST_PEOPLE)
         ).all()
-        mates = _photo_mates(session, person.id, [row[0] for row in nearest])
         candidates = [
-            Candidate(index, float(distance), int(members))
-            for index, (other_id, distance, members) in enumerate(nearest)
-            if other_id not in mates
+            Candidate(index, float(between), int(members))
+            for index, (_, between, members) in enumerate(nearest)
         ]
-        chosen = people_to_merge(candidates, people, person.face_count)
+        if all(people_to_merge([one], people, person.face_count) is None for one in candidates):
+            continue  # most people: nobody is near enough, photo mates or not
+        mates = _photo_mates(session, person.id, [row[0] for row in nearest])
+        chosen = people_to_merge(
+            [one for one in candidates if nearest[one.index][0] not in mates],
+            people,
+            person.face_count,
+        )
         if chosen is None:
             continue
         other = session.get_one(Person, nearest[chosen][0])
