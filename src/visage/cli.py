@@ -128,10 +128,16 @@ def worker(
     """Run a background worker; start any number, on any machine sharing the database."""
     from visage.core.jobs import connected_app, run_worker
     from visage.core.logging import configure_logging
+    from visage.events.tasks import PHOTO_QUEUE
+    from visage.faces.inference.engine import load_backend
 
     settings = _settings_or_exit()
     configure_logging(settings)
     job_app = connected_app(settings)
+    if not queue or PHOTO_QUEUE in queue:
+        # The model loads before the first job, not inside it: the first photo uploaded after
+        # a start is indexed as fast as the next (loading took ~2-8 s of its job).
+        load_backend(settings)
 
     async def run() -> None:
         async with job_app.open_async():
