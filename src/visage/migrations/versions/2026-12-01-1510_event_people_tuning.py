@@ -1,7 +1,7 @@
 """event_people_tuning: people the organizer merged or split are never merged automatically.
 
 Revision ID: 0017_event_people_tuning
-Revises: 0009_billing
+Revises: 0016_attendee_channels
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017_event_people_tuning"
-down_revision: str | None = "0009_billing"
+down_revision: str | None = "0016_attendee_channels"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
