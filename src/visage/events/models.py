@@ -147,6 +147,11 @@ class Person(IdMixin, TimestampMixin, Base):
     # The mean of the members' protected templates (the rotation is linear, so this is the
     # protected mean of the raw embeddings).
     centroid: Mapped[list[float]] = mapped_column(Vector(TEMPLATE_DIMENSIONS))
+    # Merged or split by the organizer: their word stands, indexing never merges this person
+    # with another (events.people.merge_fragments).
+    kept_by_organizer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class PhotoFace(IdMixin, Base):
