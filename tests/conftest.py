@@ -193,3 +193,18 @@ def device_headers(database: Database) -> Callable[[Tenant], dict[str, str]]:
 def owner(make_tenant: Callable[..., Tenant], make_user: Callable[..., User]) -> User:
     """The owner of a fresh tenant."""
     return make_user(make_tenant(), Role.TENANT_OWNER)
+
+
+@pytest.fixture
+def outside_world(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The outside services a route calls without further set-up, as contract servers: the API
+    walks look for our 5xx and leaks, and without them a machine with no internet gets
+    Bluesky's honest 503 (SOCIAL_006, the platform unreachable) for every app-password
+    sign-in."""
+    # Imported here: the contract servers import this module.
+    from tests.contracts import bluesky as bluesky_contract
+    from tests.contracts.server import serve
+
+    with serve(bluesky_contract.create_app(bluesky_contract.BlueskyState())) as base:
+        monkeypatch.setattr(settings, "bluesky_api_base_url", base)
+        yield

@@ -14,7 +14,7 @@ from visage import __version__
 from visage.access.router import router as access_router
 from visage.billing.router import router as billing_router
 from visage.config import Settings, get_settings
-from visage.core.body_limit import BodySizeLimitMiddleware
+from visage.core.body_limit import BodySizeLimitMiddleware, Ceiling, PathCeiling
 from visage.core.cors import ListedOriginsCORSMiddleware
 from visage.core.db import Database, is_embedded, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
@@ -47,6 +47,8 @@ from visage.web.pages import mount_web
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+# Where senders we do not sign in (Stripe, WAHA) post their events.
+WEBHOOK_PATH_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/payments/webhook")
 
 
 class SchemaNotAtHead(RuntimeError):
@@ -116,7 +118,12 @@ def create_app(settings: Settings | None = None, *, prewarm: bool = True) -> Fas
     app.state.settings = settings
     app.state.rate_limit_store = rate_limit_store(settings)
     # Innermost: an oversized body is refused after it was counted against the rate limit.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    webhook_ceiling = Ceiling(settings.webhook_max_bytes, "WEBHOOK_MAX_BYTES")
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        lower_on=[PathCeiling(prefix, webhook_ceiling) for prefix in WEBHOOK_PATH_PREFIXES],
+    )
     # 429s still get CORS headers and a request id.
     app.add_middleware(
         RateLimitMiddleware,

@@ -31,9 +31,16 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(2) from error
 
 
-def _die_with_parent() -> None:
-    """Workers started by `serve` get SIGTERM when it exits, however it exits: uvicorn re-raises
-    the signal that stopped it, so a `finally` in `serve` alone can leave orphans."""
+# Workers started by `serve` share its cores: their indexing (a whole photo at a time) yields
+# the CPU to the API's requests, a kiosk frame first, and takes what they leave.
+SERVE_WORKER_NICENESS = 10
+
+
+def _start_serve_worker() -> None:
+    """Workers started by `serve` run at a lower CPU priority and get SIGTERM when it exits,
+    however it exits: uvicorn re-raises the signal that stopped it, so a `finally` in `serve`
+    alone can leave orphans."""
+    os.nice(SERVE_WORKER_NICENESS)
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -84,7 +91,7 @@ def serve(
         subprocess.Popen(
             [sys.executable, "-m", "visage", "worker"],
             env=os.environ.copy(),
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a Linux prctl flag
+            preexec_fn=_start_serve_worker,  # noqa: PLW1509 - only a nice value and a prctl flag
         )
         for _ in range(workers)
     ]
@@ -121,10 +128,16 @@ def worker(
     """Run a background worker; start any number, on any machine sharing the database."""
     from visage.core.jobs import connected_app, run_worker
     from visage.core.logging import configure_logging
+    from visage.events.tasks import PHOTO_QUEUE
+    from visage.faces.inference.engine import load_backend
 
     settings = _settings_or_exit()
     configure_logging(settings)
     job_app = connected_app(settings)
+    if not queue or PHOTO_QUEUE in queue:
+        # The model loads before the first job, not inside it: the first photo uploaded after
+        # a start is indexed as fast as the next (loading took ~2-8 s of its job).
+        load_backend(settings)
 
     async def run() -> None:
         async with job_app.open_async():

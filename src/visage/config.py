@@ -121,12 +121,16 @@ class Settings(BaseSettings):
     messaging_retry_seconds: float = Field(default=30, gt=0)
     # A number's check-exists answer is reused for this long.
     messaging_contact_cache_hours: int = Field(default=24 * 7, ge=0)
+    # Members hear this many days ahead that their membership ends (0: not told).
+    notify_membership_expiring_days: int = Field(default=7, ge=0)
 
     # Reliability: the reverse proxies (addresses, networks, or `*`) whose X-Forwarded-For names
     # the client, as uvicorn's FORWARDED_ALLOW_IPS; unset, no request can choose its address.
     forwarded_allow_ips: str = ""
     # Any request body (a many-photo upload included) past this is refused with 413.
     max_request_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    # The webhooks (Stripe, WAHA) take small bodies from anyone: a lower ceiling there.
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # Social publishing (AllIN): OAuth apps and API base URLs per platform, all overridable
     # (tests and self-hosters point them at contract servers or their own instance), and the
@@ -165,6 +169,9 @@ class Settings(BaseSettings):
     # A platform call that has not answered after this long is `unknown` (checked before any
     # retry), never retried blindly.
     social_http_timeout_seconds: float = Field(default=20, gt=0)
+    # A delivery whose platform could not be reached (nothing was sent) is tried again after
+    # this long, as often as it takes: an outage never fails a post.
+    social_retry_seconds: float = Field(default=60, gt=0)
     # Tokens expiring within this window are refreshed by the periodic job.
     social_refresh_ahead_minutes: int = Field(default=30, ge=1)
     openai_base_url: str = ""

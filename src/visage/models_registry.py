@@ -8,6 +8,7 @@ from visage.faces import models as faces_models
 from visage.identity import models as identity_models
 from visage.members import models as members_models
 from visage.messaging import models as messaging_models
+from visage.notifications import models as notifications_models
 from visage.publishing import models as publishing_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "identity_models",
     "members_models",
     "messaging_models",
+    "notifications_models",
     "publishing_models",
 ]

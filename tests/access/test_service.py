@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.access.conftest import Gym
-from visage.access import service
+from visage.access import checkin_reports, checkins, opening_hours
 from visage.access.schemas import OpeningHoursIn
 from visage.config import Settings
 from visage.identity.principal import ClientInfo
@@ -35,7 +35,7 @@ def test_two_frames_at_once_spend_one_visit(
     def check_in() -> None:
         start.wait()
         with gym.database.session() as session:
-            outcome = service.manual_checkin(
+            outcome = checkins.manual_checkin(
                 session, configured, gym.principal, member, ClientInfo()
             )
             outcomes.append((outcome.decision.reason.value, outcome.checkin.counted))
@@ -55,7 +55,7 @@ def test_two_frames_at_once_spend_one_visit(
 def test_stats_and_filters_use_the_tenants_days_and_hours(gym: Gym, settings: Settings) -> None:
     with gym.database.session() as session:
         hours = OpeningHoursIn.model_validate({"timezone": "Pacific/Auckland", "weekly": ALL_WEEK})
-        service.set_opening_hours(session, gym.principal, hours, ClientInfo())
+        opening_hours.set_opening_hours(session, gym.principal, hours, ClientInfo())
     early, late = gym.add_member("Early Bird"), gym.add_member("Night Owl")
     plan = gym.add_plan()
     for member in (early, late):
@@ -67,12 +67,12 @@ def test_stats_and_filters_use_the_tenants_days_and_hours(gym: Gym, settings: Se
     }
     with gym.database.session() as session:
         for member, moment in moments.items():
-            service.manual_checkin(
+            checkins.manual_checkin(
                 session, settings, gym.principal, member, ClientInfo(), now=moment
             )
 
     with gym.database.session() as session:
-        stats = service.checkin_stats(
+        stats = checkin_reports.checkin_stats(
             session,
             settings,
             gym.principal,
@@ -80,10 +80,10 @@ def test_stats_and_filters_use_the_tenants_days_and_hours(gym: Gym, settings: Se
             until=date(2026, 11, 23),
             now=datetime(2026, 11, 22, 12, 0, tzinfo=UTC),
         )
-        on_the_23rd = service.list_checkins(
+        on_the_23rd = checkin_reports.list_checkins(
             session,
             gym.principal,
-            service.CheckinFilters(since=date(2026, 11, 23)),
+            checkin_reports.CheckinFilters(since=date(2026, 11, 23)),
             page=1,
             page_size=10,
         )

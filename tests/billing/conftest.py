@@ -26,9 +26,9 @@ from tests.conftest import TenantOwner, free_port
 from tests.images import face_bytes
 from visage.billing.models import WebhookEvent
 from visage.core.db import Database
+from visage.core.live_server import serve_subprocess
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "billing"
-START_SECONDS = 180
 WEBHOOK_NAME = "visage"
 SECRET_KEY = "sk_test_local"
 PUBLIC_KEY = "pk_test_local"
@@ -136,33 +136,11 @@ def running_visage(
 ) -> Iterator[str]:
     """`visage serve` with `workers` workers on the test database, configured by `extra_env`
     (no worker: the test runs and kills its own)."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = (ARTIFACTS / f"{name}.log").open("w")
-    env = {**os.environ, **extra_env, "PUBLIC_BASE_URL": base_url}
-    command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-
-        def healthy() -> bool:
-            assert server.poll() is None, f"visage serve exited; see {ARTIFACTS / name}.log"
-            try:
-                return httpx.get(f"{base_url}/health", timeout=5).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(healthy, seconds=START_SECONDS, what="visage serve")
-        yield base_url
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / f"{name}.log"
+    with serve_subprocess(workers=workers, env=extra_env, log_path=log_path) as served:
+        yield served.base_url
         drain(database)
-    finally:
-        _stop(server)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -48,3 +48,41 @@ def shared(name: str, app: Callable[[], FastAPI]) -> str:
     if name not in _shared:
         _shared[name] = _shared_servers.enter_context(serve(app()))
     return _shared[name]
+
+
+class Restartable:
+    """A contract server a fault test stops (connections refused, as with a service that is
+    down) and starts again on the same port, so the settings pointing at it stay right."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"contract-{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("contract server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._server = self._thread = None

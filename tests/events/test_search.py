@@ -122,7 +122,7 @@ def test_find_me_on_a_private_event(
     emails = [path.read_text() for path in mail_dir(settings).glob("*")]
     to_runner = [text for text in emails if "barack@example.com" in text]
     assert len(to_runner) == 1
-    assert "New photo of you" in to_runner[0]
+    assert "New photos of you" in to_runner[0]
 
     # Privacy: he deletes his selfie data and sees it gone.
     me = client.delete("/api/v1/attendees/me/selfie", headers=runner_headers).json()

@@ -8,6 +8,7 @@ detector takes seconds even at 320 px here, so it only sees two small images.
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import dlib
 import face_recognition_models
@@ -27,7 +28,13 @@ from visage.faces.inference.dlib_format import (
     DlibFormatError,
     parse_network,
 )
-from visage.faces.inference.onnx_backend import KIOSK_FACE_WIDTH, KIOSK_SCALE, OnnxBackend
+from visage.faces.inference.onnx_backend import (
+    KIOSK_CLOSE_FACE_WIDTH,
+    KIOSK_CLOSE_SCALE,
+    KIOSK_FACE_WIDTH,
+    KIOSK_SCALE,
+    OnnxBackend,
+)
 
 IMAGES = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "hopper.jpg", "astronaut.png")
 TOLERANCE = 0.6  # dlib's threshold for "same person"
@@ -164,11 +171,17 @@ def test_images_smaller_than_the_mmod_window_have_no_face(onnx_backend: OnnxBack
 def test_kiosk_hog_looks_for_a_close_face_first(
     onnx_backend: OnnxBackend, dlib_backend: DlibBackend
 ) -> None:
-    close = load("biden.jpg", 480)  # a face of ~150 px: the quick scan for close faces
-    quick = onnx_backend.hog(close, KIOSK_SCALE)
+    close = load("biden.jpg", 480)  # a face of ~155 px: the quickest scan, for close faces
+    quickest = onnx_backend.hog(close, KIOSK_CLOSE_SCALE)
+    assert quickest
+    assert quickest[0].width >= KIOSK_CLOSE_FACE_WIDTH
+    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in quickest]
+    nearby = load("biden.jpg", 320)  # a face of ~117 px: missed by it, found by the next scan
+    assert onnx_backend.hog(nearby, KIOSK_CLOSE_SCALE) == []
+    quick = onnx_backend.hog(nearby, KIOSK_SCALE)
     assert quick
-    assert quick[0].width >= KIOSK_FACE_WIDTH
-    assert [f.box() for f in onnx_backend.detect(close, "kiosk")] == [f.box() for f in quick]
+    assert KIOSK_FACE_WIDTH <= quick[0].width < KIOSK_CLOSE_FACE_WIDTH
+    assert [f.box() for f in onnx_backend.detect(nearby, "kiosk")] == [f.box() for f in quick]
     far = load("obama.jpg", 160)  # a face of ~50 px: only the scan for every usable face
     assert onnx_backend.hog(far, KIOSK_SCALE) == []
     assert dlib_backend.hog(far, 0) == []
@@ -210,3 +223,52 @@ def test_converter_refuses_a_network_it_does_not_know() -> None:
         parse_network(detector_bytes, RESNET_TOKENS)
     with pytest.raises(DlibFormatError):
         parse_network(detector_bytes + b"\x00", MMOD_TOKENS)
+
+
+def close_up(name: str, face_width: int) -> RGBImage:
+    """A 640x480 door-camera frame cut from a real photo, its face about `face_width` px."""
+    image = Image.open(FACES_DIR / name).convert("RGB")
+    (box,) = dlib.get_frontal_face_detector()(np.asarray(image), 0)
+    scale = face_width / box.width()
+    width, height = 640 / scale, 480 / scale
+    left = min(max(0.0, box.center().x - width / 2), image.width - width)
+    top = min(max(0.0, box.center().y - height / 2 + 0.1 * height), image.height - height)
+    crop = image.crop((round(left), round(top), round(left + width), round(top + height)))
+    return np.asarray(crop.resize((640, 480), Image.Resampling.BILINEAR))
+
+
+@pytest.mark.parametrize("face_width", [150, 190, 240])
+def test_the_close_face_scan_keeps_the_distance_to_the_enrolled_face(
+    onnx_backend: OnnxBackend, face_width: int
+) -> None:
+    # Landmarks and chips come from the full-size frame whichever scan found the box, so the
+    # distance the decision reads moves by far less than frames of one person differ.
+    enrolled_photo = load("obama2.jpg")
+    (enrolled,) = onnx_backend.embed(
+        align(enrolled_photo, onnx_backend.detect(enrolled_photo, "photo"))
+    )
+    frame = close_up("obama.jpg", face_width)
+    assert onnx_backend.hog(frame, KIOSK_CLOSE_SCALE)  # found by the close-face scan
+    (close,) = onnx_backend.detect(frame, "kiosk")
+    (finer,) = onnx_backend.hog(frame, KIOSK_SCALE)
+    quick, fine = onnx_backend.embed(align(frame, [close, finer]))
+    quick_distance = float(np.linalg.norm(quick - enrolled))
+    fine_distance = float(np.linalg.norm(fine - enrolled))
+    assert quick_distance < 0.45  # the same person, well inside the threshold
+    assert abs(quick_distance - fine_distance) < 0.03
+
+
+def test_concurrent_hog_scans_each_see_their_own_image(dlib_backend: DlibBackend) -> None:
+    # dlib's detector scans with the GIL released and keeps state in itself: one detector
+    # shared by request threads returned other frames' faces (and crashed the API).
+    images = [load(name, 320) for name in ("obama.jpg", "biden.jpg", "hopper.jpg")]
+
+    def boxes(image: RGBImage) -> list[tuple[int, int, int, int]]:
+        rects, _ = dlib_backend.hog_scan(image, 1)
+        return [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
+
+    expected = [boxes(image) for image in images]
+    assert all(expected)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        runs = list(pool.map(lambda n: (n % 3, boxes(images[n % 3])), range(48)))
+    assert [found for index, found in runs] == [expected[index] for index, _ in runs]

@@ -1,4 +1,4 @@
-"""Tenant isolation, checked over the whole route table.
+"""Tenant isolation (BOLA), checked over the whole route table, every domain's routes included.
 
 Every route with an id in its path is called by tenant B's owner and by a kiosk key of
 tenant B, with ids of tenant A's objects: the answer is 404 (or a refusal that does not depend
@@ -6,6 +6,8 @@ on the object: the same for a random id), never 2xx. Routes added later are cove
 touching this file: tenant A's objects are made by the API's own create endpoints (`POST` on
 the collection path, with a minimal body built from the OpenAPI schema) or by the small
 registry below; an id no one can make is replaced by a random one, which must give 404, not 500.
+Routes that name objects in the query or the JSON body instead are called by tenant B's owner
+with tenant A's ids and with random ones: the answers must be the same.
 """
 
 import re
@@ -24,17 +26,25 @@ from visage.config import Settings
 from visage.core.db import Database
 from visage.core.deps import DbSession
 from visage.core.errors import NotFound
-from visage.events.models import Event, Photo, Visibility
+from visage.events.models import TEMPLATE_DIMENSIONS, Person, Photo
 from visage.identity import service
 from visage.identity.dependencies import CurrentPrincipal
 from visage.identity.models import Role, Tenant, User
+from visage.messaging.models import Message, WhatsAppSession
+from visage.publishing.models import Platform, Post, SocialAccount
 
 ID_PARAM = re.compile(r"\{(\w+)\}")
 ENUM_VARIANTS = 4
+# Not 503: the honest answer when an outside service is down (named in the body).
+SERVER_ERRORS = {500, 501, 502, 504}
 
 
 def _is_id(name: str) -> bool:
     return name == "id" or name.endswith("_id")
+
+
+def _names_objects(name: str) -> bool:
+    return _is_id(name) or name.endswith("_ids")
 
 
 @dataclass
@@ -47,52 +57,85 @@ class Setup:
     make_user: Callable[..., User]
 
 
-# Ids the API cannot make for itself (or makes only through flows a test cannot drive).
-REGISTRY: dict[str, Callable[[Setup], str]] = {
-    "tenant_id": lambda s: str(s.tenant_a.id),
-    "user_id": lambda s: str(s.make_user(s.tenant_a, Role.MEMBER).id),
-}
+# Ids the API cannot make for itself (or makes only through flows a test cannot drive: photo
+# uploads, face clustering, OAuth, WAHA): rows of tenant A written directly. Each maker gets
+# the walk's `id_for`, so a nested object belongs to the parent the walk puts in the path.
+Maker = Callable[[Setup, Callable[[str], str]], str]
 
 
-def _device_of_a(setup: Setup) -> str:
+def _user_of_a(setup: Setup, _: Callable[[str], str]) -> str:
+    return str(setup.make_user(setup.tenant_a, Role.MEMBER).id)
+
+
+def _device_of_a(setup: Setup, _: Callable[[str], str]) -> str:
     with setup.database.session() as session:
-        device, _ = service.create_device(session, setup.tenant_a.id, "Tenant A kiosk")
+        device, _key = service.create_device(session, setup.tenant_a.id, "Tenant A kiosk")
     return str(device.id)
 
 
-REGISTRY["device_id"] = _device_of_a
-
-
-def _photo_of_a(setup: Setup) -> str:
-    """Photos come only from multipart uploads: one row of tenant A, enough to be refused."""
+def _row_of_a(setup: Setup, model: type[Any], **fields: Any) -> str:
     with setup.database.session() as session:
-        event = Event(
-            tenant_id=setup.tenant_a.id,
-            name="Tenant A event",
-            slug=f"a-{uuid.uuid4().hex[:8]}",
-            event_date=date.today(),
-            visibility=Visibility.PUBLIC,
-            access_code=uuid.uuid4().hex[:10].upper(),
-            expires_at=datetime.now(UTC),
-        )
-        session.add(event)
+        row = model(tenant_id=setup.tenant_a.id, **fields)
+        session.add(row)
         session.flush()
-        photo = Photo(
-            tenant_id=setup.tenant_a.id,
-            event_id=event.id,
-            filename="a.jpg",
-            content_hash=uuid.uuid4().hex,
-            format="jpeg",
-            size_bytes=1,
-            width=1,
-            height=1,
-        )
-        session.add(photo)
-        session.flush()
-        return str(photo.id)
+        return str(row.id)
 
 
-REGISTRY["photo_id"] = _photo_of_a
+def _photo_of_a(setup: Setup, id_for: Callable[[str], str]) -> str:
+    return _row_of_a(
+        setup,
+        Photo,
+        event_id=uuid.UUID(id_for("event_id")),
+        filename="a.jpg",
+        content_hash=uuid.uuid4().hex,
+        format="jpeg",
+        size_bytes=1,
+        width=1,
+        height=1,
+    )
+
+
+def _person_of_a(setup: Setup, id_for: Callable[[str], str]) -> str:
+    event_id = uuid.UUID(id_for("event_id"))
+    return _row_of_a(setup, Person, event_id=event_id, centroid=[0.0] * TEMPLATE_DIMENSIONS)
+
+
+def _whatsapp_session_of_a(setup: Setup, _: Callable[[str], str]) -> str:
+    name = f"a-{uuid.uuid4().hex[:12]}"
+    return _row_of_a(setup, WhatsAppSession, name=name, label="Tenant A phone")
+
+
+def _message_of_a(setup: Setup, _: Callable[[str], str]) -> str:
+    fields = {"direction": "outbound", "phone": "33612345678", "text": "Hi", "status": "sent"}
+    return _row_of_a(setup, Message, **fields)
+
+
+def _social_account_of_a(setup: Setup, _: Callable[[str], str]) -> str:
+    return _row_of_a(
+        setup,
+        SocialAccount,
+        platform=Platform.BLUESKY,
+        external_id=f"did:plc:{uuid.uuid4().hex}",
+        username="tenant-a.bsky.social",
+        access_token=b"sealed",
+    )
+
+
+def _post_of_a(setup: Setup, _: Callable[[str], str]) -> str:
+    return _row_of_a(setup, Post, text="Tenant A's post")
+
+
+REGISTRY: dict[str, Maker] = {
+    "tenant_id": lambda s, _: str(s.tenant_a.id),
+    "user_id": _user_of_a,
+    "device_id": _device_of_a,
+    "photo_id": _photo_of_a,
+    "person_id": _person_of_a,
+    "session_id": _whatsapp_session_of_a,
+    "message_id": _message_of_a,
+    "account_id": _social_account_of_a,
+    "post_id": _post_of_a,
+}
 
 
 @dataclass
@@ -103,6 +146,8 @@ class BodyBuilder:
     id_for: Callable[[str], str]
     # Which value of each enum to use: another variant may pass a cross-field rule.
     variant: int = 0
+    # Also the optional fields that name other objects (`*_id`, `*_ids`), one id each.
+    with_references: bool = False
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
@@ -123,9 +168,17 @@ class BodyBuilder:
         kind = schema.get("type", "object")
         if kind == "object":
             properties = schema.get("properties", {})
-            return {key: self.build(properties[key], key) for key in schema.get("required", [])}
+            wanted = [
+                key
+                for key in properties
+                if key in schema.get("required", [])
+                or (self.with_references and _names_objects(key))
+            ]
+            return {key: self.build(properties[key], key) for key in wanted}
         if kind == "array":
             count = schema.get("minItems", 0)
+            if self.with_references and name.endswith("_ids"):
+                count, name = max(count, 1), name.removesuffix("s")
             return [self.build(schema.get("items", {}), name) for _ in range(count)]
         if kind == "integer":
             return max(int(schema.get("minimum", 1)), int(schema.get("exclusiveMinimum", 0)) + 1)
@@ -166,7 +219,7 @@ class TenantAObjects:
             return self.made[name]
         value = None
         if name in REGISTRY:
-            value = REGISTRY[name](self.setup)
+            value = REGISTRY[name](self.setup, self.id_for)
         elif name not in self._making:
             self._making.add(name)
             value = self._create_through_api(name)
@@ -271,14 +324,88 @@ def walk(
     return failures, objects, checked
 
 
+def _json_body(operation: dict[str, Any]) -> dict[str, Any] | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    schema: dict[str, Any] | None = content.get("application/json", {}).get("schema")
+    return schema
+
+
+def walk_references(
+    client: TestClient, setup: Setup, *, only: Callable[[str], bool] = lambda _: True
+) -> tuple[list[str], int]:
+    """Routes without an id in the path that name objects in the query or the JSON body
+    (`POST /messages {member_id}`, `GET /checkins?member_id=`): tenant B's owner naming
+    tenant A's objects gets what a random id gets: the same status, and for a read the same
+    answer (nothing of A's)."""
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    objects = TenantAObjects(client, spec, setup)
+    failures: list[str] = []
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if ID_PARAM.search(path) or not only(path):
+            continue  # the path walk covers ids in the path
+        for method, operation in operations.items():
+            query = [
+                p["name"]
+                for p in operation.get("parameters", [])
+                if p["in"] == "query" and _names_objects(p["name"])
+            ]
+            schema = _json_body(operation)
+            random_body = a_body = None
+            if schema is not None:
+                fresh = BodyBuilder(spec, lambda _: str(uuid.uuid4()), with_references=True)
+                random_body = fresh.build(schema)
+                a_body = BodyBuilder(spec, objects.id_for, with_references=True).build(schema)
+            if not query and a_body == random_body:
+                continue  # names no object
+            checked += 1
+
+            def answer(body: Any, id_for: Callable[[str], str]) -> tuple[int, Any]:
+                params = {name: id_for(name.removesuffix("s")) for name in query}  # noqa: B023
+                response = client.request(
+                    method,  # noqa: B023
+                    path,  # noqa: B023
+                    params=params,
+                    json=body,
+                    headers=setup.headers_b,
+                )
+                if not response.headers.get("content-type", "").startswith("application/json"):
+                    return response.status_code, response.text
+                answered = response.json()
+                if isinstance(answered, dict) and "error" in answered:
+                    return response.status_code, answered["error"]["code"]  # not its request id
+                return response.status_code, answered
+
+            label = f"{method.upper()} {path}"
+            for_random = answer(random_body, lambda _: str(uuid.uuid4()))
+            for_a = answer(a_body, objects.id_for)
+            if {for_random[0], for_a[0]} & SERVER_ERRORS:
+                failures.append(f"{label}: a server error ({for_random[0]}, {for_a[0]})")
+            elif for_a[0] != for_random[0] or (method == "get" and for_a != for_random):
+                failures.append(
+                    f"{label} naming tenant A's objects: {for_a} (random: {for_random})"
+                )
+    return failures, checked
+
+
 def test_other_tenants_objects_answer_404(client: TestClient, setup: Setup) -> None:
     failures, objects, checked = walk(client, setup)
     assert checked > 20
     # The identity objects must always be real, or the walk proves little for them.
-    assert {"tenant_id", "user_id", "device_id"} <= objects.made.keys()
+    assert set(REGISTRY) <= objects.made.keys()
     assert not failures, "\n".join(failures)
     print(f"isolation: {checked} routes; made {sorted(objects.made)}")
     print(f"isolation: random ids for {sorted(objects.unmakeable)}")
+
+
+@pytest.mark.usefixtures("outside_world")
+def test_naming_other_tenants_objects_in_a_body_or_query_changes_nothing(
+    client: TestClient, setup: Setup
+) -> None:
+    failures, checked = walk_references(client, setup)
+    print(f"isolation: {checked} routes naming objects in the query or body")
+    assert checked > 10
+    assert not failures, "\n".join(failures)
 
 
 def test_the_walk_catches_a_route_that_ignores_the_tenant(settings: Settings, setup: Setup) -> None:
@@ -302,3 +429,23 @@ def test_the_walk_catches_a_route_that_ignores_the_tenant(settings: Settings, se
         "(random: 404)"
         for who in ("user", "kiosk")
     ]
+
+
+def test_the_reference_walk_catches_a_query_that_ignores_the_tenant(
+    settings: Settings, setup: Setup
+) -> None:
+    leaky = APIRouter()
+
+    @leaky.get("/leaky-names")
+    def name_of_any_user(
+        user_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
+    ) -> dict[str, str | None]:
+        user = session.get(User, user_id)  # no tenant scope: the bug the walk must catch
+        return {"username": user.username if user else None}
+
+    app = create_app(settings, prewarm=False)
+    app.include_router(leaky, prefix="/api/v1")
+    failures, checked = walk_references(TestClient(app), setup, only=lambda p: "leaky" in p)
+    assert checked == 1
+    assert len(failures) == 1
+    assert failures[0].startswith("GET /api/v1/leaky-names naming tenant A's objects: (200, {")

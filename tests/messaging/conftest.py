@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from tests.conftest import TenantOwner, free_port
+from tests.conftest import TenantOwner
 from tests.contracts.waha import WahaContract
 from visage.app import create_app
 from visage.config import Settings
 from visage.core.db import Database, set_database
+from visage.core.live_server import serve_in_thread
 
 WEBHOOK_SECRET = secrets.token_hex(32)
 
@@ -36,22 +35,8 @@ def waha() -> Iterator[WahaContract]:
 @pytest.fixture(scope="session")
 def api_url(database: Database, settings: Settings) -> Iterator[str]:
     """The app under uvicorn in a thread of the test process, on a free port."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, prewarm=False), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_in_thread(create_app(settings, prewarm=False)) as base_url:
+        yield base_url
     set_database(database)  # the app's lifespan cleared the shared one
 
 

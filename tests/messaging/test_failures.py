@@ -58,9 +58,20 @@ def test_waha_down_then_back(
         assert "unreachable" in health.json()["components"]["waha"]["detail"]
         listed = ok(api.get("/api/v1/messages", params={"status": "queued"}, headers=gym.headers))
         assert {item["id"] for item in queued} <= {item["id"] for item in listed["items"]}
+        refused = api.post(
+            "/api/v1/messaging/sessions", json={"label": "Second"}, headers=gym.headers
+        )
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "MESSAGING_006"
+        assert refused.json()["error"]["details"]["component"] == "waha"
+        overall = api.get("/health").json()
+        assert "waha" in overall["warnings"]
+        assert overall["components"]["waha"]["data"]["degraded"] is True
+        assert "waha" not in overall.get("failing", [])
     finally:
         waha.start_server()
     assert ok(api.get("/health/waha"))["status"] == "ok"
+    assert "waha" not in api.get("/health").json().get("warnings", [])
     time.sleep(messaging_settings.messaging_retry_seconds + 0.5)
     process()
     for member, item in zip(members, queued, strict=True):

@@ -1,5 +1,6 @@
 """A new user connects the gym's WhatsApp from the web page (QR shown until WORKING), writes a
-template, previews who gets it and who is skipped, sends it and sees the ticks turn to read."""
+template, previews who gets it and who is skipped, sends it and sees the ticks turn to read;
+then sends to an event's attendees."""
 
 from __future__ import annotations
 
@@ -54,6 +55,31 @@ def _member(api: httpx.Client, owner: TenantOwner, name: str, *, whatsapp: bool)
         )
     )
     return {**member, "digits": phone}
+
+
+def _attendee(api: httpx.Client, event: dict[str, Any], name: str, phone: str | None) -> None:
+    username = name.split(maxsplit=1)[0].lower()
+    registered = ok(
+        api.post(
+            "/api/v1/attendees/register",
+            json={
+                "access_code": event["access_code"],
+                "email": f"{username}@example.org",
+                "username": username,
+                "full_name": name,
+                "password": "a long attendee password",
+            },
+        ),
+        201,
+    )
+    if phone is not None:
+        ok(
+            api.put(
+                "/api/v1/attendees/me/notifications",
+                json={"channel": "whatsapp", "phone": f"+{phone}", "whatsapp_consent": True},
+                headers={"Authorization": f"Bearer {registered['access_token']}"},
+            )
+        )
 
 
 def test_connect_and_send_a_template(
@@ -112,5 +138,36 @@ def test_connect_and_send_a_template(
     process()
     expect(ticks).to_have_attribute("data-ticks", "read", timeout=WAIT_MS)
     screenshot(page, "whatsapp-conversation")
+
+    # An event's attendees: the one who chose WhatsApp gets it, the one who chose email is
+    # skipped in the preview.
+    event = ok(
+        api.post(
+            "/api/v1/events",
+            json={"name": "Summer run", "slug": "summer-run", "event_date": "2026-12-01"},
+            headers=owner.headers,
+        ),
+        201,
+    )
+    runner_phone = new_phone()
+    _attendee(api, event, "Rita Runner", runner_phone)
+    _attendee(api, event, "Emil Email", None)
+    page.reload()
+    page.get_by_label("To").select_option("event_attendees")
+    page.get_by_label("Event", exact=True).select_option(label="Summer run (2026-12-01)")
+    page.get_by_label("Template", exact=True).select_option(label="(no template: write the text)")
+    page.locator("#wa-text").fill("Your race photos are online")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#wa-recipients")).to_have_text(
+        "Rita Runner: “Your race photos are online”"
+    )
+    expect(page.locator("#wa-skipped")).to_contain_text("Emil Email — ")
+    screenshot(page, "whatsapp-event-attendees")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#wa-send-outcome")).to_have_text("Queued 1, skipped 1.")
+    process()
+    assert [item["text"] for item in waha.sent if item["chatId"] == f"{runner_phone}@c.us"] == [
+        "Your race photos are online"
+    ]
     assert errors == []
     context.close()

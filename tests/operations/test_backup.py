@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,14 @@ from fastapi.testclient import TestClient
 from tests.images import as_base64, face_bytes
 from tests.reliability.conftest import OwnedEvent, enroll_member
 from visage.app import create_app
+from visage.billing.models import WebhookEvent as StripeEvent
 from visage.config import Settings
 from visage.core.db import Database, embedded_server, get_database, set_database
 from visage.core.storage import storage_from_settings
+from visage.messaging.models import MessageTemplate
 from visage.operations import lockdown
 from visage.operations.backup import MANIFEST, table_counts
+from visage.publishing.models import Post
 
 
 def _visage(*args: str, data_dir: Path | None = None) -> str:
@@ -73,12 +77,23 @@ def test_backup_restores_into_a_fresh_data_dir(
     assert owned_event.upload(client, {"race.jpg": face_bytes("obama2.jpg")}).json()["accepted"]
     before = _identify(client, headers)
     assert before["outcome"] == "MATCH"
+    tenant_id = owned_event.owner.tenant.id
+    with get_database().session() as session:  # a row in each later domain's tables
+        session.add_all(
+            [
+                StripeEvent(event_id=f"evt_{uuid.uuid4().hex}", type="invoice.paid"),
+                MessageTemplate(tenant_id=tenant_id, name="Welcome", body="Hello {first_name}"),
+                Post(tenant_id=tenant_id, text="Race day"),
+            ]
+        )
 
     backup_dir = tmp_path / "backup"
     _visage("backup", str(backup_dir))
     manifest = json.loads((backup_dir / MANIFEST).read_text())
     assert manifest["revision"]
     assert manifest["files"]
+    later_domains = ("billing_webhook_events", "message_templates", "scheduled_posts")
+    assert all(manifest["counts"][table] >= 1 for table in later_domains)
     _visage("restore", str(backup_dir), data_dir=fresh_data_dir)
 
     restored = settings.model_copy(update={"visage_data_dir": fresh_data_dir})

@@ -18,16 +18,27 @@ def test_a_short_load_has_no_server_error_and_loses_no_check_in(
 ) -> None:
     load_backend(settings)  # the ONNX models are converted once, before the server starts
     report = run_load(
-        settings, database, FACES_DIR, seconds=12, kiosks=2, staff=2, attendees=1, uploaders=1
+        settings,
+        database,
+        FACES_DIR,
+        seconds=12,
+        kiosks=2,
+        staff=2,
+        attendees=1,
+        uploaders=1,
+        nobody_share=0.5,
     )
     print(report)
     assert report.server_errors == 0
     assert not report.transport_errors
     assert report.checkins_answered > 0
     assert report.checkins_lost == 0
+    assert report.photos.uploaded > 0
+    assert report.photos.failed == 0  # indexing errors are errors the photographer sees
     routes = {figures.route for figures in report.routes}
     assert {
         "POST /checkins (kiosk)",
+        "POST /checkins (kiosk, nobody there)",
         "POST /events/{id}/search",
         "POST /events/{id}/photos",
     } <= routes

@@ -89,3 +89,10 @@ def test_lockdown_of_a_tenant_then_unlock(
     assert client.get(ME, headers=access).status_code == 401  # old tokens stay dead
     with database.session() as session:
         assert session.get_one(User, already_inactive.id).is_active is False
+        unlock = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.tenant_id == breached.tenant.id,
+                AuditEvent.action == "security.unlock",
+            )
+        ).one()
+        assert unlock.details["reactivated"] == [str(breached.user.id)]

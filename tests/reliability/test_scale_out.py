@@ -4,9 +4,6 @@ shared by the APIs, each photo job is done once, and a kiosk is answered by eith
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -15,45 +12,28 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import free_port
 from tests.images import face_bytes
 from tests.reliability.conftest import ExternalSite, enroll_member
 from tests.reliability.redis_server import ThrowAwayRedis
 from tests.reliability.workers import job_statuses, start_worker, stop_worker, wait_for
 from visage.config import Settings
+from visage.core.live_server import serve_subprocess
 from visage.events.models import Photo, PhotoStatus
 from visage.faces.inference.engine import load_backend
 from visage.identity.service import create_device
 
 LIMIT = 30
-START_SECONDS = 180
 INDEX_TASK = "events.index_photo"
 
 
 @contextmanager
 def api_process(env: dict[str, str]) -> Iterator[httpx.Client]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "visage", "serve", "--workers", "0", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-
-    def ready() -> bool:
-        assert process.poll() is None, "the API process exited"
-        try:
-            return client.get("/health/model").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        assert wait_for(ready, START_SECONDS, step=0.5)
+    """An API-only `visage serve` (its workers are the test's own)."""
+    with (
+        serve_subprocess(workers=0, env=env, ready_path="/health/model") as served,
+        httpx.Client(base_url=served.base_url, timeout=60) as client,
+    ):
         yield client
-    finally:
-        client.close()
-        stop_worker(process)
 
 
 @pytest.mark.slow

@@ -4,11 +4,6 @@ Debian's Chromium through Playwright. No browser is ever downloaded."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,10 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.conftest import free_port
 from tests.publishing.conftest import x_api, x_state  # noqa: F401 - the X contract server
 from visage.config import Settings
 from visage.core.db import Database
+from visage.core.live_server import serve_subprocess
 from visage.identity import service as identity_service
 from visage.identity.models import User
 from visage.identity.principal import ClientInfo
@@ -35,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-SERVER_START_SECONDS = 180
 # Generous: CI runs this on 2 shared cores, with face inference in the loop.
 WAIT_MS = 60_000
 
@@ -43,40 +37,10 @@ WAIT_MS = 60_000
 @contextmanager
 def visage_serve(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """`visage serve` (API + one worker) in a subprocess on the test run's embedded database,
-    with `extra_env` added to its environment and its own URL as PUBLIC_BASE_URL (OAuth
-    callbacks and mailed links come back to it); yields its base URL."""
+    with `extra_env` added to its environment; yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = (ARTIFACTS / "server.log").open("w")
-    command = [sys.executable, "-m", "visage", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    # Its own process group: the workers `serve` starts stop with it at the end.
-    server = subprocess.Popen(
-        [*command, "--workers", "1"],
-        env={**os.environ, "PUBLIC_BASE_URL": base_url, **(extra_env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            assert server.poll() is None, f"visage serve exited; see {log.name}"
-            try:
-                if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "visage serve did not become healthy"
-            time.sleep(0.5)
-        yield base_url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
+    with serve_subprocess(env=extra_env, log_path=ARTIFACTS / "server.log") as served:
+        yield served.base_url
 
 
 @pytest.fixture(scope="session")

@@ -241,3 +241,47 @@ def test_organizer_splits_and_merges_people_on_the_event_page(
     expect(people.filter(has_text="2 photos")).to_have_count(1)
     assert errors == []
     context.close()
+
+
+def test_attendee_chooses_whatsapp_for_new_photo_notices(
+    live_server: str,
+    browser: Browser,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+) -> None:
+    owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    event = new_event(api, owner)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    errors = watch(page)
+    page.goto(f"{live_server}/e/{event['access_code']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+    page.get_by_text("Create an account").click()
+    username = f"runner{uuid.uuid4().hex[:6]}"
+    register = page.locator("[data-attendee-account=register]")
+    register.get_by_label("Your name").fill("Rita Runner")
+    register.get_by_label("Username").fill(username)
+    register.get_by_label("Email").fill(f"{username}@example.org")
+    register.get_by_label("Password").fill("a long attendee password")
+    register.get_by_role("button", name="Create my account").click()
+
+    page.get_by_label("On WhatsApp", exact=True).check()
+    page.get_by_label("Your mobile number").fill("+31 6 1234 5678")
+    page.get_by_role("button", name="Save my choice").click()
+    outcome = page.locator("[data-channel-choice] [data-outcome]")
+    expect(outcome).to_contain_text("consent", timeout=WAIT_MS)  # refused without it
+    page.get_by_label("I agree to get messages about this event on WhatsApp").check()
+    page.get_by_role("button", name="Save my choice").click()
+    expect(outcome).to_have_text("Saved: we tell you on WhatsApp.", timeout=WAIT_MS)
+    screenshot(page, "attendee_whatsapp_choice")
+
+    page.reload()
+    expect(page.get_by_label("On WhatsApp", exact=True)).to_be_checked(timeout=WAIT_MS)
+    expect(page.get_by_label("Your mobile number")).to_have_value("+31612345678")
+    listed = expect_ok(api.get(f"/events/{event['id']}/attendees", headers=owner.headers))
+    [attendee] = listed["items"]
+    assert (attendee["notice_channel"], attendee["phone"]) == ("whatsapp", "31612345678")
+    assert errors == []
+    phone.close()

@@ -25,8 +25,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from visage.access import memberships as access_memberships
 from visage.access import pins
-from visage.access import service as access_service
+from visage.access import plans as access_plans
 from visage.access.decision import PlanKind
 from visage.access.schemas import MembershipCreate, PlanCreate
 from visage.bench.report import DEFAULT_ACCURACY_SIZES, TABLE_NOTE, rates_table
@@ -76,10 +77,10 @@ def enroll_door_member(
         )
         photos = [decode_image((images / name).read_bytes(), limits) for name in ENROLLED_PHOTOS]
         faces_service.enroll(session, operator, member.id, photos)
-        plan = access_service.create_plan(
+        plan = access_plans.create_plan(
             session, operator, PlanCreate(name="Bench unlimited", kind=PlanKind.UNLIMITED)
         )
-        access_service.create_membership(
+        access_memberships.create_membership(
             session, operator, member.id, MembershipCreate(plan_id=plan.id), client
         )
         pins.set_pin(session, operator, member.id, DOOR_PIN, client)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -137,6 +138,8 @@ class Checkin(IdMixin, Base):
     __table_args__ = (
         Index("ix_checkins_tenant_time", "tenant_id", "created_at"),
         Index("ix_checkins_member_time", "member_id", "created_at"),
+        # The notification sweep's "refused in the last hour", across tenants, every minute.
+        Index("ix_checkins_refused_time", "created_at", postgresql_where=text("NOT allowed")),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from visage.access import pins, service
+from visage.access import checkin_reports, checkins, memberships, opening_hours, pins, plans
 from visage.access.decision import Reason
 from visage.access.models import Checkin, CheckinSource
 from visage.access.schemas import (
@@ -94,13 +94,13 @@ def update_plan(
 
 @router.delete("/plans/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_plan(plan_id: uuid.UUID, session: DbSession, principal: PlanManager) -> None:
-    service.delete_plan(session, principal, plan_id)
+    plans.delete_plan(session, principal, plan_id)
 
 
 # ---------------------------------------------------------------- memberships
 
 
-def _membership_out(view: service.MembershipView) -> MembershipOut:
+def _membership_out(view: memberships.MembershipView) -> MembershipOut:
     membership = view.membership
     return MembershipOut(
         id=membership.id,
@@ -133,7 +133,7 @@ def create_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    view = service.create_membership(session, principal, member_id, body, client)
+    view = memberships.create_membership(session, principal, member_id, body, client)
     return _membership_out(view)
 
 
@@ -142,7 +142,8 @@ def list_memberships(
     member_id: uuid.UUID, session: DbSession, principal: MembershipReader
 ) -> list[MembershipOut]:
     return [
-        _membership_out(view) for view in service.list_memberships(session, principal, member_id)
+        _membership_out(view)
+        for view in memberships.list_memberships(session, principal, member_id)
     ]
 
 
@@ -150,7 +151,7 @@ def list_memberships(
 def get_membership(
     member_id: uuid.UUID, membership_id: uuid.UUID, session: DbSession, principal: MembershipReader
 ) -> MembershipOut:
-    return _membership_out(service.get_membership(session, principal, member_id, membership_id))
+    return _membership_out(memberships.get_membership(session, principal, member_id, membership_id))
 
 
 @router.patch(MEMBERSHIP, response_model=MembershipOut)
@@ -162,7 +163,7 @@ def update_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    view = service.update_membership(session, principal, member_id, membership_id, body, client)
+    view = memberships.update_membership(session, principal, member_id, membership_id, body, client)
     return _membership_out(view)
 
 
@@ -174,7 +175,7 @@ def delete_membership(
     principal: MembershipManager,
     client: Client,
 ) -> None:
-    service.delete_membership(session, principal, member_id, membership_id, client)
+    memberships.delete_membership(session, principal, member_id, membership_id, client)
 
 
 def _changed(
@@ -183,9 +184,11 @@ def _changed(
     member_id: uuid.UUID,
     membership_id: uuid.UUID,
     client: Client,
-    change: service.MembershipChange,
+    change: memberships.MembershipChange,
 ) -> MembershipOut:
-    view = service.change_membership(session, principal, member_id, membership_id, client, change)
+    view = memberships.change_membership(
+        session, principal, member_id, membership_id, client, change
+    )
     return _membership_out(view)
 
 
@@ -199,7 +202,7 @@ def freeze_membership(
     client: Client,
 ) -> MembershipOut:
     """Freeze from `starts_on` (default today) to `ends_on` (default: until unfrozen)."""
-    change = service.freeze(body, principal)
+    change = memberships.freeze(body, principal)
     return _changed(session, principal, member_id, membership_id, client, change)
 
 
@@ -212,7 +215,7 @@ def unfreeze_membership(
     client: Client,
 ) -> MembershipOut:
     """End the current freeze (it lasted until yesterday) and cancel planned ones."""
-    change = service.UNFREEZE
+    change = memberships.UNFREEZE
     return _changed(session, principal, member_id, membership_id, client, change)
 
 
@@ -226,7 +229,7 @@ def hold_membership(
     client: Client,
 ) -> MembershipOut:
     """Stop the member at the door until released (the kiosk does not say why)."""
-    change = service.hold(body.reason, principal)
+    change = memberships.hold(body.reason, principal)
     return _changed(session, principal, member_id, membership_id, client, change)
 
 
@@ -238,7 +241,7 @@ def release_membership(
     principal: MembershipManager,
     client: Client,
 ) -> MembershipOut:
-    change = service.RELEASE
+    change = memberships.RELEASE
     return _changed(session, principal, member_id, membership_id, client, change)
 
 
@@ -247,19 +250,19 @@ def release_membership(
 
 @router.get("/tenant/opening-hours", response_model=OpeningHoursOut)
 def get_opening_hours(session: DbSession, principal: HoursReader) -> OpeningHoursOut:
-    return service.get_opening_hours(session, principal)
+    return opening_hours.get_opening_hours(session, principal)
 
 
 @router.put("/tenant/opening-hours", response_model=OpeningHoursOut)
 def set_opening_hours(
     body: OpeningHoursIn, session: DbSession, principal: HoursManager, client: Client
 ) -> OpeningHoursOut:
-    return service.set_opening_hours(session, principal, body, client)
+    return opening_hours.set_opening_hours(session, principal, body, client)
 
 
 @router.delete("/tenant/opening-hours", status_code=status.HTTP_204_NO_CONTENT)
 def clear_opening_hours(session: DbSession, principal: HoursManager, client: Client) -> None:
-    service.clear_opening_hours(session, principal, client)
+    opening_hours.clear_opening_hours(session, principal, client)
 
 
 # ---------------------------------------------------------------- check-ins
@@ -267,7 +270,7 @@ def clear_opening_hours(session: DbSession, principal: HoursManager, client: Cli
 FrameBody = Annotated[ImageBody[KioskFrame], Depends(image_body(KioskFrame, "image"))]
 
 
-def _result(outcome: service.CheckinOutcome) -> CheckinResult:
+def _result(outcome: checkins.CheckinOutcome) -> CheckinResult:
     member = outcome.member
     return CheckinResult(
         allowed=outcome.decision.allowed,
@@ -291,7 +294,7 @@ def kiosk_checkin(
     """A kiosk (`X-API-Key`) sends one camera frame (multipart `image` or JSON base64);
     the answer says whether to open the door, and why not."""
     (image,) = body.decoded(settings)
-    outcome = service.kiosk_checkin(session, settings, principal, image, pin=body.fields.pin)
+    outcome = checkins.kiosk_checkin(session, settings, principal, image, pin=body.fields.pin)
     return _result(outcome)
 
 
@@ -317,7 +320,7 @@ def manual_checkin(
     client: Client,
 ) -> CheckinResult:
     """Staff check a member in by hand (same rules, audited); `override` lets them in anyway."""
-    outcome = service.manual_checkin(
+    outcome = checkins.manual_checkin(
         session, settings, principal, body.member_id, client, override_note=body.override
     )
     return _result(outcome)
@@ -330,11 +333,11 @@ def _filters(
     allowed: bool | None = None,
     reason: Reason | None = None,
     source: CheckinSource | None = None,
-) -> service.CheckinFilters:
-    return service.CheckinFilters(member_id, since, until, allowed, reason, source)
+) -> checkin_reports.CheckinFilters:
+    return checkin_reports.CheckinFilters(member_id, since, until, allowed, reason, source)
 
 
-Filters = Annotated[service.CheckinFilters, Depends(_filters)]
+Filters = Annotated[checkin_reports.CheckinFilters, Depends(_filters)]
 
 CSV_COLUMNS = (
     "id",
@@ -406,8 +409,8 @@ def list_checkins(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> CheckinPage | Response:
     if format == "csv":
-        return _csv_response(service.export_checkins(session, principal, filters))
-    rows, total = service.list_checkins(
+        return _csv_response(checkin_reports.export_checkins(session, principal, filters))
+    rows, total = checkin_reports.list_checkins(
         session, principal, filters, page=paging.page, page_size=paging.page_size
     )
     return page_of([_checkin_out(checkin, name) for checkin, name in rows], total, paging)
@@ -416,7 +419,7 @@ def list_checkins(
 @router.get("/checkins/export.csv", response_class=Response)
 def export_checkins(session: DbSession, principal: CheckinReader, filters: Filters) -> Response:
     """Every check-in matching the filters, as CSV."""
-    return _csv_response(service.export_checkins(session, principal, filters))
+    return _csv_response(checkin_reports.export_checkins(session, principal, filters))
 
 
 @router.get("/checkins/stats", response_model=CheckinStats)
@@ -427,4 +430,4 @@ def checkin_stats(
     since: Annotated[date | None, Query(description="Default: 30 days before `until`")] = None,
     until: Annotated[date | None, Query(description="Default: today (tenant time)")] = None,
 ) -> CheckinStats:
-    return service.checkin_stats(session, settings, principal, since=since, until=until)
+    return checkin_reports.checkin_stats(session, settings, principal, since=since, until=until)

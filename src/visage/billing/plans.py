@@ -10,7 +10,7 @@ import uuid
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
-from visage.access import service as access_service
+from visage.access import plans as access_plans
 from visage.access.models import Plan
 from visage.access.schemas import PlanCreate, PlanUpdate
 from visage.billing import service
@@ -94,7 +94,7 @@ def create_plan(
     session: Session, settings: Settings, principal: Principal, data: PricedPlanCreate
 ) -> PricedPlanOut:
     plan_fields = data.model_dump(include=set(PlanCreate.model_fields))
-    plan = access_service.create_plan(session, principal, PlanCreate(**plan_fields))
+    plan = access_plans.create_plan(session, principal, PlanCreate(**plan_fields))
     return _priced(session, settings, principal, plan, data, renamed=False)
 
 
@@ -106,19 +106,19 @@ def update_plan(
     data: PricedPlanUpdate,
 ) -> PricedPlanOut:
     plan_fields = data.model_dump(include=set(PlanUpdate.model_fields) & data.model_fields_set)
-    before = access_service.get_plan(session, principal, plan_id).name
-    plan = access_service.update_plan(session, principal, plan_id, PlanUpdate(**plan_fields))
+    before = access_plans.get_plan(session, principal, plan_id).name
+    plan = access_plans.update_plan(session, principal, plan_id, PlanUpdate(**plan_fields))
     return _priced(session, settings, principal, plan, data, renamed=plan.name != before)
 
 
 def get_plan(session: Session, principal: Principal, plan_id: uuid.UUID) -> PricedPlanOut:
-    plan = access_service.get_plan(session, principal, plan_id)
+    plan = access_plans.get_plan(session, principal, plan_id)
     return plan_out(plan, _price_of(session, plan))
 
 
 def list_plans(
     session: Session, principal: Principal, *, include_retired: bool
 ) -> list[PricedPlanOut]:
-    plans = access_service.list_plans(session, principal, include_retired=include_retired)
+    plans = access_plans.list_plans(session, principal, include_retired=include_retired)
     prices = {price.plan_id: price for price in service.list_prices(session, principal)}
     return [plan_out(plan, prices.get(plan.id)) for plan in plans]

@@ -93,6 +93,10 @@ def apply_stripe_state(
     drift: dict[str, Any] = {}
     unpaid = invoice is not None and invoice.status not in ("paid", "void")
     problem = invoice.failure_message if invoice is not None and unpaid else None
+    # Stripe's subscription and invoice don't say the bank asked for a confirmation (only the
+    # event did): keep that reason while the invoice stays unpaid, whatever event comes next.
+    if unpaid and CONFIRM_WITH_BANK in (row.payment_problem or ""):
+        problem = f"{problem}; {CONFIRM_WITH_BANK}" if problem else CONFIRM_WITH_BANK
     if invoice is not None:
         row.amount_due_cents = invoice.amount_due if unpaid else None
         row.currency = invoice.currency
@@ -329,7 +333,9 @@ def _apply_subscription_event(
     if event.type == "invoice.payment_failed" and about and unpaid:
         notify_payment_failed(session, settings, row, about)
     elif event.type == ACTION_REQUIRED and about and unpaid:
-        row.payment_problem = f"{row.payment_problem or 'Payment pending'} ({CONFIRM_WITH_BANK})"
+        known = row.payment_problem or "Payment pending"
+        if CONFIRM_WITH_BANK not in known:
+            row.payment_problem = f"{known} ({CONFIRM_WITH_BANK})"
         notify_payment_failed(session, settings, row, about, reason=CONFIRM_WITH_BANK)
     elif event.type == TRIAL_WILL_END and remote.status == "trialing":
         audit.record(

@@ -30,6 +30,7 @@ TASK_MODULES: list[str] = [
     "visage.events.tasks",
     "visage.faces.tasks",
     "visage.messaging.tasks",
+    "visage.notifications.tasks",
     "visage.publishing.tasks",
     "visage.billing.tasks",
 ]

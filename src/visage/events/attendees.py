@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from visage.config import Settings
-from visage.core.db import flush_or_raise
+from visage.core.db import flush_or_raise, utcnow
 from visage.core.errors import InvalidCredentials, NotFound
 from visage.core.security import hash_password, verify_password
 from visage.core.tenancy import TenantId, TenantScope
@@ -22,15 +22,18 @@ from visage.events.access import (
 from visage.events.errors import (
     AttendeeExists,
     InvalidAccessCode,
+    NotificationsNeedAccount,
 )
 from visage.events.models import (
     Attendee,
     Event,
+    NoticeChannel,
     SelfieSubscription,
 )
 from visage.events.service import get_event
 from visage.identity import audit
 from visage.identity.principal import Principal
+from visage.messaging import consent
 
 
 def _event_by_code(session: Session, access_code: str) -> Event:
@@ -152,6 +155,29 @@ def delete_selfie_data(session: Session, attendee_pass: AttendeePass) -> Attende
     return AttendeeState(state.event, state.attendee, None)
 
 
+def choose_notice_channel(
+    session: Session,
+    attendee_pass: AttendeePass,
+    channel: NoticeChannel,
+    phone: str | None,
+) -> AttendeeState:
+    """The attendee's own choice (the schema checked number and consent for WhatsApp): a new
+    WhatsApp opt-in from the number's owner lifts an earlier STOP from it."""
+    state = attendee_state(session, attendee_pass)
+    if state.attendee is None:
+        raise NotificationsNeedAccount()
+    attendee = state.attendee
+    digits = consent.phone_digits(phone) if phone else None
+    if channel == NoticeChannel.WHATSAPP and digits is not None:
+        consent.lift_opt_out(session, attendee.tenant_id, digits)
+    attendee.notice_channel = channel.value
+    attendee.phone = digits if digits is not None else attendee.phone
+    attendee.channel_chosen_at, attendee.channel_source = utcnow(), "attendee"
+    _audit_attendee(session, state, "events.attendee_channel_chosen", channel=channel.value)
+    session.flush()
+    return state
+
+
 def delete_attendee(session: Session, attendee_pass: AttendeePass) -> None:
     state = attendee_state(session, attendee_pass)
     if state.attendee is None:
@@ -160,7 +186,7 @@ def delete_attendee(session: Session, attendee_pass: AttendeePass) -> None:
     session.delete(state.attendee)  # cascades to the selfie template
 
 
-def _audit_attendee(session: Session, state: AttendeeState, action: str) -> None:
+def _audit_attendee(session: Session, state: AttendeeState, action: str, **details: str) -> None:
     assert state.attendee is not None
     audit.record(
         session,
@@ -169,7 +195,7 @@ def _audit_attendee(session: Session, state: AttendeeState, action: str) -> None
         tenant_id=state.event.tenant_id,
         target_type="attendee",
         target_id=str(state.attendee.id),
-        details={"event_id": str(state.event.id)},
+        details={"event_id": str(state.event.id), **details},
     )
 
 

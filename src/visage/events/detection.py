@@ -19,6 +19,7 @@ import numpy.typing as npt
 from visage.config import Settings
 from visage.core.images import DEFAULT_MAX_SIDE, DecodedImage, ImageLimits, decode_image
 from visage.faces.inference.base import RGBImage
+from visage.faces.inference.scheduling import Priority
 from visage.faces.pipeline import analyze
 
 TILE_SIDE = DEFAULT_MAX_SIDE
@@ -62,7 +63,7 @@ def _faces_in(rgb: RGBImage, decoded: DecodedImage, left: int, top: int) -> list
     """Faces of `rgb` (a tile at left/top of `decoded.rgb`, or all of it), in original pixels."""
     to_original = 1.0 / decoded.scale
     found = []
-    for analysis in analyze(rgb, "photo"):
+    for analysis in analyze(rgb, "photo", priority=Priority.BACKGROUND):
         face = analysis.face
         box = {
             "left": round((face.left + left) * to_original),

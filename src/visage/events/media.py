@@ -12,9 +12,12 @@ from visage.core.images import ImageLimits, ImageUnsupported, open_checked
 from visage.faces.inference.base import RGBImage
 
 JPEG_QUALITY = 85
-# Shrink by whole factors (box filter) until 3x the target, then Lanczos: Pillow's advice for
-# a result indistinguishable from Lanczos alone, here about half the time of the renditions.
-REDUCING_GAP = 3.0
+# Shrink by whole factors (box filter) until 2x the target, then bicubic. The preview comes
+# from the job's decode (at most 2048 px: at most 1.3x its size), where Lanczos and bicubic
+# cannot be told apart; the thumbnail from the preview. Half the time of Lanczos with a 3x gap
+# (measured on 1.9 MP photos, a loaded machine: 70 against 94 ms a photo for both).
+REDUCING_GAP = 2.0
+RESAMPLING = Image.Resampling.BICUBIC
 WATERMARK_OPACITY = 140  # of 255: legible, does not hide the picture
 THUMBNAIL = "thumbnail"
 PREVIEW = "preview"
@@ -88,14 +91,10 @@ def render(
 ) -> Renditions:
     """JPEG preview and thumbnail of an upright RGB image (already at most preview size)."""
     preview = Image.fromarray(rgb)
-    preview.thumbnail(
-        (preview_max_side, preview_max_side), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
-    )
+    preview.thumbnail((preview_max_side, preview_max_side), RESAMPLING, reducing_gap=REDUCING_GAP)
     thumbnail = preview.copy()
     thumbnail.thumbnail(
-        (thumbnail_max_side, thumbnail_max_side),
-        Image.Resampling.LANCZOS,
-        reducing_gap=REDUCING_GAP,
+        (thumbnail_max_side, thumbnail_max_side), RESAMPLING, reducing_gap=REDUCING_GAP
     )
     if watermark:
         preview = _watermarked(preview, watermark)

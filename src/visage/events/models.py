@@ -63,6 +63,14 @@ class Event(IdMixin, TimestampMixin, Base):
     language: Mapped[str | None] = mapped_column(String(8))
 
 
+class NoticeChannel(enum.StrEnum):
+    """How an attendee wants to hear about new photos of them (their own choice)."""
+
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"  # needs `phone` and the consent they gave (`channel_chosen_at`)
+    NONE = "none"
+
+
 class Attendee(IdMixin, Base):
     """An account scoped to one event (not a tenant user): the same email may register at two
     events. The unique indexes keep the FindMe names `users_{email,username}_event_unique`."""
@@ -84,6 +92,15 @@ class Attendee(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
+    # Email until the attendee chooses otherwise (they registered with it to be told).
+    notice_channel: Mapped[str] = mapped_column(
+        String(10), default=NoticeChannel.EMAIL.value, server_default=NoticeChannel.EMAIL.value
+    )
+    # Digits of an international number (E.164), for WhatsApp.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # When the attendee last chose (the WhatsApp consent's date); a STOP sets the channel to none.
+    channel_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    channel_source: Mapped[str | None] = mapped_column(String(50))
 
 
 class Photo(IdMixin, TimestampMixin, Base):
@@ -133,6 +150,11 @@ class Person(IdMixin, TimestampMixin, Base):
     # The mean of the members' protected templates (the rotation is linear, so this is the
     # protected mean of the raw embeddings).
     centroid: Mapped[list[float]] = mapped_column(Vector(TEMPLATE_DIMENSIONS))
+    # Merged or split by the organizer: their word stands, indexing never merges this person
+    # with another (events.people.merge_fragments).
+    kept_by_organizer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class PhotoFace(IdMixin, Base):

@@ -22,9 +22,6 @@ from visage.events.models import (
     SelfieSubscription,
 )
 from visage.events.people import matched_people
-from visage.i18n.context import gettext, using
-from visage.i18n.formatting import format_date
-from visage.i18n.preferences import locale_for_tenant
 from visage.identity import audit
 
 
@@ -89,16 +86,18 @@ def purge_expired_templates(session: Session) -> int:
 
 
 @dataclass(frozen=True)
-class EmailMessageDraft:
-    to: str
-    subject: str
-    body: str
+class NewPhotoNotice:
+    """What the notification hook needs to tell a subscriber about a new photo of them."""
+
+    tenant_id: uuid.UUID
+    attendee_id: uuid.UUID
+    variables: dict[str, str]
 
 
-def new_photo_message(
+def new_photo_notice(
     session: Session, notification_id: uuid.UUID, settings: Settings
-) -> EmailMessageDraft | None:
-    """The "a new photo of you" email, or None when the subscriber is gone."""
+) -> NewPhotoNotice | None:
+    """The "new photos of you" notice, or None when the subscriber is gone."""
     row = session.execute(
         select(Attendee, Event)
         .join(SelfieSubscription, SelfieSubscription.attendee_id == Attendee.id)
@@ -109,18 +108,5 @@ def new_photo_message(
     if row is None:
         return None
     attendee, event = row
-    # Attendees read the event's language (else the tenant's default).
-    with using(locale_for_tenant(session, event.tenant_id, event.language)):
-        body = gettext(
-            "Hello {name},\n\nA new photo of you was published for {event} ({date}).\n"
-            "See your photos: {link}\n\n"
-            "You get this email because you asked to be told about new photos of you. To stop, "
-            "delete your selfie data from the event page."
-        ).format(
-            name=attendee.full_name or attendee.username,
-            event=event.name,
-            date=format_date(event.event_date),
-            link=share_url(settings, event),
-        )
-        subject = gettext("New photo of you at {event}").format(event=event.name)
-    return EmailMessageDraft(attendee.email, subject, body)
+    variables = {"event_name": event.name, "link": share_url(settings, event)}
+    return NewPhotoNotice(event.tenant_id, attendee.id, variables)

@@ -1,6 +1,7 @@
 """People in events: each usable face of an indexed photo joins the nearest person of its event
-or starts a new one (events.matching decides how near is near enough for the event's size);
-organizers see the people and merge or split them.
+or starts a new one (events.matching decides how near is near enough for the event's size),
+and a person the photo touched absorbs another that the evidence of their faces shows to be
+them; organizers see the people and merge or split them (events.people_admin).
 
 A person's centroid and face count are recomputed from their faces whenever they change, so
 they never drift. A re-indexed photo keeps the person of each face found again at the same
@@ -12,26 +13,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from visage.core.errors import NotFound
-from visage.core.tenancy import TenantScope
-from visage.events.errors import FacesNotOfPerson
 from visage.events.matching import (
+    FALSE_MATCH_RATE,
     NEAREST_FALSE_RATE,
     Candidate,
-    matching_people,
+    consensus_probe,
+    further_matches,
+    nearest_match,
     nearest_person_to_join,
+    people_to_merge,
 )
-from visage.events.models import Event, Person, Photo, PhotoFace
-from visage.identity import audit
-from visage.identity.permissions import Permission
-from visage.identity.principal import Principal
+from visage.events.models import Person, Photo, PhotoFace
 
 # People looked at for each face: the nearest few, as some are already in the face's photo.
 NEAREST_PEOPLE = 10
@@ -93,18 +91,45 @@ def matched_people(
     template: Sequence[float],
     *,
     nearest_false_rate: float = NEAREST_FALSE_RATE,
+    further_false_rate: float = FALSE_MATCH_RATE,
 ) -> list[uuid.UUID]:
-    """The people of the event a selfie's protected template matches, nearest first."""
+    """The people of the event a selfie's protected template matches, nearest first: its
+    nearest person, then the further people near the consensus of the selfie and that
+    person's faces (events.matching)."""
+    people = people_count(session, event_id)
     nearest = nearest_people(session, event_id, template, limit=NEAREST_PEOPLE)
-    accepted = matching_people(
+    first = nearest_match(
         [
             Candidate(index, distance, members)
             for index, (_, distance, members) in enumerate(nearest)
         ],
-        people_count(session, event_id),
-        nearest_false_rate=nearest_false_rate,
+        people,
+        false_rate=nearest_false_rate,
     )
-    return [nearest[candidate.index][0] for candidate in accepted]
+    if first is None:
+        return []
+    first_id = nearest[first.index][0]
+    centroid = session.scalar(select(Person.centroid).where(Person.id == first_id))
+    if centroid is None:
+        return [first_id]
+    probe, probe_members = consensus_probe(template, centroid, first.members)
+    around = [
+        row
+        for row in nearest_people(
+            session, event_id, [float(value) for value in probe], limit=NEAREST_PEOPLE + 1
+        )
+        if row[0] != first_id
+    ]
+    further = further_matches(
+        [
+            Candidate(index, distance, members)
+            for index, (_, distance, members) in enumerate(around)
+        ],
+        people,
+        probe_members,
+        false_rate=further_false_rate,
+    )
+    return [first_id, *(around[candidate.index][0] for candidate in further)]
 
 
 def recompute(session: Session, person_ids: set[uuid.UUID]) -> None:
@@ -173,6 +198,65 @@ def group_faces(
         touched.add(person_id)
     session.flush()
     recompute(session, touched)
+    merge_fragments(session, event_id, touched)
+
+
+def _photo_mates(session: Session, person_id: uuid.UUID, others: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `others` in a photo with the person: never the same person."""
+    theirs = select(PhotoFace.photo_id).where(PhotoFace.person_id == person_id)
+    mates = session.scalars(
+        select(PhotoFace.person_id).where(
+            PhotoFace.photo_id.in_(theirs), PhotoFace.person_id.in_(others)
+        )
+    ).all()
+    return {mate for mate in mates if mate is not None}
+
+
+def merge_fragments(session: Session, event_id: uuid.UUID, person_ids: set[uuid.UUID]) -> None:
+    """Each of these people absorbs their nearest other person while the two are near enough
+    to be one (events.matching): the larger keeps their id. Call with the people locked."""
+    queue = sorted(person_ids)
+    people = people_count(session, event_id)
+    while queue:
+        person = session.get(Person, queue.pop())
+        if person is None or person.kept_by_organizer:
+            continue
+        distance = Person.centroid.l2_distance(person.centroid).label("distance")
+        nearest = session.execute(
+            select(Person.id, distance, Person.face_count)
+            .where(
+                Person.event_id == event_id,
+                Person.id != person.id,
+                ~Person.kept_by_organizer,
+            )
+            .order_by(distance)
+            .limit(NEAREST_PEOPLE)
+        ).all()
+        candidates = [
+            Candidate(index, float(between), int(members))
+            for index, (_, between, members) in enumerate(nearest)
+        ]
+        if all(people_to_merge([one], people, person.face_count) is None for one in candidates):
+            continue  # most people: nobody is near enough, photo mates or not
+        mates = _photo_mates(session, person.id, [row[0] for row in nearest])
+        chosen = people_to_merge(
+            [one for one in candidates if nearest[one.index][0] not in mates],
+            people,
+            person.face_count,
+        )
+        if chosen is None:
+            continue
+        other = session.get_one(Person, nearest[chosen][0])
+        keeper, absorbed = (
+            (person, other) if person.face_count >= other.face_count else (other, person)
+        )
+        session.execute(
+            update(PhotoFace).where(PhotoFace.person_id == absorbed.id).values(person_id=keeper.id)
+        )
+        recompute(session, {keeper.id, absorbed.id})
+        session.expire(keeper)
+        people -= 1
+        queue.append(keeper.id)  # nearer the rest of themselves now: look again
 
 
 def _nearest_or_new(
@@ -228,201 +312,3 @@ def group_ungrouped(session: Session, event_id: uuid.UUID) -> int:
         templates = np.array([face.embedding for face in faces], dtype=np.float32)
         group_faces(session, photo, faces, templates, earlier=[])
     return len(photos)
-
-
-# ---------------------------------------------------------------- organizers
-
-
-@dataclass(frozen=True)
-class FaceInPhoto:
-    face: PhotoFace
-    photo_width: int  # original pixels, as the face's box
-    photo_height: int
-
-
-@dataclass(frozen=True)
-class PersonView:
-    id: uuid.UUID
-    face_count: int
-    photo_count: int
-    cover: FaceInPhoto  # their largest face, to show who they are
-
-
-def _with_photo_sizes(session: Session, statement: Select[Any]) -> list[FaceInPhoto]:
-    rows = session.execute(
-        statement.add_columns(Photo.width, Photo.height).join(Photo, Photo.id == PhotoFace.photo_id)
-    ).all()
-    return [FaceInPhoto(face, width, height) for face, width, height in rows]
-
-
-def _event(session: Session, principal: Principal, event_id: uuid.UUID) -> Event:
-    event: Event = principal.scope(session).get(Event, event_id, what="Event")
-    return event
-
-
-def _views(scope: TenantScope, people: Sequence[Person]) -> list[PersonView]:
-    if not people:
-        return []
-    session = scope.session
-    ids = [person.id for person in people]
-    photo_counts = dict(
-        session.execute(
-            select(PhotoFace.person_id, func.count(func.distinct(PhotoFace.photo_id)))
-            .where(PhotoFace.person_id.in_(ids))
-            .group_by(PhotoFace.person_id)
-        )
-        .tuples()
-        .all()
-    )
-    width = PhotoFace.right - PhotoFace.left
-    ranked = (
-        scope.select(PhotoFace)
-        .add_columns(
-            func.row_number()
-            .over(partition_by=PhotoFace.person_id, order_by=(width.desc(), PhotoFace.id))
-            .label("rank")
-        )
-        .where(PhotoFace.person_id.in_(ids))
-        .subquery()
-    )
-    covers = {
-        shown.face.person_id: shown
-        for shown in _with_photo_sizes(
-            session,
-            select(PhotoFace).join(ranked, ranked.c.id == PhotoFace.id).where(ranked.c.rank == 1),
-        )
-    }
-    return [
-        PersonView(person.id, person.face_count, photo_counts.get(person.id, 0), covers[person.id])
-        for person in people
-        if person.id in covers
-    ]
-
-
-def views_of(session: Session, principal: Principal, people: Sequence[Person]) -> list[PersonView]:
-    return _views(principal.scope(session), people)
-
-
-def list_people(
-    session: Session, principal: Principal, event_id: uuid.UUID, *, page: int, page_size: int
-) -> tuple[list[PersonView], int]:
-    """The event's people, those in the most photos first."""
-    principal.require(Permission.EVENTS_READ)
-    event = _event(session, principal, event_id)
-    scope = principal.scope(session)
-    statement = (
-        scope.select(Person)
-        .where(Person.event_id == event.id)
-        .order_by(Person.face_count.desc(), Person.created_at, Person.id)
-    )
-    people, total = scope.page(statement, page=page, page_size=page_size)
-    return _views(scope, people), total
-
-
-def _person(scope: TenantScope, event: Event, person_id: uuid.UUID) -> Person:
-    person: Person = scope.get(Person, person_id, what="Person")
-    if person.event_id != event.id:
-        raise NotFound("Person not found.")
-    return person
-
-
-def person_faces(
-    session: Session, principal: Principal, event_id: uuid.UUID, person_id: uuid.UUID
-) -> list[FaceInPhoto]:
-    principal.require(Permission.EVENTS_READ)
-    scope = principal.scope(session)
-    person = _person(scope, _event(session, principal, event_id), person_id)
-    return _with_photo_sizes(
-        session,
-        scope.select(PhotoFace)
-        .where(PhotoFace.person_id == person.id)
-        .order_by(PhotoFace.photo_id, PhotoFace.left),
-    )
-
-
-def merge_people(
-    session: Session, principal: Principal, event_id: uuid.UUID, person_ids: list[uuid.UUID]
-) -> Person:
-    """The faces of every listed person become the first one's; the others are deleted."""
-    principal.require(Permission.PHOTOS_MANAGE)
-    event = _event(session, principal, event_id)
-    scope = principal.scope(session)
-    lock_event_people(session, event.id)
-    people = [_person(scope, event, person_id) for person_id in dict.fromkeys(person_ids)]
-    if len(people) < 2:
-        raise FacesNotOfPerson("Merging needs at least two different people.")
-    target, others = people[0], [person.id for person in people[1:]]
-    session.execute(
-        update(PhotoFace).where(PhotoFace.person_id.in_(others)).values(person_id=target.id)
-    )
-    recompute(session, {target.id, *others})
-    _audit(
-        session,
-        principal,
-        event,
-        "events.people_merged",
-        target.id,
-        {"merged": [str(other) for other in others]},
-    )
-    session.refresh(target)
-    return target
-
-
-def split_person(
-    session: Session,
-    principal: Principal,
-    event_id: uuid.UUID,
-    person_id: uuid.UUID,
-    face_ids: list[uuid.UUID],
-) -> Person:
-    """The listed faces (some, not all, of the person's) become a new person."""
-    principal.require(Permission.PHOTOS_MANAGE)
-    event = _event(session, principal, event_id)
-    scope = principal.scope(session)
-    lock_event_people(session, event.id)
-    person = _person(scope, event, person_id)
-    wanted = set(face_ids)
-    members = set(
-        session.scalars(select(PhotoFace.id).where(PhotoFace.person_id == person.id)).all()
-    )
-    if not wanted or not wanted <= members:
-        raise FacesNotOfPerson(details={"not_of_person": sorted(map(str, wanted - members))})
-    if wanted == members:
-        raise FacesNotOfPerson("A split keeps at least one face with the person.")
-    split_off = scope.add(
-        Person(event_id=event.id, face_count=len(wanted), centroid=person.centroid)
-    )
-    session.flush()
-    session.execute(
-        update(PhotoFace).where(PhotoFace.id.in_(wanted)).values(person_id=split_off.id)
-    )
-    recompute(session, {person.id, split_off.id})
-    _audit(
-        session,
-        principal,
-        event,
-        "events.person_split",
-        person.id,
-        {"new_person": str(split_off.id), "faces": len(wanted)},
-    )
-    session.refresh(split_off)
-    return split_off
-
-
-def _audit(
-    session: Session,
-    principal: Principal,
-    event: Event,
-    action: str,
-    person_id: uuid.UUID,
-    details: dict[str, object],
-) -> None:
-    audit.record(
-        session,
-        action=action,
-        actor=principal,
-        tenant_id=event.tenant_id,
-        target_type="event_person",
-        target_id=str(person_id),
-        details={"event_id": str(event.id), **details},
-    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 
 from visage.core.deps import DbSession
 from visage.core.paging import PageRequest, page_of, page_request
-from visage.events import people
+from visage.events import people_admin as people
 from visage.events.links import API_PREFIX
 from visage.events.models import Person
 from visage.events.schemas import (

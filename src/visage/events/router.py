@@ -29,6 +29,7 @@ from visage.events.schemas import (
     EventPage,
     EventUpdate,
     FaceBox,
+    NoticeChannelUpdate,
     PhotoDetail,
     PhotoFaceOut,
     PhotoOut,
@@ -415,6 +416,16 @@ def attendee_self(session: DbSession, attendee: CurrentAttendee) -> AttendeeSelf
 @attendees_router.delete("/me/selfie")
 def delete_selfie_data(session: DbSession, attendee: CurrentAttendee) -> AttendeeSelf:
     return _self_out(attendees.delete_selfie_data(session, attendee))
+
+
+@attendees_router.put("/me/notifications")
+def choose_notice_channel(
+    body: NoticeChannelUpdate, session: DbSession, attendee: CurrentAttendee
+) -> AttendeeSelf:
+    """How the attendee hears about new photos of them: email, WhatsApp (their number in
+    international form and their consent), or not at all. A STOP on WhatsApp sets it to none."""
+    state = attendees.choose_notice_channel(session, attendee, body.channel, body.phone)
+    return _self_out(state)
 
 
 @attendees_router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)

@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from visage.core.paging import Page
-from visage.events.models import PhotoStatus, Visibility
+from visage.events.models import NoticeChannel, PhotoStatus, Visibility
+from visage.messaging.consent import phone_digits
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -100,6 +101,34 @@ class AttendeeOut(BaseModel):
     email: str
     full_name: str
     created_at: datetime
+    notice_channel: NoticeChannel
+    phone: str | None
+    channel_chosen_at: datetime | None
+
+
+# An international number as people write it: +, country code, digits (spaces, dashes, dots).
+INTERNATIONAL_PHONE = r"^\+[1-9][0-9 .\-()]{6,22}$"
+
+
+class NoticeChannelUpdate(BaseModel):
+    """How the attendee wants to hear about new photos of them."""
+
+    channel: NoticeChannel
+    phone: str | None = Field(
+        default=None, pattern=INTERNATIONAL_PHONE, description="International form: +33 6 12 ..."
+    )
+    whatsapp_consent: bool = Field(
+        default=False, description="Required for WhatsApp: I agree to get these messages there"
+    )
+
+    @model_validator(mode="after")
+    def _whatsapp_needs_number_and_consent(self) -> NoticeChannelUpdate:
+        if self.channel == NoticeChannel.WHATSAPP:
+            if self.phone is None or phone_digits(self.phone) is None:
+                raise ValueError("WhatsApp needs your phone number in international form (+...)")
+            if not self.whatsapp_consent:
+                raise ValueError("WhatsApp needs your consent (whatsapp_consent: true)")
+        return self
 
 
 class AttendeeSelf(BaseModel):

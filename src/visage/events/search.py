@@ -24,7 +24,7 @@ from visage.events.errors import (
 )
 from visage.events.gallery import event_for_viewer
 from visage.events.links import API_PREFIX
-from visage.events.matching import NEAREST_FALSE_RATE
+from visage.events.matching import FALSE_MATCH_RATE, NEAREST_FALSE_RATE
 from visage.events.models import (
     Event,
     PhotoFace,
@@ -70,10 +70,17 @@ def matches_for_template(
     *,
     limit: int,
     nearest_false_rate: float = NEAREST_FALSE_RATE,
+    further_false_rate: float = FALSE_MATCH_RATE,
 ) -> list[Match]:
     """The photos of the people a protected template matches, nearest face first."""
     session = scope.session
-    people = matched_people(session, event.id, template, nearest_false_rate=nearest_false_rate)
+    people = matched_people(
+        session,
+        event.id,
+        template,
+        nearest_false_rate=nearest_false_rate,
+        further_false_rate=further_false_rate,
+    )
     distance = PhotoFace.embedding.l2_distance(template)
     # The photos of the people the selfie matches, each once at its face nearest the selfie.
     ranked = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import procrastinate
 
@@ -16,13 +17,34 @@ from visage.core.jobs import enqueue, jobs
 from visage.core.storage import get_storage
 from visage.events import indexing, notifications
 from visage.events.detection import decode_photo, find_faces_in
-from visage.identity.email import send_email
+from visage.notifications.service import NotificationKind, notify
 
 logger = logging.getLogger(__name__)
 
 PHOTO_QUEUE = "photos"
+# The log line `bench photos --end-to-end` reads the stages of each photo's job from.
+STAGES_LOG_PREFIX = "Indexed photo"
 # Retries after the first run, waiting 2, 4, 8, 16, 32 s: a storage or database hiccup passes.
 INDEX_RETRIES = 5
+# New photos arrive in bursts (an upload of hundreds): one notice per attendee in this time, its
+# link shows them all.
+NEW_PHOTOS_COOLDOWN = timedelta(hours=1)
+
+
+class StageClock:
+    """Seconds spent in each stage of a job, for the log (where the indexing time goes)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = now - self._last
+        self._last = now
+
+    def __str__(self) -> str:
+        return " ".join(f"{stage}={seconds:.3f}" for stage, seconds in self.seconds.items())
 
 
 @jobs.task(
@@ -41,14 +63,19 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
     if target is None:
         return
     started = time.monotonic()
+    stages = StageClock()
     try:
         storage = get_storage()
         data = storage.get(target.original_key)
+        stages.lap("fetch")
         decoded = decode_photo(data, settings)
+        stages.lap("decode")
         indexing.store_renditions(storage, target, decoded.rgb, settings)
+        stages.lap("renditions")
         if not target.find_faces:
             return
         faces = find_faces_in(data, decoded, settings)
+        stages.lap("faces")
         with database.session() as session:
             notifications = indexing.store_faces(
                 session,
@@ -58,6 +85,8 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
             )
             for notification_id in notifications:
                 enqueue(session, notify_new_photo, notification_id=str(notification_id))
+        stages.lap("store")
+        logger.info("%s %s: %s", STAGES_LOG_PREFIX, photo_id, stages)
     except (ImageUnsupported, ImageTooLarge) as error:
         # The stored file itself cannot be read: another attempt cannot help.
         with database.session() as session:
@@ -78,11 +107,24 @@ def index_photo(context: procrastinate.JobContext, photo_id: str) -> None:
     retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2),
 )
 def notify_new_photo(notification_id: str) -> None:
+    """Through the one notification hook: the attendee's channel, consent, STOP, pacing and
+    quiet hours apply; a retried job tells them once, and a burst of new photos once."""
     settings = get_settings()
     with get_database().session() as session:
-        message = notifications.new_photo_message(session, uuid.UUID(notification_id), settings)
-        if message is not None:
-            send_email(session, to=message.to, subject=message.subject, body=message.body)
+        notice = notifications.new_photo_notice(session, uuid.UUID(notification_id), settings)
+        if notice is None:
+            return
+        notified = notify(
+            session,
+            tenant_id=notice.tenant_id,
+            attendee_id=notice.attendee_id,
+            kind=NotificationKind.NEW_PHOTOS,
+            variables=notice.variables,
+            dedupe_key=f"photo-notification:{notification_id}",
+            cooldown=NEW_PHOTOS_COOLDOWN,
+        )
+        if notified.skipped:
+            logger.info("Attendee %s not told: %s", notice.attendee_id, notified.skipped)
 
 
 @jobs.task(

@@ -1,7 +1,9 @@
 """The face pipeline every domain uses: detect -> align -> quality -> one batched embed.
 
 Synchronous and CPU-bound: routes are plain `def` (FastAPI runs them in its thread pool) and
-async callers wrap it in `run_in_threadpool`, so it never runs on the event loop.
+async callers wrap it in `run_in_threadpool`, so it never runs on the event loop. Detection and
+embedding take a slot of the process's inference gate at the caller's priority (a kiosk frame
+first, see inference/scheduling.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from visage.faces.errors import (
 from visage.faces.inference.alignment import align
 from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, DetectionMode, RGBImage
 from visage.faces.inference.engine import get_backend
+from visage.faces.inference.scheduling import Priority, gate
 
 # Variance of the Laplacian of the aligned grey chip. Calibrated on LFW (docs/biometrics.md,
 # "Enrollment gate"): blurring its photos, genuine distances stay as they were down to a
@@ -97,14 +100,19 @@ _NO_TIMER = StageTimer()
 
 
 def assess(
-    image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
+    image: RGBImage,
+    mode: DetectionMode,
+    *,
+    timer: StageTimer = _NO_TIMER,
+    priority: Priority = Priority.INTERACTIVE,
 ) -> list[AssessedFace]:
     """Detect, align and judge every face (no embedding), best detection first."""
     backend = get_backend()
-    with timer.stage("detect"):
-        faces = backend.detect(image, mode)
-    with timer.stage("align"):
-        chips = align(image, faces)
+    with gate.slot(priority):
+        with timer.stage("detect"):
+            faces = backend.detect(image, mode)
+        with timer.stage("align"):
+            chips = align(image, faces)
     assessed = []
     for face, chip in zip(faces, chips, strict=True):
         chip_sharpness = sharpness(chip)
@@ -114,10 +122,18 @@ def assess(
     return assessed
 
 
-def embed(faces: list[AssessedFace], *, timer: StageTimer = _NO_TIMER) -> list[FaceAnalysis]:
+def embed(
+    faces: list[AssessedFace],
+    *,
+    timer: StageTimer = _NO_TIMER,
+    priority: Priority = Priority.INTERACTIVE,
+) -> list[FaceAnalysis]:
     """The faces with their 128-d embeddings, computed in one batch."""
-    with timer.stage("embed"):
-        embeddings = get_backend().embed([face.chip for face in faces])
+    if not faces:
+        return []
+    backend = get_backend()
+    with gate.slot(priority), timer.stage("embed"):
+        embeddings = backend.embed([face.chip for face in faces])
     return [
         FaceAnalysis(a.face, a.chip, a.sharpness, a.reason, vector)
         for a, vector in zip(faces, embeddings, strict=True)
@@ -125,10 +141,15 @@ def embed(faces: list[AssessedFace], *, timer: StageTimer = _NO_TIMER) -> list[F
 
 
 def analyze(
-    image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
+    image: RGBImage,
+    mode: DetectionMode,
+    *,
+    timer: StageTimer = _NO_TIMER,
+    priority: Priority = Priority.INTERACTIVE,
 ) -> list[FaceAnalysis]:
     """Every face with its 128-d embedding, computed in one batch."""
-    return embed(assess(image, mode, timer=timer), timer=timer)
+    faces = assess(image, mode, timer=timer, priority=priority)
+    return embed(faces, timer=timer, priority=priority)
 
 
 FaceT = TypeVar("FaceT", bound=AssessedFace)
@@ -173,12 +194,16 @@ def enrollment_refusal(
 
 
 def analyze_largest(
-    image: RGBImage, mode: DetectionMode, *, timer: StageTimer = _NO_TIMER
+    image: RGBImage,
+    mode: DetectionMode,
+    *,
+    timer: StageTimer = _NO_TIMER,
+    priority: Priority = Priority.INTERACTIVE,
 ) -> FaceAnalysis | None:
     """Only the largest face, embedded alone: a kiosk frame with a queue behind the member
     costs one embedding, not one per face."""
-    faces = assess(image, mode, timer=timer)
+    faces = assess(image, mode, timer=timer, priority=priority)
     if not faces:
         return None
-    (face,) = embed([largest(faces)], timer=timer)
+    (face,) = embed([largest(faces)], timer=timer, priority=priority)
     return face

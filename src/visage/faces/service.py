@@ -32,6 +32,7 @@ from visage.faces.errors import (
     TooManyFaces,
 )
 from visage.faces.inference.base import DetectionMode
+from visage.faces.inference.scheduling import Priority
 from visage.faces.models import DEFAULT_RETENTION_DAYS, FaceTemplate, TenantFaceSettings
 from visage.faces.pipeline import (
     AssessedFace,
@@ -361,9 +362,17 @@ def nearest_members(
 
 
 def identify_face(
-    session: Session, tenant_id: uuid.UUID, face: FaceAnalysis, *, top_k: int = 1
+    session: Session,
+    tenant_id: uuid.UUID,
+    face: FaceAnalysis,
+    *,
+    top_k: int = 1,
+    mark_member_seen: bool = True,
 ) -> Identification:
-    """Identify one analyzed face among the tenant's members (see faces/decision.py)."""
+    """Identify one analyzed face among the tenant's members (see faces/decision.py).
+
+    `mark_member_seen=False` leaves retention's last-seen date to the caller (the kiosk marks
+    the member it checks in, after its own locked read of the row)."""
     point = operating_point(session, tenant_id)
     if not face.usable:
         return Identification("LOW_CONFIDENCE", None, None, point.acceptance, point=point)
@@ -374,7 +383,7 @@ def identify_face(
     )
     verdict = decision.judge([decision.Nearest(c.member_id, c.distance) for c in candidates], point)
     best = candidates[0] if candidates else None
-    if verdict.member_id is not None:
+    if verdict.member_id is not None and mark_member_seen:
         member = session.get(Member, verdict.member_id)
         if member is not None:
             mark_seen(member)
@@ -390,13 +399,19 @@ def identify_face(
 
 
 def identify_image(
-    session: Session, tenant_id: uuid.UUID, image: DecodedImage, *, top_k: int = 1
+    session: Session,
+    tenant_id: uuid.UUID,
+    image: DecodedImage,
+    *,
+    top_k: int = 1,
+    priority: Priority = Priority.INTERACTIVE,
+    mark_member_seen: bool = True,
 ) -> Identification:
     """The kiosk's question: who is the person in this frame (the largest face)?"""
-    face = analyze_largest(image.rgb, "kiosk")
+    face = analyze_largest(image.rgb, "kiosk", priority=priority)
     if face is None:
         raise NoFaceDetected()
-    return identify_face(session, tenant_id, face, top_k=top_k)
+    return identify_face(session, tenant_id, face, top_k=top_k, mark_member_seen=mark_member_seen)
 
 
 def verify_image(

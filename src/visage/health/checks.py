@@ -295,7 +295,7 @@ def doctor_checks(
 # Messaging (WhatsApp through WAHA)
 
 
-def check_waha(settings: Settings) -> CheckResult:
+def check_waha(settings: Settings, timeout: float = 5) -> CheckResult:
     """WAHA answers with our key: its version and each session's status."""
     from visage.messaging.provider import GatewayDown, GatewayError, GatewayTimeout
     from visage.messaging.waha import WahaProvider
@@ -303,7 +303,7 @@ def check_waha(settings: Settings) -> CheckResult:
     if not settings.waha_base_url:
         # A site without WhatsApp is healthy; check_messaging_settings flags a half set-up.
         return CheckResult("waha", True, "WAHA_BASE_URL is not set: WhatsApp messaging is off")
-    gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=5)
+    gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=timeout)
     try:
         version = gateway.version()
         statuses = {info.name: info.status for info in gateway.list_sessions()}

@@ -12,7 +12,7 @@ from visage import __version__
 from visage.config import get_settings
 from visage.core.db import get_database
 from visage.core.jobs import queue_depth_by_status
-from visage.health import checks
+from visage.health import checks, outside
 
 router = APIRouter(tags=["health"])
 
@@ -49,6 +49,7 @@ def health(request: Request) -> JSONResponse:
             checks.check_model_loaded(),
             checks.check_rate_limit_counters(settings, bool(getattr(store, "degraded", False))),
             checks.check_stripe(settings),
+            *outside.check_outside_services(settings),
         ]
     )
 

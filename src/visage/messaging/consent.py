@@ -1,4 +1,5 @@
-"""Who may be messaged on which channel: staff-recorded consent and the numbers that opted out."""
+"""Who may be messaged on which channel: staff-recorded consent, an event attendee's own
+channel choice, and the numbers that opted out."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from visage.core.errors import AppError
 from visage.core.tenancy import TenantScope
+from visage.events.models import Attendee, NoticeChannel
 from visage.identity.principal import Principal
 from visage.members.models import Member
 from visage.messaging.errors import NoConsent, NoPhone, OptedOut
@@ -46,9 +48,7 @@ def set_preference(
         digits = phone_digits(member.phone)
         if whatsapp and digits:
             # Staff record a fresh opt-in (the member asked at the desk): the old STOP is lifted.
-            scope.session.execute(
-                delete(OptOut).where(OptOut.tenant_id == scope.tenant_id, OptOut.phone == digits)
-            )
+            lift_opt_out(scope.session, scope.tenant_id, digits)
     if email is not None:
         current.email = email
     current.updated_by = actor.id if actor.kind == "user" else None
@@ -80,6 +80,16 @@ def record_opt_out(session: Session, tenant_id: uuid.UUID, phone: str, word: str
         current.whatsapp = False
         current.updated_by = None
         current.source = f"inbound:{word}"
+    attendees = session.scalars(
+        select(Attendee).where(
+            Attendee.tenant_id == tenant_id,
+            Attendee.phone == phone,
+            Attendee.notice_channel == NoticeChannel.WHATSAPP.value,
+        )
+    )
+    for attendee in attendees:
+        attendee.notice_channel = NoticeChannel.NONE.value
+        attendee.channel_source = f"inbound:{word}"
     session.flush()
     return inserted is not None
 
@@ -101,14 +111,26 @@ def has_written_to_us(session: Session, tenant_id: uuid.UUID, phone: str) -> boo
     return found is not None
 
 
+def lift_opt_out(session: Session, tenant_id: uuid.UUID, phone: str) -> None:
+    """A fresh opt-in from the number's owner (at the desk, or on the attendee page)."""
+    session.execute(delete(OptOut).where(OptOut.tenant_id == tenant_id, OptOut.phone == phone))
+
+
 def whatsapp_refusal(
-    session: Session, tenant_id: uuid.UUID, member: Member | None, phone: str | None
+    session: Session,
+    tenant_id: uuid.UUID,
+    member: Member | None,
+    phone: str | None,
+    attendee: Attendee | None = None,
 ) -> AppError | None:
-    """Why a WhatsApp message to this member or number may not go out, or None."""
+    """Why a WhatsApp message to this member, attendee or number may not go out, or None."""
     if phone is None:
         return NoPhone()
     if is_opted_out(session, tenant_id, phone):
         return OptedOut()
+    if attendee is not None:  # the attendee chose WhatsApp themself, with their number
+        chose = attendee.notice_channel == NoticeChannel.WHATSAPP and attendee.phone == phone
+        return None if chose else NoConsent("This attendee did not choose WhatsApp.")
     if member is not None:
         current = preference(session, member.id)
         return None if current is not None and current.whatsapp else NoConsent()

@@ -60,6 +60,10 @@ class Message(IdMixin, TimestampMixin, Base):
     member_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), index=True
     )
+    # A notice to an event attendee (not a member): their own channel choice is the consent.
+    attendee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_attendees.id", ondelete="SET NULL"), index=True
+    )
     direction: Mapped[str] = mapped_column(String(10))  # outbound | inbound
     # message | notification | opt_out_confirmation (the one reply an opted-out number gets)
     kind: Mapped[str] = mapped_column(String(30), default="message")

@@ -156,10 +156,11 @@ def get_message(message_id: uuid.UUID, session: DbSession, principal: Reader) ->
 
 
 def _recipient(item: audience.Planned) -> Recipient:
-    refusal = item.refusal
+    refusal, person = item.refusal, item.addressee
     return Recipient(
-        member_id=item.member.id,
-        full_name=item.member.full_name,
+        member_id=person.member.id if person.member else None,
+        attendee_id=person.attendee.id if person.attendee else None,
+        full_name=person.name,
         text=item.text,
         reason=refusal.message if refusal else None,
         code=refusal.code if refusal else None,
@@ -169,8 +170,8 @@ def _recipient(item: audience.Planned) -> Recipient:
 def _planned(session: DbSession, principal: Principal, body: BulkCreate) -> list[audience.Planned]:
     scope = principal.scope(session)
     letter = audience.body_of(scope, body.text, body.template_id, body.variables)
-    members = audience.segment_members(scope, body.segment, body.member_ids)
-    return audience.plan(scope, members, letter)
+    segment = audience.Segment(body.segment, body.member_ids, body.event_id)
+    return audience.plan(scope, audience.addressees(scope, segment), letter)
 
 
 @router.post("/messages/bulk/preview")

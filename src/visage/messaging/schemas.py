@@ -64,6 +64,7 @@ class MessageOut(BaseModel):
     direction: str
     kind: str
     member_id: uuid.UUID | None
+    attendee_id: uuid.UUID | None
     session_id: uuid.UUID | None
     phone: str
     text: str
@@ -130,12 +131,15 @@ class MessagingSettingsOut(BaseModel):
     opt_out_words: list[str]
 
 
-Segment = Literal["active", "past_due", "members"]
+Segment = Literal["active", "past_due", "members", "event_attendees"]
 
 
 class BulkCreate(BaseModel):
     segment: Segment
     member_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    event_id: uuid.UUID | None = Field(
+        default=None, description="The event whose attendees get it (segment event_attendees)"
+    )
     text: str | None = Field(default=None, min_length=1, max_length=4096)
     template_id: uuid.UUID | None = None
     variables: dict[str, str] = Field(default_factory=dict)
@@ -144,11 +148,14 @@ class BulkCreate(BaseModel):
     def _one_body(self) -> BulkCreate:
         if (self.text is None) == (self.template_id is None):
             raise ValueError("give exactly one of text or template_id")
+        if (self.segment == "event_attendees") != (self.event_id is not None):
+            raise ValueError("event_id goes with (and only with) the event_attendees segment")
         return self
 
 
 class Recipient(BaseModel):
-    member_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    attendee_id: uuid.UUID | None = None
     full_name: str
     text: str | None = None
     reason: str | None = None

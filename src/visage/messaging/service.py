@@ -21,6 +21,7 @@ from visage.config import Settings
 from visage.core.db import flush_or_raise, utcnow
 from visage.core.errors import AppError
 from visage.core.tenancy import TenantScope
+from visage.events.models import Attendee
 from visage.members.models import Member
 from visage.messaging import consent, pacing, sessions
 from visage.messaging.errors import (
@@ -52,6 +53,8 @@ class Outgoing:
     kind: str = "message"
     template_id: uuid.UUID | None = None
     idempotency_key: str | None = None
+    # A notice to an event attendee (no member): their channel choice is the consent.
+    attendee: Attendee | None = None
 
 
 def record_status(message: Message, status: DeliveryStatus, *, source: str, **extra: Any) -> None:
@@ -74,7 +77,7 @@ def queue_message(
             return existing, False
     if outgoing.kind != "opt_out_confirmation":
         refusal = consent.whatsapp_refusal(
-            scope.session, scope.tenant_id, outgoing.member, outgoing.phone
+            scope.session, scope.tenant_id, outgoing.member, outgoing.phone, outgoing.attendee
         )
         if refusal is not None:
             raise refusal
@@ -84,13 +87,15 @@ def queue_message(
     if channel is None:
         raise NoSession()
     member = outgoing.member
-    if member is None:  # a bare number of one member joins that member's conversation
+    # A bare number of one member joins that member's conversation.
+    if member is None and outgoing.attendee is None:
         owners = consent.members_with_phone(scope.session, scope.tenant_id, outgoing.phone)
         member = owners[0] if len(owners) == 1 else None
     message = scope.add(
         Message(
             session_id=channel.id,
             member_id=member.id if member else None,
+            attendee_id=outgoing.attendee.id if outgoing.attendee else None,
             direction="outbound",
             kind=outgoing.kind,
             phone=outgoing.phone,
@@ -212,8 +217,11 @@ def prepare(
     if message.status != DeliveryStatus.QUEUED:
         return None
     member = session.get(Member, message.member_id) if message.member_id else None
+    attendee = session.get(Attendee, message.attendee_id) if message.attendee_id else None
     if message.kind != "opt_out_confirmation":
-        refusal = consent.whatsapp_refusal(session, message.tenant_id, member, message.phone)
+        refusal = consent.whatsapp_refusal(
+            session, message.tenant_id, member, message.phone, attendee
+        )
         if refusal is not None:
             _fail(message, refusal)
             return None

@@ -41,7 +41,7 @@ def webhook_url(settings: Settings) -> str:
 
 def _translate(error: Exception) -> Exception:
     if isinstance(error, GatewayDown | GatewayTimeout):
-        return GatewayUnavailable(details={"reason": str(error)})
+        return GatewayUnavailable(details={"component": "waha", "reason": str(error)})
     if isinstance(error, GatewayError):
         return GatewayRefused(
             f"WAHA refused the request: {error.message}", details={"status": error.status_code}

@@ -33,13 +33,13 @@ def variables_of(body: str) -> list[str]:
     return names
 
 
+def name_variables(full_name: str) -> dict[str, str]:
+    words = full_name.split()
+    return {"first_name": words[0] if words else "", "full_name": full_name}
+
+
 def member_variables(member: Member | None) -> dict[str, str]:
-    if member is None:
-        return {}
-    return {
-        "first_name": member.full_name.split()[0] if member.full_name.split() else "",
-        "full_name": member.full_name,
-    }
+    return name_variables(member.full_name) if member is not None else {}
 
 
 def render(body: str, values: Mapping[str, str]) -> str:

@@ -29,6 +29,7 @@ from visage.core.storage import Storage, StorageObjectMissing, storage_from_sett
 from visage.events import media
 from visage.events.links import photo_key
 from visage.events.models import Photo
+from visage.models_registry import Base
 from visage.operations.pgtools import run_postgres_program
 
 MANIFEST = "manifest.json"
@@ -37,20 +38,12 @@ STORAGE_DIR = "storage"
 SECRETS = "secrets.json"
 FORMAT_VERSION = 1
 RENDITIONS = (media.ORIGINAL, media.THUMBNAIL, media.PREVIEW)
-# Counted into the manifest and compared after a restore.
-COUNTED_TABLES = (
-    "tenants",
-    "users",
-    "devices",
-    "members",
-    "face_templates",
-    "memberships",
-    "checkins",
-    "events",
-    "event_photos",
-    "event_photo_faces",
-    "audit_events",
-)
+
+
+def counted_tables() -> list[str]:
+    """Counted into the manifest and compared after a restore: every table of every domain
+    (a domain added later is counted without touching this module), and the job queue."""
+    return sorted([*Base.metadata.tables, "procrastinate_jobs"])
 
 
 class BackupError(Exception):
@@ -74,7 +67,7 @@ def table_counts(connection: Connection) -> dict[str, int]:
     present = set(inspect(connection).get_table_names())
     return {
         table: int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
-        for table in COUNTED_TABLES
+        for table in counted_tables()
         if table in present
     }
 

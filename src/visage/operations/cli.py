@@ -7,7 +7,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from visage.core.db import get_database
 from visage.core.errors import AppError
 from visage.operations import backup as backups
 from visage.operations import lockdown as lockdowns
+
+if TYPE_CHECKING:
+    from visage.operations.loadbench import PhotoFigures
 
 console = Console(soft_wrap=True)
 security_app = typer.Typer(
@@ -93,13 +96,34 @@ def unlock(tenant: Annotated[str, typer.Option(help="The tenant (slug)")]) -> No
     console.print(f"Unlocked {tenant}: {len(reactivated)} users reactivated")
 
 
+def _photos_line(photos: PhotoFigures) -> str:
+    line = f"photos uploaded {photos.uploaded}, indexed {photos.indexed}, failed {photos.failed}"
+    if photos.indexing_p50_s is not None and photos.indexing_p95_s is not None:
+        line += (
+            f"; upload to searchable p50 {photos.indexing_p50_s:.1f} s, "
+            f"p95 {photos.indexing_p95_s:.1f} s"
+        )
+    return line
+
+
 def bench_load(
-    seconds: Annotated[float, typer.Option(help="How long the load runs")] = 60,
+    seconds: Annotated[
+        float, typer.Option("--seconds", "--duration", help="How long the load runs, in seconds")
+    ] = 60,
     kiosks: Annotated[int, typer.Option(help="Kiosks, one frame every 1.5 s each")] = 20,
     staff: Annotated[int, typer.Option(help="Staff browsing, a page a second each")] = 20,
     attendees: Annotated[int, typer.Option(help="Attendees, a selfie search every 3 s")] = 2,
     uploaders: Annotated[int, typer.Option(help="Photographers, a photo every 2 s")] = 1,
     workers: Annotated[int, typer.Option(help="Workers beside the API")] = 1,
+    nobody_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of kiosk frames with nobody in front (a web kiosk keeps sending "
+            "frames while idle; the answer is FACE_001)",
+        ),
+    ] = 0.0,
     images: Annotated[Path, typer.Option(help="The labeled face images")] = Path(
         "tests/data/faces"
     ),
@@ -108,7 +132,7 @@ def bench_load(
     per-route percentiles, errors, throughput, CPU. Exits 1 on any 5xx or lost check-in."""
     from rich.table import Table
 
-    from visage.operations.loadbench import run_load
+    from visage.operations.loadbench import KIOSK_PERIOD, run_load
 
     settings = get_settings()
     report = run_load(
@@ -121,10 +145,11 @@ def bench_load(
         attendees=attendees,
         uploaders=uploaders,
         workers=workers,
+        nobody_share=nobody_share,
     )
     table = Table(
         title=f"{kiosks} kiosks, {staff} staff, {attendees} attendees, {uploaders} uploaders, "
-        f"{report.seconds:.0f} s"
+        f"{nobody_share:.0%} of kiosk frames with nobody there, {report.seconds:.0f} s"
     )
     for column in ("route", "requests", "p50 ms", "p95 ms", "p99 ms", "errors"):
         table.add_column(column)
@@ -139,9 +164,15 @@ def bench_load(
             errors or "-",
         )
     console.print(table)
+    database_cpu = report.database_cpu_percent
     console.print(
-        f"throughput {report.throughput:.1f} req/s; server CPU {report.server_cpu_percent:.0f}% "
-        f"(of one core), machine CPU {report.machine_cpu_percent:.0f}% on {os.cpu_count()} cores; "
+        f"throughput {report.throughput:.1f} req/s; kiosk frames "
+        f"{report.kiosk_frames_per_second:.1f}/s of {kiosks / KIOSK_PERIOD:.1f}/s offered\n"
+        f"CPU in % of one core: API + workers {report.server_cpu_percent:.0f}%, database "
+        + (f"{database_cpu:.0f}%" if database_cpu is not None else "external")
+        + f", this load generator {report.load_cpu_percent:.0f}%; machine "
+        f"{report.machine_cpu_percent:.0f}% of {os.cpu_count()} cores\n"
+        f"{_photos_line(report.photos)}\n"
         f"5xx {report.server_errors}; check-ins answered {report.checkins_answered}, "
         f"lost {report.checkins_lost}; transport errors {report.transport_errors or 0}"
     )

@@ -2,11 +2,16 @@
 once against one `visage serve` (a subprocess with its worker, on this machine's embedded or
 configured database, loopback only), for a bounded time.
 
-Each actor is a thread with its own HTTP connection: a kiosk sends a 640x480 frame every 1.5 s,
-a staff user browses the member list, a member page and the check-ins about once a second, an
-attendee searches an event by selfie every 3 s, the photographer uploads a new photo every 2 s.
-Printed: per-route p50/p95/p99 and errors by status, throughput, the server's CPU. Every check-in
-answered 200 is looked up in the database afterwards: one missing is a lost check-in.
+Each actor is a thread with its own HTTP connection: a kiosk sends a 640x480 JPEG close-up of
+the enrolled member (a real photo, cropped and scaled as a door camera frames someone at arm's
+length, a little different each time) every 1.5 s, a staff user browses the member list, a
+member page and the check-ins about once a second, an attendee searches an event by selfie
+every 3 s, the photographer uploads a new photo every 2 s. A latency is the client's: from
+sending the request to having read the answer, as the door sees it.
+Printed: per-route p50/p95/p99 and errors by status, throughput, the kiosks' frame rate against
+the one offered, and the CPU of the API with its workers, of the embedded database and of this
+load generator (it shares the machine). Every check-in answered 200 is looked up in the
+database afterwards: one missing is a lost check-in.
 
 The server runs with the rate limit lifted: this measures the service, not the limiter.
 """
@@ -14,10 +19,7 @@ The server runs with the rate limit lifted: this measures the service, not the l
 from __future__ import annotations
 
 import io
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -33,24 +35,30 @@ import numpy as np
 import psutil
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from visage.access.bench import enroll_door_member
 from visage.access.models import Checkin
 from visage.config import Settings
 from visage.core.db import Database
 from visage.core.images import ImageLimits
-from visage.core.live_server import free_port
-from visage.faces import bench as faces_bench
+from visage.core.live_server import serve_subprocess
+from visage.events.models import Photo, PhotoStatus
 from visage.identity import service as identity_service
 from visage.identity.models import Role
 from visage.identity.principal import ClientInfo
+from visage.identity.throwaway import signed_in_headers
+from visage.operations.cpu_meter import CpuMeter, CpuPercents, embedded_postmaster
+from visage.operations.door_frames import DoorFrames, empty_frames, kiosk_frames
 
 KIOSK_PERIOD = 1.5
 STAFF_PERIOD = 1.0
 ATTENDEE_PERIOD = 3.0
 UPLOAD_PERIOD = 2.0
-SERVER_START_SECONDS = 180
 REQUEST_TIMEOUT = 30.0
+KIOSK_ROUTE = "POST /checkins (kiosk)"
+# The web kiosk sends a frame every 1.5 s while idle too: the API answers FACE_001 (422).
+NOBODY_ROUTE = "POST /checkins (kiosk, nobody there)"
 
 
 @dataclass
@@ -93,12 +101,28 @@ class LoadReport:
     seconds: float
     routes: list[RouteFigures]
     throughput: float
-    server_cpu_percent: float
+    kiosk_frames_per_second: float
+    server_cpu_percent: float  # the API and its workers, in % of one core
+    database_cpu_percent: float | None  # the embedded PostgreSQL (None: an external one)
+    load_cpu_percent: float  # this load generator
     machine_cpu_percent: float
     server_errors: int
     transport_errors: dict[str, int]
     checkins_answered: int
     checkins_lost: int
+    photos: PhotoFigures
+
+
+@dataclass(frozen=True)
+class PhotoFigures:
+    """The photographer's view: uploads accepted, and how many became searchable (indexed by
+    the worker) before the end of the run, how fast."""
+
+    uploaded: int
+    indexed: int
+    failed: int
+    indexing_p50_s: float | None  # upload to indexed
+    indexing_p95_s: float | None
 
 
 @dataclass(frozen=True)
@@ -136,22 +160,11 @@ def prepare(
         tenant = identity_service.create_tenant(session, name="Load test gym", slug=slug)
         tenant_id = tenant.id
 
-        def signed_in(role: Role) -> dict[str, str]:
-            name = f"{role.value}-{uuid.uuid4().hex[:8]}"
-            user = identity_service.create_user(
-                session,
-                tenant_id=tenant_id,
-                username=name,
-                email=f"{name}@example.com",
-                password=uuid.uuid4().hex,
-                role=role,
-                email_verified=True,
-            )
-            tokens = identity_service.start_session(session, settings, user, client)
-            return {"Authorization": f"Bearer {tokens.access_token}"}
-
-        owner = signed_in(Role.TENANT_OWNER)
-        staff_headers = [signed_in(Role.STAFF) for _ in range(staff)]
+        owner = signed_in_headers(session, settings, tenant_id, Role.TENANT_OWNER, client)
+        staff_headers = [
+            signed_in_headers(session, settings, tenant_id, Role.STAFF, client)
+            for _ in range(staff)
+        ]
     keys = [enroll_door_member(database, tenant_id, images, ImageLimits.from_settings(settings))]
     with database.session() as session:
         keys += [
@@ -177,18 +190,22 @@ def _every(period: float, stop: threading.Event, rng: random.Random) -> Iterator
 
 
 def _kiosk(
-    http: httpx.Client, key: str, frame: bytes, record: Recorder, stop: threading.Event
+    http: httpx.Client, key: str, frames: DoorFrames, record: Recorder, stop: threading.Event
 ) -> None:
-    for _ in _every(KIOSK_PERIOD, stop, _pacing(key)):
+    rng = _pacing(key)
+    for _ in _every(KIOSK_PERIOD, stop, rng):
+        nobody = rng.random() < frames.nobody_share
+        frame = rng.choice(frames.nobody if nobody else frames.member)
         response = record.call(
-            "POST /checkins (kiosk)",
-            lambda: http.post(
+            NOBODY_ROUTE if nobody else KIOSK_ROUTE,
+            partial(
+                http.post,
                 "/api/v1/checkins",
                 headers={"X-API-Key": key},
                 files={"image": ("frame.jpg", frame, "image/jpeg")},
             ),
         )
-        if response is not None and response.status_code == 200:
+        if response is not None and response.status_code == 200 and not nobody:
             with record.lock:
                 record.checkins.append(uuid.UUID(response.json()["checkin_id"]))
 
@@ -250,48 +267,12 @@ def _photographer(
 
 
 @contextmanager
-def serve_subprocess(workers: int) -> Iterator[tuple[str, psutil.Process]]:
-    """`visage serve` on a free loopback port with the rate limit lifted."""
-    port = free_port()
-    env = {**os.environ, "RATE_LIMIT_PER_MINUTE": "100000000", "API_HOST": "127.0.0.1"}
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "visage", "serve", "--workers", str(workers), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("`visage serve` exited during start-up")
-            try:
-                if httpx.get(f"{base_url}/health/model", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("`visage serve` did not become ready")
-            time.sleep(0.5)
-        yield base_url, psutil.Process(process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _tree_cpu_seconds(root: psutil.Process) -> float:
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
+def loaded_server(workers: int) -> Iterator[tuple[str, psutil.Process]]:
+    """`visage serve` on a free loopback port with the rate limit lifted, once its model is
+    loaded."""
+    env = {"RATE_LIMIT_PER_MINUTE": "100000000", "API_HOST": "127.0.0.1"}
+    with serve_subprocess(workers=workers, env=env, ready_path="/health/model") as served:
+        yield served.base_url, psutil.Process(served.process.pid)
 
 
 def run_load(
@@ -305,12 +286,13 @@ def run_load(
     attendees: int,
     uploaders: int,
     workers: int = 1,
+    nobody_share: float = 0.0,
 ) -> LoadReport:
-    frame = faces_bench.scenes(images)[0].data
+    frames = DoorFrames(kiosk_frames(images), empty_frames(images), nobody_share)
     portraits = [Image.open(path).convert("RGB") for path in sorted(images.glob("*.jpg"))]
     record = Recorder()
     stop = threading.Event()
-    with serve_subprocess(workers) as (base_url, server):
+    with loaded_server(workers) as (base_url, server):
         actors = prepare(settings, database, images, base_url, kiosks, staff)
         clients: list[httpx.Client] = []
 
@@ -321,7 +303,7 @@ def run_load(
 
         threads = [
             *(
-                threading.Thread(target=_kiosk, args=(client(), key, frame, record, stop))
+                threading.Thread(target=_kiosk, args=(client(), key, frames, record, stop))
                 for key in (actors.kiosk_keys * kiosks)[:kiosks]
             ),
             *(
@@ -331,7 +313,9 @@ def run_load(
                 for headers in actors.staff_headers
             ),
             *(
-                threading.Thread(target=_attendee, args=(client(), actors, frame, record, stop))
+                threading.Thread(
+                    target=_attendee, args=(client(), actors, frames.member[0], record, stop)
+                )
                 for _ in range(attendees)
             ),
             *(
@@ -341,31 +325,51 @@ def run_load(
                 for _ in range(uploaders)
             ),
         ]
-        psutil.cpu_percent()  # starts the machine-wide measurement
-        cpu_before, started = _tree_cpu_seconds(server), time.monotonic()
+        meter = CpuMeter(server, embedded_postmaster(settings)).start()
         for thread in threads:
             thread.start()
         stop.wait(seconds)
         stop.set()
         for thread in threads:
             thread.join()
-        elapsed = time.monotonic() - started
-        server_cpu = (_tree_cpu_seconds(server) - cpu_before) / elapsed * 100
-        machine_cpu = psutil.cpu_percent()
+        elapsed = time.monotonic() - meter.started
+        cpu = meter.percents()
         for http in clients:
             http.close()
-    return _report(database, record, elapsed, server_cpu, machine_cpu)
+    return _report(database, record, elapsed, cpu, uuid.UUID(actors.event_id))
+
+
+def _photo_figures(session: Session, event_id: uuid.UUID) -> PhotoFigures:
+    rows = session.execute(
+        select(Photo.status, Photo.created_at, Photo.indexed_at).where(Photo.event_id == event_id)
+    ).all()
+    waits = [
+        (indexed_at - created_at).total_seconds()
+        for status, created_at, indexed_at in rows
+        if status is PhotoStatus.INDEXED and indexed_at is not None
+    ]
+    p50, p95 = (float(np.percentile(waits, q)) if waits else None for q in (50, 95))
+    failed = sum(1 for status, _, _ in rows if status is PhotoStatus.FAILED)
+    return PhotoFigures(len(rows), len(waits), failed, p50, p95)
+
+
+def _errors(route: str, statuses: Counter[int]) -> dict[int, int]:
+    """Answers other than the expected: 4xx/5xx, and for an empty frame anything but 422."""
+    if route == NOBODY_ROUTE:
+        return {status: n for status, n in statuses.items() if status != 422}
+    return {status: n for status, n in statuses.items() if status >= 400}
 
 
 def _report(
-    database: Database, record: Recorder, elapsed: float, server_cpu: float, machine_cpu: float
+    database: Database, record: Recorder, elapsed: float, cpu: CpuPercents, event_id: uuid.UUID
 ) -> LoadReport:
     with database.session() as session:
         stored = set(session.scalars(select(Checkin.id).where(Checkin.id.in_(record.checkins))))
+        photos = _photo_figures(session, event_id)
     routes = []
     for route, latencies in sorted(record.latencies.items()):
         p50, p95, p99 = (float(np.percentile(latencies, q)) for q in (50, 95, 99))
-        errors = {status: n for status, n in record.statuses[route].items() if status >= 400}
+        errors = _errors(route, record.statuses[route])
         routes.append(RouteFigures(route, len(latencies), p50, p95, p99, errors))
     total = sum(figures.requests for figures in routes)
     server_errors = sum(
@@ -375,10 +379,17 @@ def _report(
         seconds=elapsed,
         routes=routes,
         throughput=total / elapsed,
-        server_cpu_percent=server_cpu,
-        machine_cpu_percent=machine_cpu,
+        kiosk_frames_per_second=(
+            len(record.latencies[KIOSK_ROUTE]) + len(record.latencies[NOBODY_ROUTE])
+        )
+        / elapsed,
+        server_cpu_percent=cpu.server,
+        database_cpu_percent=cpu.database,
+        load_cpu_percent=cpu.load,
+        machine_cpu_percent=cpu.machine,
         server_errors=server_errors,
         transport_errors=dict(record.transport_errors),
         checkins_answered=len(record.checkins),
         checkins_lost=len(set(record.checkins) - stored),
+        photos=photos,
     )

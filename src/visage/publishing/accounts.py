@@ -22,7 +22,7 @@ from visage.identity.email import send_email
 from visage.identity.models import Role, User
 from visage.identity.principal import Principal
 from visage.publishing import sealing
-from visage.publishing.errors import OAuthFailed, PlatformNotConfigured
+from visage.publishing.errors import OAuthFailed, PlatformNotConfigured, PlatformUnreachable
 from visage.publishing.models import AccountStatus, OAuthAttempt, Platform, SocialAccount
 from visage.publishing.providers import gateway_for
 from visage.publishing.providers.base import (
@@ -30,6 +30,7 @@ from visage.publishing.providers.base import (
     Credentials,
     GatewayError,
     TokenSet,
+    TransientFailure,
 )
 from visage.publishing.providers.bluesky import BlueskyGateway
 
@@ -120,6 +121,15 @@ def _apply_tokens(account: SocialAccount, tokens: TokenSet) -> None:
     account.last_sync_at = utcnow()
 
 
+def _unreachable(failure: Exception) -> bool:
+    """Nothing reached the platform. Authlib's client raises the connection errors of the
+    httpx distribution it was built on (`httpx2` here, not our `httpx`): matched by name."""
+    if isinstance(failure, TransientFailure):
+        return True
+    names = {cls.__name__ for cls in type(failure).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout"})
+
+
 def complete_connect(
     session: Session,
     settings: Settings,
@@ -149,6 +159,9 @@ def complete_connect(
         )
         identities = gateway.identities(TokenSet.from_oauth(dict(token)))
     except Exception as failure:  # GatewayError, Authlib's OAuthError, httpx errors
+        if _unreachable(failure):
+            # Down after its consent page: the request rolls back, so the state is not spent.
+            raise PlatformUnreachable(attempt.platform.value, str(failure)) from failure
         logger.warning("OAuth token exchange for %s failed: %r", attempt.platform, failure)
         raise OAuthFailed(
             f"{attempt.platform.value}: token exchange failed: {failure}"
@@ -176,6 +189,8 @@ def connect_with_app_password(
     assert isinstance(gateway, BlueskyGateway)
     try:
         identity = gateway.sign_in(identifier, app_password)
+    except TransientFailure as failure:
+        raise PlatformUnreachable(Platform.BLUESKY.value, str(failure)) from failure
     except GatewayError as failure:
         raise OAuthFailed(f"bluesky: sign-in refused: {failure}") from failure
     account = _store(session, principal.tenant(), Platform.BLUESKY, principal.id, identity)

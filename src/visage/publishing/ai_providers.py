@@ -124,5 +124,5 @@ def complete(settings: Settings, system: str, prompt: str) -> AiAnswer:
             failures.append(str(reason))
     raise AiUnavailable(
         "AI service temporarily unavailable: " + "; ".join(failures),
-        details={"providers": failures},
+        details={"component": "ai", "providers": failures},
     )

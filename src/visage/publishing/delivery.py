@@ -193,10 +193,14 @@ def _record(
         delivery.status = DeliveryStatus.UNKNOWN
         delivery.next_attempt_at = utcnow() + UNKNOWN_CHECK_DELAY
         delivery.last_error, delivery.last_error_code = str(outcome), "SOCIAL_005"
-    elif isinstance(outcome, TransientFailure | TokenRejected):
-        if isinstance(outcome, TokenRejected):
-            account = session.get_one(SocialAccount, delivery.account_id)
-            accounts.refresh(session, account, settings)
+    elif isinstance(outcome, TransientFailure):
+        # Nothing reached the platform: not an attempt. The post waits for it, however long.
+        delivery.publish_attempts = max(delivery.publish_attempts - 1, 0)
+        retry_at = utcnow() + timedelta(seconds=settings.social_retry_seconds)
+        _wait(delivery, retry_at, str(outcome), "SOCIAL_006")
+    elif isinstance(outcome, TokenRejected):
+        account = session.get_one(SocialAccount, delivery.account_id)
+        accounts.refresh(session, account, settings)
         backoff = timedelta(seconds=30 * 2 ** min(delivery.publish_attempts, 8))
         _wait(delivery, utcnow() + backoff, str(outcome), "SOCIAL_002")
     else:

@@ -29,6 +29,21 @@ class AccountExpired(AppError):
     default_message = "The account's token expired and could not be refreshed: reconnect it."
 
 
+class PlatformUnreachable(AppError):
+    """The platform's API could not be reached (connection refused or timed out): nothing was
+    sent; `details.component` names the platform."""
+
+    status_code = 503
+    code = "SOCIAL_006"
+    default_message = "The social platform cannot be reached right now: try again later."
+
+    def __init__(self, platform: str, reason: str) -> None:
+        super().__init__(
+            f"{platform} cannot be reached right now ({reason}): try again later.",
+            details={"component": platform, "reason": reason},
+        )
+
+
 class ContentInvalid(AppError):
     status_code = 422
     code = "CONTENT_001"

@@ -11,12 +11,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from visage.config import Settings
 from visage.core.db import utcnow
 from visage.core.jobs import enqueue_named
 from visage.events.models import Photo
 from visage.identity.principal import Principal
 from visage.publishing import platforms
-from visage.publishing.errors import ContentInvalid, ContentViolatesRules, PostNotEditable
+from visage.publishing.errors import (
+    ContentInvalid,
+    ContentViolatesRules,
+    PlatformUnreachable,
+    PostNotEditable,
+)
 from visage.publishing.models import (
     AccountStatus,
     Delivery,
@@ -26,6 +32,7 @@ from visage.publishing.models import (
     PostStatus,
     SocialAccount,
 )
+from visage.publishing.providers import gateway_for
 
 DISPATCH_BATCH = 200
 # A delivery queued this long ago whose job never finished (a worker lost between the
@@ -149,10 +156,22 @@ def list_posts(
     return scope.page(statement, page=page, page_size=page_size)
 
 
-def publish_now(session: Session, principal: Principal, post_id: uuid.UUID) -> Post:
+def publish_now(
+    session: Session, settings: Settings, principal: Principal, post_id: uuid.UUID
+) -> Post:
+    """Send the post now. A platform that cannot be reached is said at once (503 SOCIAL_006,
+    the post unchanged) rather than found out by the worker; a scheduled post instead waits
+    for it (the delivery retries every SOCIAL_RETRY_SECONDS)."""
     post = get_post(session, principal, post_id)
     if post.status in (PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.UNKNOWN):
         raise PostNotEditable(f"The post is {post.status.value}: it is not sent again.")
+    waiting = {DeliveryStatus.PENDING, DeliveryStatus.FAILED}
+    for platform in sorted(
+        {a.platform for d, a in deliveries_of(session, post) if d.status in waiting}
+    ):
+        reason = gateway_for(platform, settings).unreachable_reason()
+        if reason is not None:
+            raise PlatformUnreachable(platform.value, reason)
     now = utcnow()
     post.scheduled_for, post.status = now, PostStatus.SCHEDULED
     for delivery, _ in deliveries_of(session, post):

@@ -160,8 +160,10 @@ def get_post(post_id: uuid.UUID, session: DbSession, principal: Publisher) -> Po
 
 
 @posts_router.post("/{post_id}/publish-now")
-def publish_now(post_id: uuid.UUID, session: DbSession, principal: Publisher) -> PostOut:
-    return _post_out(session, posts.publish_now(session, principal, post_id))
+def publish_now(
+    post_id: uuid.UUID, session: DbSession, settings: AppSettings, principal: Publisher
+) -> PostOut:
+    return _post_out(session, posts.publish_now(session, settings, principal, post_id))
 
 
 @posts_router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)

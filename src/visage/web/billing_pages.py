@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from visage.access import service as access_service
+from visage.access import plans as access_plans
 from visage.access.models import Plan
 from visage.billing import card_links
 from visage.billing import service as billing_service
@@ -108,7 +108,7 @@ def card_page(
 def overview(
     request: Request, session: DbSession, settings: AppSettings, principal: MemberReader
 ) -> HTMLResponse:
-    plans = {p.id: p for p in access_service.list_plans(session, principal, include_retired=True)}
+    plans = {p.id: p for p in access_plans.list_plans(session, principal, include_retired=True)}
     return render(
         request,
         "fragments/billing_overview.html",

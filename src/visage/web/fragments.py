@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 
-from visage.access import service as access_service
+from visage.access import checkin_reports as access_checkin_reports
+from visage.access import memberships as access_memberships
 from visage.access.decision import Reason
 from visage.access.schemas import DayVisits
 from visage.billing import plans as priced_plans
@@ -78,7 +79,9 @@ def _bars(days: list[DayVisits]) -> list[dict[str, object]]:
 def stats(
     request: Request, session: DbSession, settings: AppSettings, principal: CheckinReader
 ) -> HTMLResponse:
-    result = access_service.checkin_stats(session, settings, principal, since=None, until=None)
+    result = access_checkin_reports.checkin_stats(
+        session, settings, principal, since=None, until=None
+    )
     week = result.visits_per_day[-WEEK_DAYS:]
     return render(
         request,
@@ -102,14 +105,14 @@ def checkins(
     since: Day = None,
     until: Day = None,
 ) -> HTMLResponse:
-    filters = access_service.CheckinFilters(
+    filters = access_checkin_reports.CheckinFilters(
         member_id=member_id,
         since=since,
         until=until,
         allowed={"true": True, "false": False}.get(allowed or ""),
         reason=Reason(reason) if reason else None,
     )
-    rows, total = access_service.list_checkins(
+    rows, total = access_checkin_reports.list_checkins(
         session, principal, filters, page=page, page_size=PAGE_SIZE
     )
     return render(
@@ -152,7 +155,7 @@ def member(
 def memberships(
     request: Request, member_id: uuid.UUID, session: DbSession, principal: MemberReader
 ) -> HTMLResponse:
-    views = access_service.list_memberships(session, principal, member_id)
+    views = access_memberships.list_memberships(session, principal, member_id)
     return render(
         request,
         "fragments/memberships.html",

@@ -5,7 +5,10 @@ The weights ship inside the `face_recognition_models` package; nothing is downlo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import dlib
 import face_recognition_models
@@ -23,13 +26,32 @@ class DlibBackend:
     embedding_dimensions = 128
 
     def __init__(self) -> None:
-        self._detector = dlib.get_frontal_face_detector()
+        # dlib's object detector keeps its feature pyramid in a member while it scans and
+        # releases the GIL: two threads scanning with one detector get each other's faces, or
+        # crash (the API segfaulted under load). A scan borrows a detector of its own; one is
+        # built (~0.5 s) only when all are busy, so there are as many as scans ever ran at once
+        # (the inference gate keeps that to the cores).
+        self._detectors: queue.SimpleQueue[dlib.fhog_object_detector] = queue.SimpleQueue()
+        self._detectors.put(dlib.get_frontal_face_detector())
+        # The ResNet's forward pass writes its layers' buffers: one pass at a time.
+        self._encoder_lock = threading.Lock()
         self._shape_predictor = dlib.shape_predictor(
             face_recognition_models.pose_predictor_five_point_model_location()
         )
         self._encoder = dlib.face_recognition_model_v1(
             face_recognition_models.face_recognition_model_location()
         )
+
+    @contextmanager
+    def _detector(self) -> Iterator[dlib.fhog_object_detector]:
+        try:
+            detector = self._detectors.get_nowait()
+        except queue.Empty:
+            detector = dlib.get_frontal_face_detector()
+        try:
+            yield detector
+        finally:
+            self._detectors.put(detector)
 
     def landmarks(self, image: RGBImage, rect: dlib.rectangle) -> np.ndarray:
         shape = self._shape_predictor(image, rect)
@@ -48,7 +70,8 @@ class DlibBackend:
         self, pixels: npt.NDArray[np.uint8], upsample: int = 0
     ) -> tuple[list[dlib.rectangle], list[float]]:
         """The HOG detector's raw boxes and scores, in the pixels of `pixels`."""
-        rects, scores, _ = self._detector.run(pixels, upsample, 0.0)
+        with self._detector() as detector:
+            rects, scores, _ = detector.run(pixels, upsample, 0.0)
         return list(rects), list(scores)
 
     def faces(
@@ -84,5 +107,8 @@ class DlibBackend:
     def embed(self, chips: list[RGBImage]) -> Embeddings:
         if not chips:
             return np.zeros((0, self.embedding_dimensions), dtype=np.float32)
-        vectors = self._encoder.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
+        with self._encoder_lock:
+            vectors = self._encoder.compute_face_descriptor(
+                [np.ascontiguousarray(c) for c in chips]
+            )
         return np.asarray([np.asarray(v) for v in vectors], dtype=np.float32)

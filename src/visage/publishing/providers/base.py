@@ -20,6 +20,8 @@ from visage.publishing.models import Platform
 
 # Without a reset time from the platform a rate-limited post waits this long.
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
+# "Publish now" asks first whether the platform answers at all, this quickly.
+REACHABILITY_TIMEOUT_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,17 @@ class Gateway(abc.ABC):
         return None
 
     # ---------------------------------------------------------------- shared HTTP
+
+    def unreachable_reason(self) -> str | None:
+        """Why the platform's API cannot be reached, or None when it answers at all (any
+        status: no credentials are tried, nothing is sent)."""
+        try:
+            httpx.get(self.base_url, timeout=REACHABILITY_TIMEOUT_SECONDS)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            return type(error).__name__
+        except httpx.HTTPError:
+            return None  # it answered, slowly or oddly: the delivery deals with that
+        return None
 
     def http(self, access_token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}

@@ -27,7 +27,43 @@
     root.querySelector("[data-notify-choice]").hidden = !registered;
     step("account").hidden = registered;
     showPublicity();
+    showChannel();
   }
+
+  // The channel: email (the default), WhatsApp (their number and their consent), or none.
+  const channelForm = root.querySelector("[data-channel-choice]");
+  const whatsappFields = channelForm.querySelector("[data-whatsapp-fields]");
+  const chosen = () => channelForm.querySelector("input[name=channel]:checked");
+  function toggleWhatsapp() {
+    whatsappFields.hidden = !chosen() || chosen().value !== "whatsapp";
+  }
+  async function showChannel() {
+    channelForm.hidden = !registered;
+    if (!registered) return;
+    const me = await call("/api/v1/attendees/me");
+    if (!me.ok || !me.data.attendee) return;
+    const current = channelForm.querySelector(`input[value="${me.data.attendee.notice_channel}"]`);
+    if (current) current.checked = true;
+    if (me.data.attendee.phone) channelForm.elements.phone.value = `+${me.data.attendee.phone}`;
+    toggleWhatsapp();
+  }
+  for (const radio of channelForm.querySelectorAll("input[name=channel]")) {
+    radio.addEventListener("change", toggleWhatsapp);
+  }
+  channelForm.addEventListener("submit", async (submit) => {
+    submit.preventDefault();
+    const outcome = channelForm.querySelector("[data-outcome]");
+    if (!chosen()) { Visage.say(outcome, _("Choose how we should tell you."), "error"); return; }
+    const body = { channel: chosen().value };
+    if (body.channel === "whatsapp") {
+      body.phone = channelForm.elements.phone.value.trim();
+      body.whatsapp_consent = channelForm.elements.whatsapp_consent.checked;
+    }
+    const result = await call("/api/v1/attendees/me/notifications", { method: "PUT", json: body });
+    if (!result.ok) { Visage.say(outcome, Visage.describeError(result, channelForm), "error"); return; }
+    const words = { email: _("by email"), whatsapp: _("on WhatsApp"), none: _("not at all") };
+    Visage.say(outcome, _("Saved: we tell you {how}.", { how: words[result.data.attendee.notice_channel] }), "ok");
+  });
 
   // Publicity: whether the attendee may appear, recognizable, in photos the club publishes.
   const publicity = root.querySelector("[data-publicity]");
@@ -87,7 +123,7 @@
 
   function showNotifyState(enabled) {
     root.querySelector("[data-notify-state]").textContent = enabled
-      ? _("You get an email when new photos of you arrive. Your encrypted face template is kept until then.")
+      ? _("We tell you when new photos of you arrive, the way you choose below. Your encrypted face template is kept until then.")
       : _("No face template of you is kept: notifications are off.");
   }
 

@@ -1,4 +1,5 @@
-// The WhatsApp page: connect (the QR stays live until WORKING), send to a member or a segment
+// The WhatsApp page: connect (the QR stays live until WORKING), send to a member, a segment or an
+// event's attendees
 // with a preview of who is skipped, a member's conversation with delivery ticks, templates.
 (() => {
   "use strict";
@@ -59,6 +60,7 @@
     const template = $("wa-template").value;
     const body = { segment: $("wa-segment").value, variables: variables() };
     if ($("wa-segment").value === "members") body.member_ids = [$("wa-member").value];
+    if ($("wa-segment").value === "event_attendees") body.event_id = $("wa-event").value;
     if (template) body.template_id = template; else body.text = $("wa-text").value;
     return body;
   }
@@ -102,6 +104,12 @@
     }
   }
 
+  async function loadEvents() {
+    const result = await api("/api/v1/events?page_size=100");
+    if (!result.ok) return;
+    $("wa-event").replaceChildren(...result.data.items.map((e) => element("option", `${e.name} (${e.event_date})`, { value: e.id })));
+  }
+
   async function loadTemplates() {
     const result = await api("/api/v1/messaging/templates");
     if (!result.ok) return;
@@ -120,6 +128,7 @@
 
   function toggleFields() {
     $("wa-member-field").hidden = $("wa-segment").value !== "members";
+    $("wa-event-field").hidden = $("wa-segment").value !== "event_attendees";
     $("wa-text-field").hidden = Boolean($("wa-template").value);
   }
 
@@ -131,7 +140,7 @@
     $("wa-segment").addEventListener("change", toggleFields);
     $("wa-template").addEventListener("change", toggleFields);
     $("wa-conversation-member").addEventListener("change", refreshConversation);
-    await Promise.all([loadMembers(), loadTemplates()]);
+    await Promise.all([loadMembers(), loadTemplates(), loadEvents()]);
     toggleFields();
     const admin = me.permissions && me.permissions.includes("tenant:update");
     const tick = async () => {

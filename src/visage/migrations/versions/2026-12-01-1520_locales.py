@@ -4,7 +4,7 @@ Each is "en", "fr" or NULL (NULL: the next rung decides — the tenant's default
 browser). The API accepts only the locales Visage has catalogs for.
 
 Revision ID: 0014_locales
-Revises: 0015_plan_prices
+Revises: 0017_event_people_tuning
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_locales"
-down_revision: str | None = "0015_plan_prices"
+down_revision: str | None = "0017_event_people_tuning"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,102 @@
+"""The inference gate: no more analyses at once than slots, a kiosk frame before others, and
+nobody starved."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from visage.faces.inference.scheduling import SLACK_SECONDS, InferenceGate, Priority
+
+
+def _wait_until(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_a_waiting_kiosk_frame_runs_before_earlier_background_work() -> None:
+    gate = InferenceGate(1)
+    order: list[str] = []
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.slot(Priority.INTERACTIVE):
+            held.set()
+            release.wait(5)
+
+    def run(name: str, priority: Priority) -> None:
+        with gate.slot(priority):
+            order.append(name)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    background = threading.Thread(target=run, args=("background", Priority.BACKGROUND))
+    background.start()
+    _wait_until(lambda: gate.waiting == 1)
+    kiosk = threading.Thread(target=run, args=("kiosk", Priority.KIOSK))
+    kiosk.start()
+    _wait_until(lambda: gate.waiting == 2)
+    release.set()
+    for thread in (holder, background, kiosk):
+        thread.join(5)
+    assert order == ["kiosk", "background"]
+
+
+def test_no_more_run_at_once_than_slots_and_all_run() -> None:
+    gate = InferenceGate(2)
+    running = 0
+    most = 0
+    done = 0
+    lock = threading.Lock()
+
+    def run() -> None:
+        nonlocal running, most, done
+        with gate.slot(Priority.KIOSK):
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.01)
+            with lock:
+                running -= 1
+                done += 1
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert done == 8
+    assert most == 2
+
+
+def test_a_search_waiting_longer_than_its_slack_goes_before_later_kiosk_frames() -> None:
+    gate = InferenceGate(1)
+    order: list[str] = []
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.slot(Priority.KIOSK):
+            held.set()
+            release.wait(5)
+
+    def run(name: str, priority: Priority) -> None:
+        with gate.slot(priority):
+            order.append(name)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    search = threading.Thread(target=run, args=("search", Priority.INTERACTIVE))
+    search.start()
+    _wait_until(lambda: gate.waiting == 1)
+    time.sleep(SLACK_SECONDS[Priority.INTERACTIVE] + 0.1)
+    kiosk = threading.Thread(target=run, args=("kiosk", Priority.KIOSK))
+    kiosk.start()
+    _wait_until(lambda: gate.waiting == 2)
+    release.set()
+    for thread in (holder, search, kiosk):
+        thread.join(5)
+    assert order == ["search", "kiosk"]
