@@ -91,6 +91,41 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
+def register_attendee(
+    api: httpx.Client, event: dict[str, Any], full_name: str, *, username: str | None = None
+) -> dict[str, Any]:
+    """An attendee signs up with the event's code: the registration (`attendee`, `access_token`)."""
+    username = username or f"u{uuid.uuid4().hex[:8]}"
+    registered: dict[str, Any] = ok(
+        api.post(
+            "/api/v1/attendees/register",
+            json={
+                "access_code": event["access_code"],
+                "email": f"{username}@example.org",
+                "username": username,
+                "full_name": full_name,
+                "password": "a long attendee password",
+            },
+        ),
+        201,
+    )
+    return registered
+
+
+def attendee_headers(registered: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {registered['access_token']}"}
+
+
+def choose_whatsapp(api: httpx.Client, registered: dict[str, Any], phone: str) -> None:
+    """The attendee asks for new-photo notices on WhatsApp, with consent, at +`phone`."""
+    choice = {"channel": "whatsapp", "phone": f"+{phone}", "whatsapp_consent": True}
+    ok(
+        api.put(
+            "/api/v1/attendees/me/notifications", json=choice, headers=attendee_headers(registered)
+        )
+    )
+
+
 @dataclass
 class Gym:
     """A tenant with a connected WhatsApp session."""

@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, message, new_phone, ok
+from tests.messaging.conftest import (
+    Gym,
+    attendee_headers,
+    choose_whatsapp,
+    message,
+    new_phone,
+    ok,
+    register_attendee,
+)
 
 
 def _event(api: httpx.Client, gym: Gym, name: str) -> dict[str, Any]:
@@ -38,26 +46,12 @@ def _attendee(
     *,
     then_email: bool = False,
 ) -> dict[str, Any]:
-    username = f"u{uuid.uuid4().hex[:8]}"
-    registered = ok(
-        api.post(
-            "/api/v1/attendees/register",
-            json={
-                "access_code": event["access_code"],
-                "email": f"{username}@example.org",
-                "username": username,
-                "full_name": full_name,
-                "password": "a long attendee password",
-            },
-        ),
-        201,
-    )
-    headers = {"Authorization": f"Bearer {registered['access_token']}"}
+    registered = register_attendee(api, event, full_name)
     if phone is not None:
-        whatsapp = {"channel": "whatsapp", "phone": f"+{phone}", "whatsapp_consent": True}
-        ok(api.put("/api/v1/attendees/me/notifications", json=whatsapp, headers=headers))
+        choose_whatsapp(api, registered, phone)
     if then_email:  # changed their mind: the number stays, the consent does not
         email = {"channel": "email"}
+        headers = attendee_headers(registered)
         ok(api.put("/api/v1/attendees/me/notifications", json=email, headers=headers))
     attendee: dict[str, Any] = registered["attendee"]
     return attendee

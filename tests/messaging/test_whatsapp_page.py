@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.conftest import TenantOwner
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import configure, new_phone, ok
+from tests.messaging.conftest import choose_whatsapp, configure, new_phone, ok, register_attendee
 from tests.web.conftest import (
     WAIT_MS,
     Tokens,
@@ -58,28 +58,9 @@ def _member(api: httpx.Client, owner: TenantOwner, name: str, *, whatsapp: bool)
 
 
 def _attendee(api: httpx.Client, event: dict[str, Any], name: str, phone: str | None) -> None:
-    username = name.split(maxsplit=1)[0].lower()
-    registered = ok(
-        api.post(
-            "/api/v1/attendees/register",
-            json={
-                "access_code": event["access_code"],
-                "email": f"{username}@example.org",
-                "username": username,
-                "full_name": name,
-                "password": "a long attendee password",
-            },
-        ),
-        201,
-    )
+    registered = register_attendee(api, event, name)
     if phone is not None:
-        ok(
-            api.put(
-                "/api/v1/attendees/me/notifications",
-                json={"channel": "whatsapp", "phone": f"+{phone}", "whatsapp_consent": True},
-                headers={"Authorization": f"Bearer {registered['access_token']}"},
-            )
-        )
+        choose_whatsapp(api, registered, phone)
 
 
 def test_connect_and_send_a_template(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from tests.contracts.waha import WahaContract
 from tests.events.conftest import compose
 from tests.images import face_bytes
-from tests.messaging.conftest import Gym, new_phone, ok
+from tests.messaging.conftest import Gym, attendee_headers, new_phone, ok, register_attendee
 from visage.core.db import Database
 from visage.events.uploads import reindex_event
 from visage.notifications.service import NotificationKind, Notified, notify
@@ -35,20 +35,8 @@ def _event(api: httpx.Client, gym: Gym) -> dict[str, Any]:
 
 
 def _attendee(api: httpx.Client, event: dict[str, Any], username: str) -> dict[str, str]:
-    registered = ok(
-        api.post(
-            "/api/v1/attendees/register",
-            json={
-                "access_code": event["access_code"],
-                "email": f"{username}@example.org",
-                "username": username,
-                "full_name": f"{username.title()} Runner",
-                "password": "a long attendee password",
-            },
-        ),
-        201,
-    )
-    return {"Authorization": f"Bearer {registered['access_token']}"}
+    registered = register_attendee(api, event, f"{username.title()} Runner", username=username)
+    return attendee_headers(registered)
 
 
 def _subscribe(api: httpx.Client, event: dict[str, Any], headers: dict[str, str]) -> None:
