@@ -13,7 +13,15 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from tests.billing.conftest import BillingGym
-from tests.web.conftest import WAIT_MS, Tokens, launch_chromium, screenshot, signed_in, watch
+from tests.web.conftest import (
+    WAIT_MS,
+    Tokens,
+    launch_chromium,
+    open_ready,
+    screenshot,
+    signed_in,
+    watch,
+)
 from visage.billing.models import BillingCustomer
 from visage.core.db import Database
 from visage.identity.models import Role, User
@@ -60,7 +68,7 @@ def test_owner_prices_a_plan_and_subscribes_a_member_at_the_desk(
     errors = watch(page)
 
     # The plan form carries the price: Stripe gets the product and price as the plan is made.
-    page.goto(f"{visage_server}/app/plans")
+    open_ready(page, f"{visage_server}/app/plans")
     page.get_by_text("Create a plan").click()
     page.get_by_label("Name").fill("Yearly gold")
     page.get_by_label("Price (cents)").fill("39000")

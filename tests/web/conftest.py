@@ -120,6 +120,13 @@ def expect_ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
+def open_ready(page: Page, url: str) -> None:
+    """Open a signed-in page and wait until it knows its user and its handlers are attached:
+    a click before that does nothing, and a slow machine makes that window long."""
+    page.goto(url)
+    page.locator("body[data-ready]").wait_for(state="attached", timeout=WAIT_MS)
+
+
 def watch(page: Page) -> list[str]:
     """Script errors of the page, to assert there were none."""
     errors: list[str] = []

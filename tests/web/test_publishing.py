@@ -19,6 +19,7 @@ from tests.web.conftest import (
     WAIT_MS,
     Tokens,
     expect_ok,
+    open_ready,
     screenshot,
     signed_in,
     watch,
@@ -73,7 +74,7 @@ def test_from_an_event_gallery_to_a_published_post(
     context = signed_in(browser.new_context(base_url=live_server), owner)
     page = context.new_page()
     errors = watch(page)
-    page.goto("/app/publishing")
+    open_ready(page, "/app/publishing")
     page.get_by_role("button", name="X", exact=True).click()
     expect(page.get_by_text("X connected.")).to_be_visible(timeout=WAIT_MS)
     account_row = page.locator("[data-account='x']")

@@ -379,6 +379,7 @@ function ngettext(singular, plural, count, values) {
     showUser(me);
     document.body.dispatchEvent(new CustomEvent("visage:ready"));
     for (const callback of readyCallbacks.splice(0)) callback(me);
+    document.body.dataset.ready = "";  // the page's handlers are in place (browser tests wait for it)
   }
 
   // ------------------------------------------------------------------ language and dates
