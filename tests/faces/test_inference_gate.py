@@ -16,13 +16,17 @@ def _wait_until(condition: object, timeout: float = 5.0) -> None:
         time.sleep(0.001)
 
 
-def test_a_waiting_kiosk_frame_runs_before_earlier_background_work() -> None:
+def _order_of_two_waiting(
+    holder: Priority, first: tuple[str, Priority], second: tuple[str, Priority], pause: float = 0
+) -> list[str]:
+    """With the one slot held at `holder`'s priority, `first` starts waiting, `pause` seconds
+    later `second` does; the slot is freed: the order in which the two then ran."""
     gate = InferenceGate(1)
     order: list[str] = []
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with gate.slot(Priority.INTERACTIVE):
+        with gate.slot(holder):
             held.set()
             release.wait(5)
 
@@ -30,18 +34,26 @@ def test_a_waiting_kiosk_frame_runs_before_earlier_background_work() -> None:
         with gate.slot(priority):
             order.append(name)
 
-    holder = threading.Thread(target=hold)
-    holder.start()
+    holding = threading.Thread(target=hold)
+    holding.start()
     assert held.wait(5)
-    background = threading.Thread(target=run, args=("background", Priority.BACKGROUND))
-    background.start()
+    earlier = threading.Thread(target=run, args=first)
+    earlier.start()
     _wait_until(lambda: gate.waiting == 1)
-    kiosk = threading.Thread(target=run, args=("kiosk", Priority.KIOSK))
-    kiosk.start()
+    time.sleep(pause)
+    later = threading.Thread(target=run, args=second)
+    later.start()
     _wait_until(lambda: gate.waiting == 2)
     release.set()
-    for thread in (holder, background, kiosk):
+    for thread in (holding, earlier, later):
         thread.join(5)
+    return order
+
+
+def test_a_waiting_kiosk_frame_runs_before_earlier_background_work() -> None:
+    order = _order_of_two_waiting(
+        Priority.INTERACTIVE, ("background", Priority.BACKGROUND), ("kiosk", Priority.KIOSK)
+    )
     assert order == ["kiosk", "background"]
 
 
@@ -73,30 +85,10 @@ def test_no_more_run_at_once_than_slots_and_all_run() -> None:
 
 
 def test_a_search_waiting_longer_than_its_slack_goes_before_later_kiosk_frames() -> None:
-    gate = InferenceGate(1)
-    order: list[str] = []
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with gate.slot(Priority.KIOSK):
-            held.set()
-            release.wait(5)
-
-    def run(name: str, priority: Priority) -> None:
-        with gate.slot(priority):
-            order.append(name)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(5)
-    search = threading.Thread(target=run, args=("search", Priority.INTERACTIVE))
-    search.start()
-    _wait_until(lambda: gate.waiting == 1)
-    time.sleep(SLACK_SECONDS[Priority.INTERACTIVE] + 0.1)
-    kiosk = threading.Thread(target=run, args=("kiosk", Priority.KIOSK))
-    kiosk.start()
-    _wait_until(lambda: gate.waiting == 2)
-    release.set()
-    for thread in (holder, search, kiosk):
-        thread.join(5)
+    order = _order_of_two_waiting(
+        Priority.KIOSK,
+        ("search", Priority.INTERACTIVE),
+        ("kiosk", Priority.KIOSK),
+        pause=SLACK_SECONDS[Priority.INTERACTIVE] + 0.1,
+    )
     assert order == ["search", "kiosk"]
