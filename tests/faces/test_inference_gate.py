@@ -6,14 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+from tests.reliability.workers import wait_for
 from visage.faces.inference.scheduling import SLACK_SECONDS, InferenceGate, Priority
-
-
-def _wait_until(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.001)
 
 
 def _order_of_two_waiting(
@@ -39,11 +33,11 @@ def _order_of_two_waiting(
     assert held.wait(5)
     earlier = threading.Thread(target=run, args=first)
     earlier.start()
-    _wait_until(lambda: gate.waiting == 1)
+    assert wait_for(lambda: gate.waiting == 1, 5, step=0.001)
     time.sleep(pause)
     later = threading.Thread(target=run, args=second)
     later.start()
-    _wait_until(lambda: gate.waiting == 2)
+    assert wait_for(lambda: gate.waiting == 2, 5, step=0.001)
     release.set()
     for thread in (holding, earlier, later):
         thread.join(5)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
 from tests.messaging.conftest import Gym, message, ok, send
+from tests.reliability.workers import wait_for
 from visage.config import Settings
 from visage.core.db import Database
 from visage.messaging.tasks import requeue_stranded
@@ -23,15 +24,6 @@ from visage.messaging.tasks import requeue_stranded
 
 def _sent_to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
     return [item for item in waha.sent if item["chatId"] == f"{digits}@c.us"]
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_waha_down_then_back(
@@ -126,7 +118,7 @@ def test_worker_killed_mid_send_does_not_send_twice(
 
     rescuer = _worker(messaging_settings)
     try:
-        assert _wait_for(lambda: message(api, gym, queued["id"])["status"] == "unknown", 90)
+        assert wait_for(lambda: message(api, gym, queued["id"])["status"] == "unknown", 90)
     finally:
         rescuer.send_signal(signal.SIGTERM)
         rescuer.wait(timeout=30)
