@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from visage.access.decision import PaymentStatus, PlanKind, Reason
 from visage.access.models import CheckinSource
 from visage.core.paging import Page
+from visage.i18n.context import N_
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -30,13 +31,13 @@ class PlanCreate(BaseModel):
     @model_validator(mode="after")
     def _terms_fit_kind(self) -> PlanCreate:
         if self.kind is PlanKind.VISIT_PACK and self.visits is None:
-            raise ValueError("a visit pack needs `visits`")
+            raise ValueError(N_("a visit pack needs `visits`"))
         if self.kind is not PlanKind.VISIT_PACK and self.visits is not None:
-            raise ValueError("only visit packs have `visits`")
+            raise ValueError(N_("only visit packs have `visits`"))
         if self.kind is PlanKind.FIXED_TERM and self.duration_days is None:
-            raise ValueError("a fixed term needs `duration_days`")
+            raise ValueError(N_("a fixed term needs `duration_days`"))
         if self.kind is PlanKind.UNLIMITED and self.duration_days is not None:
-            raise ValueError("an unlimited plan runs until ended: no `duration_days`")
+            raise ValueError(N_("an unlimited plan runs until ended: no `duration_days`"))
         return self
 
 
@@ -118,8 +119,10 @@ class IntervalIn(BaseModel):
     def _local_time(cls, value: time) -> time:
         if value.tzinfo is not None:
             raise ValueError(
-                "give a local time such as 06:00, without an offset "
-                "(the schedule's timezone applies)"
+                N_(
+                    "give a local time such as 06:00, without an offset "
+                    "(the schedule's timezone applies)"
+                )
             )
         return value
 
@@ -137,14 +140,14 @@ class OpeningHoursIn(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError("unknown IANA time zone (e.g. Europe/Amsterdam)") from error
+            raise ValueError(N_("unknown IANA time zone (e.g. Europe/Amsterdam)")) from error
         return value
 
     @field_validator("weekly")
     @classmethod
     def _few_intervals(cls, value: dict[str, list[IntervalIn]]) -> dict[str, list[IntervalIn]]:
         if any(len(intervals) > 8 for intervals in value.values()):
-            raise ValueError("at most 8 intervals per day")
+            raise ValueError(N_("at most 8 intervals per day"))
         return value
 
 

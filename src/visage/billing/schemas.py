@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from visage.access.schemas import PlanCreate, PlanOut, PlanUpdate
 from visage.billing.models import BillingInterval
+from visage.i18n.context import N_
 
 CURRENCY = r"^[a-zA-Z]{3}$"
 MAX_CENTS = 100_000_000
@@ -28,7 +29,7 @@ class PriceIn(BaseModel):
         if self.billing_interval is BillingInterval.ONE_TIME and (
             self.trial_days or self.setup_fee_cents
         ):
-            raise ValueError("a one-time plan has no trial and no setup fee: only its price")
+            raise ValueError(N_("a one-time plan has no trial and no setup fee: only its price"))
         return self
 
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from visage.core.errors import AppError, error_body
 from visage.core.logging import end_log_context, start_log_context
 from visage.i18n.context import N_
+from visage.i18n.validation import field_message
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = [
             {
                 "field": ".".join(str(part) for part in item["loc"]),
-                "message": item["msg"],
+                "message": field_message(item),
                 "type": item["type"],
             }
             for item in error.errors()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from visage.core.paging import Page
 from visage.events.models import NoticeChannel, PhotoStatus, Visibility
+from visage.i18n.context import N_
 from visage.messaging.consent import phone_digits
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -125,9 +126,11 @@ class NoticeChannelUpdate(BaseModel):
     def _whatsapp_needs_number_and_consent(self) -> NoticeChannelUpdate:
         if self.channel == NoticeChannel.WHATSAPP:
             if self.phone is None or phone_digits(self.phone) is None:
-                raise ValueError("WhatsApp needs your phone number in international form (+...)")
+                raise ValueError(
+                    N_("WhatsApp needs your phone number in international form (+...)")
+                )
             if not self.whatsapp_consent:
-                raise ValueError("WhatsApp needs your consent (whatsapp_consent: true)")
+                raise ValueError(N_("WhatsApp needs your consent (whatsapp_consent: true)"))
         return self
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from visage.i18n.context import N_
 from visage.identity.models import Role
 
 # Long enough for passphrases; argon2 hashes the whole of it (no truncation).
@@ -31,7 +32,7 @@ class LoginRequest(Strict):
     @model_validator(mode="after")
     def _one_identifier(self) -> LoginRequest:
         if not (self.username or self.email):
-            raise ValueError("give a username or an email")
+            raise ValueError(N_("give a username or an email"))
         return self
 
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from visage.i18n.context import N_
+
 
 class SessionCreate(BaseModel):
     label: str = Field(default="WhatsApp", min_length=1, max_length=200)
@@ -46,9 +48,9 @@ class MessageCreate(BaseModel):
     @model_validator(mode="after")
     def _one_recipient_one_body(self) -> MessageCreate:
         if (self.member_id is None) == (self.phone is None):
-            raise ValueError("give exactly one of member_id or phone")
+            raise ValueError(N_("give exactly one of member_id or phone"))
         if (self.text is None) == (self.template_id is None):
-            raise ValueError("give exactly one of text or template_id")
+            raise ValueError(N_("give exactly one of text or template_id"))
         return self
 
 
@@ -147,9 +149,9 @@ class BulkCreate(BaseModel):
     @model_validator(mode="after")
     def _one_body(self) -> BulkCreate:
         if (self.text is None) == (self.template_id is None):
-            raise ValueError("give exactly one of text or template_id")
+            raise ValueError(N_("give exactly one of text or template_id"))
         if (self.segment == "event_attendees") != (self.event_id is not None):
-            raise ValueError("event_id goes with (and only with) the event_attendees segment")
+            raise ValueError(N_("event_id goes with (and only with) the event_attendees segment"))
         return self
 
 
