@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.conftest import TenantOwner
+from tests.conftest import TEST_PASSWORD, TenantOwner
 from tests.identity.conftest import Inbox
 from visage.core.db import Database
 from visage.identity.email import EMAIL_QUEUE
@@ -207,3 +207,86 @@ def test_every_page_renders_in_french(browser_client: TestClient) -> None:
         assert f"<title>{shell.title} · Visage</title>" not in page.text or shell.title in {
             "WhatsApp"
         }, path
+
+
+def _signed_in(client: TestClient, tenant: Tenant, user: User) -> Any:
+    """Signs in as `user` with an English browser; the answer."""
+    answer = client.post(
+        "/api/v1/auth/login",
+        json={"username": user.username, "password": TEST_PASSWORD, "tenant": tenant.slug},
+        headers=ENGLISH,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def test_signing_in_puts_the_accounts_language_in_the_cookie(
+    browser_client: TestClient,
+    database: Database,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+) -> None:
+    tenant = make_tenant()
+    french = make_user(tenant, Role.STAFF)
+    with database.session() as session:
+        session.get_one(User, french.id).locale = "fr"
+    signed_in = _signed_in(browser_client, tenant, french)
+    assert "visage_locale=fr" in signed_in.headers["set-cookie"]
+    assert signed_in.headers["content-language"] == "fr"
+    # So the first signed-in page already speaks the account's language.
+    page = browser_client.get("/app/", headers=ENGLISH)
+    assert '<html lang="fr">' in page.text
+    assert "<h1>Tableau de bord</h1>" in page.text
+
+    # No language of its own: the cookie (the visitor's choice) stays as it is.
+    undecided = _signed_in(browser_client, tenant, make_user(tenant, Role.STAFF))
+    assert "set-cookie" not in undecided.headers
+    assert browser_client.cookies["visage_locale"] == "fr"
+
+
+def test_signing_in_keeps_a_choice_made_on_the_page_over_the_tenants_default(
+    browser_client: TestClient,
+    database: Database,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+) -> None:
+    tenant = make_tenant()
+    _set_tenant_locale(database, tenant, "fr")
+    staff = make_user(tenant, Role.STAFF)
+    assert "visage_locale=fr" in _signed_in(browser_client, tenant, staff).headers["set-cookie"]
+    browser_client.get("/app/language/en")
+    kept = _signed_in(browser_client, tenant, staff)
+    assert (kept.headers.get("set-cookie"), kept.headers["content-language"]) == (None, "en")
+
+
+def test_saving_the_accounts_language_sets_this_browsers_too(
+    browser_client: TestClient, make_tenant_owner: Callable[[], TenantOwner]
+) -> None:
+    owner = make_tenant_owner()
+    saved = browser_client.put(
+        "/api/v1/auth/me/locale", json={"locale": "fr"}, headers={**owner.headers, **ENGLISH}
+    )
+    assert "visage_locale=fr" in saved.headers["set-cookie"]
+    assert '<html lang="fr">' in browser_client.get("/app/", headers=ENGLISH).text
+    browser_client.put("/api/v1/auth/me/locale", json={"locale": None}, headers=owner.headers)
+    assert "visage_locale" not in browser_client.cookies
+    assert '<html lang="en">' in browser_client.get("/app/", headers=ENGLISH).text
+
+
+def test_an_events_language_goes_back_to_the_tenants_default(
+    client: TestClient, make_tenant_owner: Callable[[], TenantOwner]
+) -> None:
+    owner = make_tenant_owner()
+    body = {"name": "Trail", "slug": "trail", "event_date": "2026-12-01", "language": "fr"}
+    event = client.post("/api/v1/events", json=body, headers=owner.headers).json()
+    assert event["language"] == "fr"
+    cleared = client.patch(
+        f"/api/v1/events/{event['id']}", json={"language": None}, headers=owner.headers
+    )
+    assert cleared.json()["language"] is None
+    renamed = client.patch(
+        f"/api/v1/events/{event['id']}",
+        json={"name": "Trail 2", "slug": None},
+        headers=owner.headers,
+    )
+    assert (renamed.json()["name"], renamed.json()["slug"]) == ("Trail 2", "trail")

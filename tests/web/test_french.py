@@ -1,7 +1,9 @@
 """Visage in French, as a French-speaking gym and its attendees meet it in Chromium with
 `locale="fr-FR"`: sign-in, the dashboard with French dates, an API 422 in French with the
-same code, the kiosk's refusal, the attendee selfie page; and a user who switches the
-language on the page keeps it after signing out and in."""
+same code, the kiosk's refusal, the attendee selfie page; a user who switches the language on
+the page keeps it after signing out and in; a French account's pages are French from their
+first request in an English browser; the tenant's default language can go back to the
+browser's."""
 
 from __future__ import annotations
 
@@ -16,7 +18,15 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.conftest import TEST_PASSWORD
 from tests.images import FACES_DIR
-from tests.web.conftest import WAIT_MS, Tokens, expect_ok, screenshot, watch
+from tests.web.conftest import (
+    WAIT_MS,
+    Tokens,
+    expect_ok,
+    open_ready,
+    screenshot,
+    signed_in,
+    watch,
+)
 from tests.web.test_kiosk import camera_browser, write_y4m
 from visage.core.db import Database
 from visage.identity.models import Role, Tenant, User
@@ -208,3 +218,76 @@ def test_a_language_chosen_on_the_page_is_kept_after_signing_out_and_in(
     expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord", timeout=WAIT_MS)
     screenshot(page, "language_kept")
     elsewhere.close()
+
+
+def test_a_french_account_reads_french_from_the_first_page_in_an_english_browser(
+    live_server: str,
+    browser: Browser,
+    database: Database,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+) -> None:
+    tenant = make_tenant()
+    user = make_user(tenant, Role.STAFF, full_name="Zoé Roux")
+    with database.session() as session:
+        session.get_one(User, user.id).locale = "fr"
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = watch(page)
+    documents: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            documents.append(request.url) if request.resource_type == "document" else None
+        ),
+    )
+    page.goto(f"{live_server}/app/login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+    with page.expect_response(f"{live_server}/app/", timeout=WAIT_MS) as dashboard:
+        sign_in(page, tenant.slug, user.username, TEST_PASSWORD, french=False)
+    assert '<html lang="fr">' in dashboard.value.text()
+    page.locator("body[data-ready]").wait_for(state="attached", timeout=WAIT_MS)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
+    open_ready(page, f"{live_server}/app/members")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Membres")
+    # No page was first drawn in English and then replaced (no `/app/language/fr` hop).
+    assert documents == [
+        f"{live_server}/app/login",
+        f"{live_server}/app/",
+        f"{live_server}/app/members",
+    ]
+    assert errors == []
+    context.close()
+
+
+def test_the_settings_give_the_default_language_back_to_each_browser(
+    live_server: str,
+    browser: Browser,
+    database: Database,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+) -> None:
+    tenant = make_tenant()
+    with database.session() as session:
+        session.get_one(Tenant, tenant.id).default_locale = "en"
+    owner = tokens_for(make_user(tenant, Role.TENANT_OWNER))
+    context = signed_in(browser.new_context(locale="en-US"), owner)
+    page = context.new_page()
+    errors = watch(page)
+    open_ready(page, f"{live_server}/app/settings")
+    form = page.locator("form[data-settings=tenant]")
+    language = form.get_by_label("Default language")
+    expect(language).to_have_value("en", timeout=WAIT_MS)
+    language.select_option(label="Each person's browser language")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator("[data-outcome]")).to_have_text("Saved.", timeout=WAIT_MS)
+    with database.session() as session:
+        assert session.get_one(Tenant, tenant.id).default_locale is None
+    open_ready(page, f"{live_server}/app/settings")
+    expect(
+        page.locator("form[data-settings=tenant]").get_by_label("Default language")
+    ).to_have_value("")
+    assert errors == []
+    context.close()

@@ -38,7 +38,9 @@ class EventUpdate(BaseModel):
     visibility: Visibility | None = None
     face_search_enabled: bool | None = None
     watermark_previews: bool | None = None
-    language: Literal["en", "fr"] | None = None
+    language: Literal["en", "fr"] | None = Field(
+        default=None, description="null: back to the tenant's default"
+    )
     expires_at: datetime | None = None
     regenerate_access_code: bool = False
 

@@ -38,6 +38,9 @@ ACCESS_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 ACCESS_CODE_LENGTH = 8
+# An update's null leaves most fields as they are; these it clears (the language: back to the
+# tenant's default).
+CLEARABLE_FIELDS = frozenset({"language"})
 
 
 def _new_access_code() -> str:
@@ -110,7 +113,7 @@ def update_event(
     changes = data.model_dump(exclude_unset=True, exclude={"regenerate_access_code"})
     was_enabled = event.face_search_enabled
     for field, value in changes.items():
-        if value is not None:
+        if value is not None or field in CLEARABLE_FIELDS:
             setattr(event, field, value)
     if data.regenerate_access_code:
         event.access_code = _new_access_code()

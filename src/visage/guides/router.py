@@ -6,7 +6,7 @@ an attendee's (with the event's `access_code`) to `POST /api/v1/attendees/login`
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -43,12 +43,16 @@ def _attendee_login(body: FindMeLogin) -> AttendeeLogin:
     summary="FindMe's login: photographers, or attendees with the event's access_code",
 )
 def findme_login(
-    body: FindMeLogin, session: DbSession, settings: AppSettings, client: Client
+    body: FindMeLogin,
+    session: DbSession,
+    settings: AppSettings,
+    client: Client,
+    response: Response,
 ) -> TokenPair | AttendeeToken:
     if body.access_code:
         return events_router.login_attendee(_attendee_login(body), session, settings)
     user_login = LoginRequest.model_validate(body.model_dump(exclude={"access_code"}))
-    return identity_router.login(user_login, session, settings, client)
+    return identity_router.login(user_login, session, settings, client, response)
 
 
 @router.get(

@@ -25,6 +25,9 @@ class Localization:
     chosen: bool = False
     # The tenant's default locale may still replace it (nothing better was known).
     from_header: bool = False
+    # The account decided it (the user's saved choice, else the tenant's default): sign-in
+    # keeps it in the language cookie, so the pages render in it from their first request.
+    from_account: bool = False
     timezone: str = DEFAULT_TIMEZONE
 
 

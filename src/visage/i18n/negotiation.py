@@ -63,10 +63,11 @@ def adopt_account(
 ) -> None:
     """Refine the request's locale once the caller is known (in place)."""
     preferred = supported(user_locale)
-    if preferred:
-        localization.locale = preferred
-    elif not localization.chosen and supported(tenant_locale):
-        localization.locale = supported(tenant_locale) or localization.locale
+    tenant_default = None if localization.chosen else supported(tenant_locale)
+    account_locale = preferred or tenant_default
+    if account_locale:
+        localization.locale = account_locale
+    localization.from_account = account_locale is not None
     localization.from_header = False
 
 

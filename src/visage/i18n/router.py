@@ -2,7 +2,8 @@
 
 - `GET /app/language/{locale}?next=/path`: the switch on every page; remembers the choice in
   a cookie (a year) and goes back to the page. Signed-in pages also save it on the account.
-- `PUT /api/v1/auth/me/locale`: the signed-in user's saved language (null forgets it).
+- `PUT /api/v1/auth/me/locale`: the signed-in user's saved language (null forgets it), also
+  put in (or taken out of) this browser's cookie.
 - `GET /app/i18n/{locale}.json`: the web app's script strings, from the same catalogs.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from visage.core.deps import DbSession
-from visage.i18n import catalogs, negotiation, preferences
+from visage.i18n import catalogs, preferences
+from visage.i18n.cookies import forget_language, remember_language
 from visage.i18n.preferences import LocaleCode
 from visage.identity.dependencies import Client, CurrentUser
 
@@ -40,13 +42,7 @@ def _safe_next(next_path: str | None) -> str:
 @pages_router.get("/app/language/{locale}")
 def switch_language(locale: LocaleParam, next: str | None = None) -> RedirectResponse:
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        negotiation.LOCALE_COOKIE,
-        locale,
-        max_age=negotiation.LOCALE_COOKIE_MAX_AGE,
-        samesite="lax",
-        httponly=False,  # the scripts read it to keep the account's choice in step
-    )
+    remember_language(response, locale)
     return response
 
 
@@ -60,7 +56,16 @@ def script_catalog(locale: LocaleParam) -> JSONResponse:
 
 @api_router.put("/me/locale")
 def save_my_locale(
-    body: LocaleChoice, session: DbSession, principal: CurrentUser, client: Client
+    body: LocaleChoice,
+    session: DbSession,
+    principal: CurrentUser,
+    client: Client,
+    response: Response,
 ) -> LocaleChoice:
+    """Also this browser's language from now on; forgetting the choice forgets it here too."""
     user = preferences.set_user_locale(session, principal, body.locale, client)
+    if user.locale:
+        remember_language(response, user.locale)
+    else:
+        forget_language(response)
     return LocaleChoice.model_validate({"locale": user.locale})

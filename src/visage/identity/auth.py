@@ -20,7 +20,7 @@ from visage.core.errors import (
 )
 from visage.core.security import hash_password, hash_token, new_opaque_token, verify_password
 from visage.i18n.context import gettext, using
-from visage.i18n.preferences import locale_for_user
+from visage.i18n.preferences import adopt_principal, locale_for_user
 from visage.identity import audit, login_guard
 from visage.identity.email import send_email
 from visage.identity.errors import AmbiguousAccount
@@ -133,7 +133,9 @@ def login(
         tenant_id=user.tenant_id,
         user_id=user.id,
     )
-    audit.record_on(session, "login.succeeded", user, actor=user_principal(user), client=client)
+    principal = user_principal(user)
+    audit.record_on(session, "login.succeeded", user, actor=principal, client=client)
+    adopt_principal(session, principal)  # the answer speaks the account's language
     return start_session(session, settings, user, client)
 
 

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
 from visage.core.deps import AppSettings, DbSession
 from visage.core.paging import Page, Paging, page_of
 from visage.i18n.context import N_, gettext
+from visage.i18n.cookies import remember_account_language
 from visage.identity import api_tokens, auth, management, service
 from visage.identity.dependencies import Client, CurrentUser, require
 from visage.identity.models import Role
@@ -75,19 +76,25 @@ auth_router = APIRouter(prefix="/auth", tags=["auth"])
 
 @auth_router.post("/login")
 def login(
-    body: LoginRequest, session: DbSession, settings: AppSettings, client: Client
+    body: LoginRequest,
+    session: DbSession,
+    settings: AppSettings,
+    client: Client,
+    response: Response,
 ) -> TokenPair:
-    return _tokens(
-        auth.login(
-            session,
-            settings,
-            username=body.username,
-            email=body.email,
-            password=body.password,
-            tenant_slug=body.tenant,
-            client=client,
-        )
+    """Sets the language cookie to the account's language: the first page after signing in
+    already speaks it."""
+    issued = auth.login(
+        session,
+        settings,
+        username=body.username,
+        email=body.email,
+        password=body.password,
+        tenant_slug=body.tenant,
+        client=client,
     )
+    remember_account_language(response)
+    return _tokens(issued)
 
 
 @auth_router.post("/refresh")

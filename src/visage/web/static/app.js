@@ -145,7 +145,11 @@ function ngettext(singular, plural, count, values) {
         continue;
       }
       const value = element.value.trim();
-      if (value === "") continue;
+      if (value === "") {
+        // A choice such as "the organization's default": empty clears the saved value.
+        if (element.hasAttribute("data-empty-is-null")) body[element.name] = null;
+        continue;
+      }
       if (type === "int") body[element.name] = Number.parseInt(value, 10);
       else if (type === "float") body[element.name] = Number.parseFloat(value);
       else if (type === "bool") body[element.name] = value === "true";
@@ -367,7 +371,9 @@ function ngettext(singular, plural, count, values) {
       return;
     }
     // The account's language (its saved choice, else the tenant's default) wins over the
-    // browser's: the API says which one it used; the switch link remembers it in the cookie.
+    // browser's. Signing in put it in the language cookie, so the page already speaks it;
+    // when it changed since (on another device), the API says which one it used and the
+    // switch link remembers it in the cookie.
     const spoken = result.response.headers.get("content-language");
     if (spoken && spoken !== VISAGE_LOCALE && sessionStorage.getItem(HOPPED) !== spoken) {
       sessionStorage.setItem(HOPPED, spoken);
