@@ -38,14 +38,17 @@
     whatsappFields.hidden = !chosen() || chosen().value !== "whatsapp";
   }
   async function showChannel() {
-    channelForm.hidden = !registered;
+    // Shown once the saved choice is in: a choice made before it arrived would be overwritten.
+    channelForm.hidden = true;
     if (!registered) return;
     const me = await call("/api/v1/attendees/me");
-    if (!me.ok || !me.data.attendee) return;
-    const current = channelForm.querySelector(`input[value="${me.data.attendee.notice_channel}"]`);
-    if (current) current.checked = true;
-    if (me.data.attendee.phone) channelForm.elements.phone.value = `+${me.data.attendee.phone}`;
+    if (me.ok && me.data.attendee) {
+      const current = channelForm.querySelector(`input[value="${me.data.attendee.notice_channel}"]`);
+      if (current) current.checked = true;
+      if (me.data.attendee.phone) channelForm.elements.phone.value = `+${me.data.attendee.phone}`;
+    }
     toggleWhatsapp();
+    channelForm.hidden = false;
   }
   for (const radio of channelForm.querySelectorAll("input[name=channel]")) {
     radio.addEventListener("change", toggleWhatsapp);
