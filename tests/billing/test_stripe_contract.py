@@ -23,6 +23,8 @@ from sqlalchemy import select
 from tests.billing.conftest import BillingGym, events_processed, running_visage, wait_until
 from tests.conftest import TenantOwner, free_port
 from tests.contracts.stripe_events import StripeContract, serve
+from visage.billing.models import Subscription
+from visage.billing.sync import CONFIRM_WITH_BANK
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity.models import AuditEvent
@@ -159,6 +161,45 @@ def test_a_payment_the_bank_must_confirm_tells_the_member_and_the_desk(
         ],
         what="the notice to the member",
     )
+
+
+def test_the_banks_request_outlasts_later_events_until_paid_or_superseded(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+
+    def applied(*sent: str) -> None:
+        wait_until(lambda: events_processed(database, *sent), what=f"the jobs of {sent}")
+
+    def stored_fact() -> str | None:
+        with database.session() as session:
+            row = session.scalar(
+                select(Subscription).where(Subscription.stripe_subscription_id == subscription_id)
+            )
+            assert row is not None
+            return row.action_required_invoice_id
+
+    waiting = contract.renew(subscription_id, paid=False, action_required=True)
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    # Stripe's subscription never says the bank asked: a later event must not lose the reason.
+    applied(contract.emit("customer.subscription.updated", contract.objects[subscription_id]))
+    assert stored_fact() == waiting["id"]
+    assert CONFIRM_WITH_BANK in gym.billing(member_id)["payment_problem"]
+
+    contract.confirm_payment(waiting["id"])
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    paid = gym.billing(member_id)
+    assert (paid["status"], paid["payment_problem"], stored_fact()) == ("active", None, None)
+
+    contract.renew(subscription_id, paid=False, action_required=True)
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    assert CONFIRM_WITH_BANK in gym.billing(member_id)["payment_problem"]
+    contract.renew(subscription_id, paid=False)  # a newer invoice, declined: what is owed now
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    superseded = gym.billing(member_id)["payment_problem"]
+    assert "grace period" in superseded
+    assert CONFIRM_WITH_BANK not in superseded
+    assert stored_fact() is None
 
 
 def test_renewals_paid_then_failed_grace_then_overdue_with_an_email(

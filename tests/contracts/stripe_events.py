@@ -249,6 +249,18 @@ class StripeContract:
         self.emit("customer.subscription.updated", subscription)
         return invoice
 
+    def confirm_payment(self, invoice_id: str) -> None:
+        """The member confirmed the payment with their bank (3-D Secure): the invoice is paid,
+        and its subscription, owing nothing more, is active again."""
+        with self.lock:
+            invoice = self.objects[invoice_id]
+            self._pay(invoice)
+            subscription = self.objects[invoice["parent"]["subscription_details"]["subscription"]]
+            if subscription["latest_invoice"] == invoice_id:
+                subscription["status"] = "active"
+        self.emit("invoice.paid", invoice)
+        self.emit("customer.subscription.updated", subscription)
+
     def end_trial_soon(self, subscription_id: str) -> str:
         return self.emit("customer.subscription.trial_will_end", self.objects[subscription_id])
 

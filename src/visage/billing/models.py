@@ -82,6 +82,10 @@ class Subscription(IdMixin, TimestampMixin, SoldMembership, Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     # Why the door says OVERDUE, in words the front desk understands.
     payment_problem: Mapped[str | None] = mapped_column(String(500))
+    # The open invoice whose payment the bank asks the member to confirm (3-D Secure): only
+    # `invoice.payment_action_required` says so, neither the invoice nor the subscription
+    # does, so it is kept until that invoice is paid, voided or superseded by a newer one.
+    action_required_invoice_id: Mapped[str | None] = mapped_column(String(255))
     synced_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
