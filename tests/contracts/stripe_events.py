@@ -30,7 +30,8 @@ Followed documentation:
   (pending invoice items go on a subscription's first invoice)
 - https://docs.stripe.com/payments/checkout/one-time-payments and
   https://docs.stripe.com/payments/checkout/receipts (`mode=payment`, `invoice_creation`,
-  `payment_status=paid`), https://docs.stripe.com/api/checkout/sessions/retrieve
+  `payment_status=paid`, its `payment_intent`), https://docs.stripe.com/api/checkout/sessions/
+  retrieve and /api/checkout/sessions/list (by `payment_intent`)
 - https://docs.stripe.com/billing/subscriptions/trials/free-trials-without-payment-method
   (status `paused`, `customer.subscription.paused` / `.resumed`)
 - https://docs.stripe.com/billing/subscriptions/overview#requires-action and
@@ -147,12 +148,13 @@ class StripeContract:
         self.objects[invoice["id"]] = invoice
         return invoice
 
-    def _pay(self, invoice: dict[str, Any]) -> None:
-        """The card is charged: a PaymentIntent, its charge, the InvoicePayment (basil)."""
+    def _pay(self, invoice: dict[str, Any]) -> str | None:
+        """The card is charged: a PaymentIntent, its charge, the InvoicePayment (basil);
+        returns the PaymentIntent (None: nothing was owed)."""
         amount = int(invoice["amount_due"])
         invoice |= {"status": "paid", "amount_paid": amount}
         if not amount:
-            return
+            return None
         intent, charge = _new_id("pi"), _new_id("ch")
         self.objects[charge] = {
             "id": charge,
@@ -177,6 +179,7 @@ class StripeContract:
             "status": "paid",
             "payment": {"type": "payment_intent", "payment_intent": intent},
         }
+        return intent
 
     def _invoice(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         price = self.objects[subscription["items"]["data"][0]["price"]["id"]]
@@ -291,8 +294,8 @@ class StripeContract:
                     price["currency"],
                     metadata=invoice_data.get("metadata") or {},
                 )
-                self._pay(made)
                 session |= {
+                    "payment_intent": self._pay(made),
                     "invoice": made["id"],
                     "amount_total": made["amount_paid"],
                     "currency": made["currency"],
@@ -387,6 +390,7 @@ class StripeContract:
                 "payment_status": "unpaid",
                 "subscription": None,
                 "invoice": None,
+                "payment_intent": None,
             }
             session["url"] = f"{self.url}/checkout/{session['id']}"
             self.objects[session["id"]] = session
@@ -435,9 +439,10 @@ class StripeContract:
             "subscriptions": "subscription",
             "invoices": "invoice",
             "invoice_payments": "invoice_payment",
+            "checkout": "checkout.session",
         }
         rows = self._of(kinds[kind])
-        for name in ("customer", "invoice"):
+        for name in ("customer", "invoice", "payment_intent"):
             if name in params:
                 rows = [o for o in rows if o.get(name) == params[name]]
         if "payment" in params:

@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session
 
 from visage.access.decision import PaymentStatus
 from visage.access.models import Membership, Plan
-from visage.billing import purchases
+from visage.billing import purchases, refunds
 from visage.billing.gateway import StripeGateway
 from visage.billing.models import (
     BillingCustomer,
     BillingSettings,
-    InvoiceRefund,
     Subscription,
     WebhookEvent,
 )
@@ -35,7 +34,6 @@ from visage.billing.notices import notify_payment_failed
 from visage.billing.state import apply_to_membership, door_state
 from visage.billing.stripe_objects import (
     ReceivedEvent,
-    StripeCharge,
     StripeInvoice,
     StripeSubscription,
 )
@@ -249,7 +247,7 @@ def process_event(
                 currency=checkout.currency,
             )
     elif event.type == CHARGE_REFUNDED and event.object_id:
-        record_refund(session, gateway, gateway.charge(event.object_id))
+        refunds.record_refund(session, gateway, gateway.charge(event.object_id))
     elif event.type in INVOICE_PAID and event.invoice_id and not subscription_id:
         invoice = gateway.invoice(event.invoice_id)
         if invoice.status == "paid" and invoice.metadata.get(META_VIA) != VIA_CHECKOUT:
@@ -282,39 +280,6 @@ def _grant_paid(
         return
     purchases.grant(
         session, *owner, reference=reference, amount_cents=amount_cents, currency=currency
-    )
-
-
-def record_refund(session: Session, gateway: StripeGateway, charge: StripeCharge) -> None:
-    """Keep what Stripe says was refunded of the invoice this charge paid."""
-    invoice_id = gateway.invoice_of(charge)
-    invoice = gateway.invoice(invoice_id) if invoice_id else None
-    customer = None
-    if invoice is not None:
-        customer = session.scalar(
-            select(BillingCustomer).where(BillingCustomer.stripe_customer_id == invoice.customer_id)
-        )
-    if invoice is None or customer is None:
-        logger.info("Refunded charge %s paid no invoice of ours", charge.id)
-        return
-    store_refunded(session, customer.tenant_id, invoice.id, charge.amount_refunded)
-
-
-def store_refunded(
-    session: Session, tenant_id: uuid.UUID, invoice_id: str, amount_refunded: int
-) -> None:
-    """What Stripe says is refunded of an invoice, now (a later answer replaces it)."""
-    session.execute(
-        insert(InvoiceRefund)
-        .values(
-            stripe_invoice_id=invoice_id,
-            tenant_id=tenant_id,
-            amount_refunded_cents=amount_refunded,
-        )
-        .on_conflict_do_update(
-            index_elements=[InvoiceRefund.stripe_invoice_id],
-            set_={"amount_refunded_cents": amount_refunded, "updated_at": utcnow()},
-        )
     )
 
 
