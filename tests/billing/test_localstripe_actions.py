@@ -1,6 +1,6 @@
 """What a gym owner does with a subscription, on real LocalStripe: cancel at period end (the
 paid period is kept), plan change, partial refund, invoices, cancel now; plans priced through
-the plan API; setup fees; one-time plans bought at the desk."""
+the plan API; setup fees; one-time plans bought at the desk, and refunded by their payment."""
 
 from __future__ import annotations
 
@@ -199,3 +199,44 @@ def test_a_member_buys_a_one_time_plan_through_the_card_link(
     [membership] = gym.call("GET", f"/members/{member_id}/memberships")
     assert membership["visits_remaining"] == 5
     assert gym.front_desk(member_id)["reason"] == "GRANTED"
+
+
+@pytest.mark.usefixtures("webhooks_on")
+def test_a_one_time_purchase_is_refunded_by_its_payment_and_in_full_ends_it(
+    billing_gym: BillingGym, stripe_client: stripe.StripeClient
+) -> None:
+    gym = billing_gym
+    plan_id = gym.priced_plan(2000, kind="visit_pack", visits=8, billing_interval="one_time")
+    member_id = gym.member()
+    [purchase] = gym.subscribe(member_id, plan_id, "pm_card_visa")["purchases"]
+    intent = purchase["stripe_reference"]  # LocalStripe: a PaymentIntent, no invoice
+    path = f"/members/{member_id}/refunds"
+
+    part = gym.call("POST", path, 201, json={"payment_intent_id": intent, "amount_cents": 500})
+    assert (part["invoice_id"], part["payment_intent_id"], part["amount_cents"]) == (
+        None,
+        intent,
+        500,
+    )
+    assert stripe_client.v1.refunds.retrieve(part["refund_id"]).amount == 500
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"  # a partial refund keeps access
+    too_much = gym.call("POST", path, 409, json={"payment_intent_id": intent, "amount_cents": 1600})
+    assert too_much["error"]["code"] == "BILLING_009"
+
+    other = gym.member()
+    not_theirs = gym.call(
+        "POST", f"/members/{other}/refunds", 404, json={"payment_intent_id": intent}
+    )
+    assert not_theirs["error"]["code"] == "BILLING_008"
+    both = {"payment_intent_id": intent, "invoice_id": "in_123"}
+    assert gym.call("POST", path, 422, json=both)["error"]["code"] == "VALIDATION_ERROR"
+
+    rest = gym.call("POST", path, 201, json={"payment_intent_id": intent})
+    assert rest["amount_cents"] == 1500
+    refunds = stripe_client.v1.refunds.list({"payment_intent": intent}).data
+    assert sorted(refund.amount for refund in refunds) == [500, 1500]
+    refused = gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
+    [membership] = gym.call("GET", f"/members/{member_id}/memberships")
+    assert membership["payment_status"] == "lapsed"
+    gym.call("POST", path, 409, json={"payment_intent_id": intent})  # nothing left to refund

@@ -165,6 +165,50 @@ def test_a_stale_deleted_event_leaves_the_member_as_stripe_says(
     assert billing_gym.front_desk(member_id)["reason"] == "GRANTED"
 
 
+@pytest.mark.usefixtures("webhooks_on")
+def test_a_refund_event_is_checked_with_stripe_before_a_purchase_ends(
+    billing_gym: BillingGym,
+    stripe_client: stripe.StripeClient,
+    database: Database,
+    webhook_secret: str,
+) -> None:
+    plan_id = billing_gym.priced_plan(
+        1800, kind="fixed_term", duration_days=30, billing_interval="one_time"
+    )
+    member_id = billing_gym.member()
+    [purchase] = billing_gym.subscribe(member_id, plan_id, "pm_card_visa")["purchases"]
+    intent = stripe_client.v1.payment_intents.retrieve(purchase["stripe_reference"])
+    charge = intent.latest_charge.to_dict()
+
+    def refund_event(obj: dict[str, Any]) -> None:
+        # LocalStripe sends no `charge.refunded`: posted as Stripe would.
+        event_id, body = event_body("charge.refunded", obj)
+        response = billing_gym.api.post(
+            "/payments/webhook/", content=body, headers=signed(body, webhook_secret)
+        )
+        assert response.status_code == 200, response.text
+        wait_until(lambda: events_processed(database, event_id), what="charge.refunded's job")
+
+    # Refunded in part in the Dashboard; a forged copy says in full: Stripe is asked.
+    stripe_client.v1.refunds.create({"payment_intent": intent.id, "amount": 800})
+    refund_event(charge | {"amount_refunded": 1800, "refunded": True})
+    assert billing_gym.front_desk(member_id)["reason"] == "GRANTED"
+
+    stripe_client.v1.refunds.create({"payment_intent": intent.id})  # the other 1000
+    refund_event(charge)  # a stale copy (nothing refunded) of the event Stripe would send
+    refused = billing_gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
+    with database.session() as session:
+        ended = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "billing.purchase_refunded",
+                AuditEvent.target_id == purchase["membership_id"],
+            )
+        )
+    assert ended is not None
+    assert ended.details["charge_id"] == charge["id"]
+
+
 @pytest.mark.usefixtures("webhooks_off")
 def test_a_lost_cancellation_is_repaired_by_billing_sync(
     billing_gym: BillingGym,

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from tests.billing.conftest import BillingGym, events_processed, running_visage, wait_until
 from tests.conftest import TenantOwner, free_port
 from tests.contracts.stripe_events import StripeContract, serve
+from visage.billing.models import Subscription
+from visage.billing.sync import CONFIRM_WITH_BANK
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity.models import AuditEvent
@@ -159,6 +161,45 @@ def test_a_payment_the_bank_must_confirm_tells_the_member_and_the_desk(
         ],
         what="the notice to the member",
     )
+
+
+def test_the_banks_request_outlasts_later_events_until_paid_or_superseded(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id, subscription_id = gym.subscribed_member()
+
+    def applied(*sent: str) -> None:
+        wait_until(lambda: events_processed(database, *sent), what=f"the jobs of {sent}")
+
+    def stored_fact() -> str | None:
+        with database.session() as session:
+            row = session.scalar(
+                select(Subscription).where(Subscription.stripe_subscription_id == subscription_id)
+            )
+            assert row is not None
+            return row.action_required_invoice_id
+
+    waiting = contract.renew(subscription_id, paid=False, action_required=True)
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    # Stripe's subscription never says the bank asked: a later event must not lose the reason.
+    applied(contract.emit("customer.subscription.updated", contract.objects[subscription_id]))
+    assert stored_fact() == waiting["id"]
+    assert CONFIRM_WITH_BANK in gym.billing(member_id)["payment_problem"]
+
+    contract.confirm_payment(waiting["id"])
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    paid = gym.billing(member_id)
+    assert (paid["status"], paid["payment_problem"], stored_fact()) == ("active", None, None)
+
+    contract.renew(subscription_id, paid=False, action_required=True)
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    assert CONFIRM_WITH_BANK in gym.billing(member_id)["payment_problem"]
+    contract.renew(subscription_id, paid=False)  # a newer invoice, declined: what is owed now
+    applied(*(event_id for event_id, _ in contract.sent[-2:]))
+    superseded = gym.billing(member_id)["payment_problem"]
+    assert "grace period" in superseded
+    assert CONFIRM_WITH_BANK not in superseded
+    assert stored_fact() is None
 
 
 def test_renewals_paid_then_failed_grace_then_overdue_with_an_email(
@@ -328,6 +369,82 @@ def test_a_refund_made_in_stripe_shows_on_the_invoice(
     )
     charge = contract.objects[contract.objects[intent]["latest_charge"]]
     assert [e for e in contract.requests if e[1] == f"/v1/charges/{charge['id']}"]  # re-fetched
+
+
+def refunded_purchases(database: Database, membership_id: str) -> list[AuditEvent]:
+    with database.session() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "billing.purchase_refunded",
+                    AuditEvent.target_id == membership_id,
+                )
+            )
+        )
+
+
+def test_a_one_time_purchase_refunded_in_full_in_stripe_ends_its_membership(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id = gym.member()
+    plan_id = gym.priced_plan(
+        3000, kind="fixed_term", duration_days=30, billing_interval="one_time"
+    )
+    [purchase] = gym.subscribe(member_id, plan_id, "pm_card_visa")["purchases"]
+    [payment] = [
+        o
+        for o in contract.objects.values()
+        if o.get("invoice") == purchase["stripe_reference"] and "payment" in o
+    ]
+    intent = payment["payment"]["payment_intent"]
+
+    # In the Dashboard, not through Visage: only `charge.refunded` tells us.
+    contract.handle("POST", "/v1/refunds", {"payment_intent": intent, "amount": "1000"})
+    wait_until(
+        lambda: gym.billing(member_id)["invoices"][0]["amount_refunded"] == 1000,
+        what="the partial refund",
+    )
+    assert gym.front_desk(member_id)["reason"] == "GRANTED"  # a partial refund keeps access
+    assert refunded_purchases(database, purchase["membership_id"]) == []
+
+    contract.handle("POST", "/v1/refunds", {"payment_intent": intent})  # the other 2000
+    wait_until(lambda: refunded_purchases(database, purchase["membership_id"]), what="the end")
+    refused = gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
+    assert gym.billing(member_id)["invoices"][0]["amount_refunded"] == 3000
+    [ended] = refunded_purchases(database, purchase["membership_id"])
+    assert (ended.actor_id, ended.details["stripe_reference"]) == (
+        None,
+        purchase["stripe_reference"],
+    )
+
+
+def test_a_checkout_purchase_refunded_at_the_desk_ends_once(
+    gym: BillingGym, contract: StripeContract, database: Database
+) -> None:
+    member_id = gym.member()
+    plan_id = gym.priced_plan(1200, kind="visit_pack", visits=4, billing_interval="one_time")
+    url = gym.call("POST", f"/members/{member_id}/checkout", json={"plan_id": plan_id})["url"]
+    contract.complete_checkout(url.rsplit("/", 1)[1])
+    [purchase] = wait_until(lambda: gym.billing(member_id)["purchases"], what="the purchase")
+    [invoice] = gym.billing(member_id)["invoices"]
+
+    body = {"invoice_id": invoice["id"]}  # the whole payment
+    sent_before = len(contract.sent)
+    refund = gym.call("POST", f"/members/{member_id}/refunds", 201, json=body)
+    assert (refund["invoice_id"], refund["amount_cents"]) == (invoice["id"], 1200)
+    refused = gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
+    # Stripe's own `charge.refunded` for it arrives later and finds the membership ended.
+    refunded = wait_until(
+        lambda: [e for e, kind in contract.sent[sent_before:] if kind == "charge.refunded"],
+        what="charge.refunded",
+    )
+    wait_until(lambda: events_processed(database, *refunded), what="its job")
+    [ended] = refunded_purchases(database, purchase["membership_id"])
+    assert ended.actor_id is not None  # the desk's refund, not the event's
+    again = gym.call("POST", f"/members/{member_id}/refunds", 409, json=body)
+    assert again["error"]["code"] == "BILLING_009"
 
 
 def member_subscriptions(contract: StripeContract, member_id: uuid.UUID) -> list[dict[str, object]]:

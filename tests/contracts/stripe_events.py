@@ -30,7 +30,8 @@ Followed documentation:
   (pending invoice items go on a subscription's first invoice)
 - https://docs.stripe.com/payments/checkout/one-time-payments and
   https://docs.stripe.com/payments/checkout/receipts (`mode=payment`, `invoice_creation`,
-  `payment_status=paid`), https://docs.stripe.com/api/checkout/sessions/retrieve
+  `payment_status=paid`, its `payment_intent`), https://docs.stripe.com/api/checkout/sessions/
+  retrieve and /api/checkout/sessions/list (by `payment_intent`)
 - https://docs.stripe.com/billing/subscriptions/trials/free-trials-without-payment-method
   (status `paused`, `customer.subscription.paused` / `.resumed`)
 - https://docs.stripe.com/billing/subscriptions/overview#requires-action and
@@ -147,12 +148,13 @@ class StripeContract:
         self.objects[invoice["id"]] = invoice
         return invoice
 
-    def _pay(self, invoice: dict[str, Any]) -> None:
-        """The card is charged: a PaymentIntent, its charge, the InvoicePayment (basil)."""
+    def _pay(self, invoice: dict[str, Any]) -> str | None:
+        """The card is charged: a PaymentIntent, its charge, the InvoicePayment (basil);
+        returns the PaymentIntent (None: nothing was owed)."""
         amount = int(invoice["amount_due"])
         invoice |= {"status": "paid", "amount_paid": amount}
         if not amount:
-            return
+            return None
         intent, charge = _new_id("pi"), _new_id("ch")
         self.objects[charge] = {
             "id": charge,
@@ -177,6 +179,7 @@ class StripeContract:
             "status": "paid",
             "payment": {"type": "payment_intent", "payment_intent": intent},
         }
+        return intent
 
     def _invoice(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         price = self.objects[subscription["items"]["data"][0]["price"]["id"]]
@@ -249,6 +252,18 @@ class StripeContract:
         self.emit("customer.subscription.updated", subscription)
         return invoice
 
+    def confirm_payment(self, invoice_id: str) -> None:
+        """The member confirmed the payment with their bank (3-D Secure): the invoice is paid,
+        and its subscription, owing nothing more, is active again."""
+        with self.lock:
+            invoice = self.objects[invoice_id]
+            self._pay(invoice)
+            subscription = self.objects[invoice["parent"]["subscription_details"]["subscription"]]
+            if subscription["latest_invoice"] == invoice_id:
+                subscription["status"] = "active"
+        self.emit("invoice.paid", invoice)
+        self.emit("customer.subscription.updated", subscription)
+
     def end_trial_soon(self, subscription_id: str) -> str:
         return self.emit("customer.subscription.trial_will_end", self.objects[subscription_id])
 
@@ -279,8 +294,8 @@ class StripeContract:
                     price["currency"],
                     metadata=invoice_data.get("metadata") or {},
                 )
-                self._pay(made)
                 session |= {
+                    "payment_intent": self._pay(made),
                     "invoice": made["id"],
                     "amount_total": made["amount_paid"],
                     "currency": made["currency"],
@@ -375,6 +390,7 @@ class StripeContract:
                 "payment_status": "unpaid",
                 "subscription": None,
                 "invoice": None,
+                "payment_intent": None,
             }
             session["url"] = f"{self.url}/checkout/{session['id']}"
             self.objects[session["id"]] = session
@@ -423,9 +439,10 @@ class StripeContract:
             "subscriptions": "subscription",
             "invoices": "invoice",
             "invoice_payments": "invoice_payment",
+            "checkout": "checkout.session",
         }
         rows = self._of(kinds[kind])
-        for name in ("customer", "invoice"):
+        for name in ("customer", "invoice", "payment_intent"):
             if name in params:
                 rows = [o for o in rows if o.get(name) == params[name]]
         if "payment" in params:

@@ -344,19 +344,21 @@ class StripeGateway:
         return _id(payments[0]["payment"].get("payment_intent")) if payments else None
 
     def charge(self, charge_id: str) -> StripeCharge:
-        data = self._call(self._v1.charges, "retrieve", charge_id)
-        return StripeCharge(
-            id=str(data["id"]),
-            amount_refunded=int(data.get("amount_refunded") or 0),
-            invoice_id=_id(data.get("invoice")),
-            payment_intent_id=_id(data.get("payment_intent")),
-        )
+        return StripeCharge.parse(self._call(self._v1.charges, "retrieve", charge_id))
 
-    def refunded_amount(self, payment_intent_id: str) -> int:
-        """What has been refunded of a PaymentIntent's charge so far."""
+    def latest_charge(self, payment_intent_id: str) -> StripeCharge | None:
+        """The charge that took a PaymentIntent's money (what was refunded of it, so far)."""
         intent = self._call(self._v1.payment_intents, "retrieve", payment_intent_id)
         charge_id = _id(intent.get("latest_charge"))
-        return self.charge(charge_id).amount_refunded if charge_id else 0
+        return self.charge(charge_id) if charge_id else None
+
+    def checkout_session_of(self, payment_intent_id: str) -> str | None:
+        """The Checkout Session (`mode=payment`) a PaymentIntent paid; LocalStripe has none."""
+        if self.local:
+            return None
+        params = {"payment_intent": payment_intent_id, "limit": 1}
+        sessions = self._call(self._v1.checkout.sessions, "list", params)["data"]
+        return str(sessions[0]["id"]) if sessions else None
 
     def invoice_of(self, charge: StripeCharge) -> str | None:
         """The invoice a charge paid: on the charge or its PaymentIntent in older API versions

@@ -51,10 +51,9 @@ class BillingCustomer(IdMixin, TimestampMixin, Base):
     stripe_customer_id: Mapped[str] = mapped_column(String(255), unique=True)
 
 
-class Subscription(IdMixin, TimestampMixin, Base):
-    """Our copy of a Stripe subscription, and the membership its status drives."""
-
-    __tablename__ = "billing_subscriptions"
+class SoldMembership:
+    """What a Stripe sale (a subscription, a one-time purchase) is of: a tenant's member, the
+    plan sold, and the one membership the sale drives."""
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True
@@ -66,6 +65,13 @@ class Subscription(IdMixin, TimestampMixin, Base):
     membership_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("memberships.id", ondelete="CASCADE"), unique=True
     )
+
+
+class Subscription(IdMixin, TimestampMixin, SoldMembership, Base):
+    """Our copy of a Stripe subscription, and the membership its status drives."""
+
+    __tablename__ = "billing_subscriptions"
+
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(32))
     current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -76,27 +82,21 @@ class Subscription(IdMixin, TimestampMixin, Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     # Why the door says OVERDUE, in words the front desk understands.
     payment_problem: Mapped[str | None] = mapped_column(String(500))
+    # The open invoice whose payment the bank asks the member to confirm (3-D Secure): only
+    # `invoice.payment_action_required` says so, neither the invoice nor the subscription
+    # does, so it is kept until that invoice is paid, voided or superseded by a newer one.
+    action_required_invoice_id: Mapped[str | None] = mapped_column(String(255))
     synced_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
 
 
-class Purchase(IdMixin, TimestampMixin, Base):
+class Purchase(IdMixin, TimestampMixin, SoldMembership, Base):
     """A one-time plan bought once: the Stripe payment (an invoice, or a Checkout Session) that
     paid it and the membership it gave. The unique reference grants each payment once."""
 
     __tablename__ = "billing_purchases"
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
-    )
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
-    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"))
-    membership_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), unique=True
-    )
     stripe_reference: Mapped[str] = mapped_column(String(255), unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))

@@ -1,11 +1,12 @@
 """One-time plans: a single charge (a Stripe invoice, or a Checkout payment) buys a membership
 for the plan's own term (its days, its visits). Each payment grants exactly once, whoever
-sees it first: the desk request, the card page, or the webhook job."""
+sees it first: the desk request, the card page, or the webhook job; refunded in full, it
+gives no more access."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,10 @@ from visage.access.decision import PaymentStatus
 from visage.access.models import Membership, Plan
 from visage.billing.gateway import StripeGateway
 from visage.billing.models import BillingCustomer, PlanPrice, Purchase
+from visage.billing.state import DoorState, apply_to_membership
 from visage.core.db import utcnow
+from visage.identity import audit
+from visage.identity.principal import Principal
 
 
 def _purchase(session: Session, reference: str) -> Purchase | None:
@@ -111,4 +115,38 @@ def purchases_of(session: Session, tenant_id: uuid.UUID, member_id: uuid.UUID) -
             .where(Purchase.tenant_id == tenant_id, Purchase.member_id == member_id)
             .order_by(Purchase.created_at.desc())
         )
+    )
+
+
+def paid_by(session: Session, references: Collection[str]) -> Purchase | None:
+    """The purchase one of a payment's Stripe references (its invoice, PaymentIntent or
+    Checkout Session) paid for."""
+    return session.scalar(select(Purchase).where(Purchase.stripe_reference.in_(references)))
+
+
+REFUNDED = DoorState(PaymentStatus.LAPSED, ended=True)
+
+
+def end_refunded(
+    session: Session, purchase: Purchase, *, charge_id: str, actor: Principal | None
+) -> None:
+    """A purchase whose payment was refunded in full ends its membership today, audited once
+    (the desk's refund and Stripe's `charge.refunded` both arrive here)."""
+    session.refresh(purchase, with_for_update=True)  # the desk and the event, one at a time
+    membership = session.get_one(Membership, purchase.membership_id)
+    changes = apply_to_membership(membership, REFUNDED, today=utcnow().date(), resumes_on=None)
+    if not changes:
+        return
+    audit.record(
+        session,
+        action="billing.purchase_refunded",
+        actor=actor,
+        tenant_id=purchase.tenant_id,
+        target_type="membership",
+        target_id=str(membership.id),
+        details={
+            "stripe_reference": purchase.stripe_reference,
+            "charge_id": charge_id,
+            **{key: list(value) for key, value in changes.items()},
+        },
     )

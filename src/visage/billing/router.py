@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from visage.billing import card_links, service, sync, views
+from visage.billing import card_links, refunds, service, sync, views
 from visage.billing.errors import StripeRefused
 from visage.billing.gateway import StripeGateway, verify_webhook
 from visage.billing.models import PlanPrice
@@ -153,9 +153,7 @@ def change_plan(member_id: uuid.UUID, body: PlanChangeIn, desk: Desk) -> Billing
 def refund(
     member_id: uuid.UUID, body: RefundIn, session: DbSession, principal: Manager, gateway: Gateway
 ) -> RefundOut:
-    return service.refund(
-        session, principal, gateway, member_id, body.invoice_id, body.amount_cents
-    )
+    return refunds.refund(session, principal, gateway, member_id, body)
 
 
 def _my_member(session: Session, principal: Principal) -> Member:

@@ -116,15 +116,30 @@ class PlanChangeIn(BaseModel):
 
 
 class RefundIn(BaseModel):
+    """The payment to refund: an invoice, or (where a one-time purchase has no invoice, as on
+    LocalStripe) the purchase's PaymentIntent."""
+
     model_config = ConfigDict(extra="forbid")
 
-    invoice_id: str = Field(min_length=3, max_length=255, pattern=r"^in_[A-Za-z0-9_]+$")
+    invoice_id: str | None = Field(
+        default=None, min_length=3, max_length=255, pattern=r"^in_[A-Za-z0-9_]+$"
+    )
+    payment_intent_id: str | None = Field(
+        default=None, min_length=3, max_length=255, pattern=r"^pi_[A-Za-z0-9_]+$"
+    )
     amount_cents: int | None = Field(default=None, ge=1)  # None: the whole payment
+
+    @model_validator(mode="after")
+    def _one_payment(self) -> RefundIn:
+        if (self.invoice_id is None) == (self.payment_intent_id is None):
+            raise ValueError("give either invoice_id or payment_intent_id")
+        return self
 
 
 class RefundOut(BaseModel):
     refund_id: str
-    invoice_id: str
+    invoice_id: str | None
+    payment_intent_id: str
     amount_cents: int
 
 

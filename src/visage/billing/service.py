@@ -18,7 +18,6 @@ from visage.billing import card_links, purchases, sync, views
 from visage.billing.errors import (
     AlreadySubscribed,
     NoSubscription,
-    NotRefundable,
     PlanNotPriced,
 )
 from visage.billing.gateway import StripeGateway
@@ -32,7 +31,6 @@ from visage.billing.models import (
 from visage.billing.schemas import (
     BillingOut,
     PriceIn,
-    RefundOut,
 )
 from visage.billing.stripe_objects import PriceTerms, StripeSubscription
 from visage.config import Settings
@@ -448,47 +446,6 @@ class Desk:
         return views.billing_of(
             self.session, self.principal.scope(self.session), self.gateway, member_id
         )
-
-
-def refund(
-    session: Session,
-    principal: Principal,
-    gateway: StripeGateway,
-    member_id: uuid.UUID,
-    invoice_id: str,
-    amount_cents: int | None,
-) -> RefundOut:
-    scope = principal.scope(session)
-    customer = _customer(scope, member_id)
-    invoice = gateway.invoice(invoice_id)
-    mine = {item.id for item in gateway.invoices(customer.stripe_customer_id, limit=100)}
-    if invoice.id not in mine:
-        raise NoSubscription("This invoice is not this member's.")
-    payment_intent = gateway.payment_intent_of(invoice) if invoice.amount_paid > 0 else None
-    if payment_intent is None:
-        raise NotRefundable()
-    refundable = invoice.amount_paid - gateway.refunded_amount(payment_intent)
-    if refundable <= 0:
-        raise NotRefundable("This invoice's payment was refunded in full already.")
-    if amount_cents is not None and amount_cents > refundable:
-        raise NotRefundable(f"At most {refundable} can be refunded on this invoice.")
-    amount = amount_cents or refundable
-    refund_id = gateway.refund(
-        payment_intent,
-        amount_cents=amount,
-        key=f"visage-refund-{invoice.id}-{refundable}-{amount}",
-    )
-    sync.store_refunded(
-        session, scope.tenant_id, invoice.id, gateway.refunded_amount(payment_intent)
-    )
-    _audit(
-        session,
-        principal,
-        "billing.refunded",
-        invoice.id,
-        {"refund_id": refund_id, "amount_cents": amount},
-    )
-    return RefundOut(refund_id=refund_id, invoice_id=invoice.id, amount_cents=amount)
 
 
 def _current(scope: TenantScope, member_id: uuid.UUID) -> Subscription:

@@ -145,9 +145,24 @@ class OneTimeCharge:
 @dataclass(frozen=True)
 class StripeCharge:
     id: str
+    amount: int
     amount_refunded: int
     invoice_id: str | None  # on the charge before API version 2025-03-31 (and LocalStripe)
     payment_intent_id: str | None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> StripeCharge:
+        return cls(
+            id=str(data["id"]),
+            amount=int(data.get("amount") or 0),
+            amount_refunded=int(data.get("amount_refunded") or 0),
+            invoice_id=id_of(data.get("invoice")),
+            payment_intent_id=id_of(data.get("payment_intent")),
+        )
+
+    @property
+    def refunded_in_full(self) -> bool:
+        return self.amount > 0 and self.amount_refunded >= self.amount
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session
 
 from visage.access.decision import PaymentStatus
 from visage.access.models import Membership, Plan
-from visage.billing import purchases
+from visage.billing import purchases, refunds
 from visage.billing.gateway import StripeGateway
 from visage.billing.models import (
     BillingCustomer,
     BillingSettings,
-    InvoiceRefund,
     Subscription,
     WebhookEvent,
 )
@@ -35,7 +34,6 @@ from visage.billing.notices import notify_payment_failed
 from visage.billing.state import apply_to_membership, door_state
 from visage.billing.stripe_objects import (
     ReceivedEvent,
-    StripeCharge,
     StripeInvoice,
     StripeSubscription,
 )
@@ -92,14 +90,11 @@ def apply_stripe_state(
     now = now or utcnow()
     drift: dict[str, Any] = {}
     unpaid = invoice is not None and invoice.status not in ("paid", "void")
-    problem = invoice.failure_message if invoice is not None and unpaid else None
-    # Stripe's subscription and invoice don't say the bank asked for a confirmation (only the
-    # event did): keep that reason while the invoice stays unpaid, whatever event comes next.
-    if unpaid and CONFIRM_WITH_BANK in (row.payment_problem or ""):
-        problem = f"{problem}; {CONFIRM_WITH_BANK}" if problem else CONFIRM_WITH_BANK
     if invoice is not None:
         row.amount_due_cents = invoice.amount_due if unpaid else None
         row.currency = invoice.currency
+        if not unpaid or invoice.id != row.action_required_invoice_id:
+            row.action_required_invoice_id = None  # paid, voided, or a newer invoice is owed
     if row.status != remote.status:
         drift["status"] = (row.status, remote.status)
     if remote.status == "past_due":
@@ -117,8 +112,12 @@ def apply_stripe_state(
         now=now,
         grace_days=grace_days(session, settings, row.tenant_id),
     )
-    row.payment_problem = (
-        f"{state.problem} ({problem})" if problem and state.problem else state.problem
+    if state.ended:
+        row.action_required_invoice_id = None  # nothing is collected for it any more
+    row.payment_problem = _payment_problem(
+        state.problem,
+        invoice.failure_message if invoice is not None and unpaid else None,
+        confirm_with_bank=row.action_required_invoice_id is not None,
     )
     membership = session.get_one(Membership, row.membership_id)
     drift |= apply_to_membership(
@@ -129,6 +128,17 @@ def apply_stripe_state(
     )
     session.flush()
     return drift
+
+
+def _payment_problem(
+    door_problem: str | None, card_problem: str | None, *, confirm_with_bank: bool
+) -> str | None:
+    """The front desk's reason: what the door state says, with why the payment waits."""
+    details = [card_problem] if card_problem else []
+    if confirm_with_bank:
+        details.append(CONFIRM_WITH_BANK)
+    headline = door_problem or ("Payment pending" if confirm_with_bank else None)
+    return f"{headline} ({'; '.join(details)})" if headline and details else headline
 
 
 def subscription_row(session: Session, stripe_id: str) -> Subscription | None:
@@ -237,7 +247,7 @@ def process_event(
                 currency=checkout.currency,
             )
     elif event.type == CHARGE_REFUNDED and event.object_id:
-        record_refund(session, gateway, gateway.charge(event.object_id))
+        refunds.record_refund(session, gateway, gateway.charge(event.object_id))
     elif event.type in INVOICE_PAID and event.invoice_id and not subscription_id:
         invoice = gateway.invoice(event.invoice_id)
         if invoice.status == "paid" and invoice.metadata.get(META_VIA) != VIA_CHECKOUT:
@@ -273,39 +283,6 @@ def _grant_paid(
     )
 
 
-def record_refund(session: Session, gateway: StripeGateway, charge: StripeCharge) -> None:
-    """Keep what Stripe says was refunded of the invoice this charge paid."""
-    invoice_id = gateway.invoice_of(charge)
-    invoice = gateway.invoice(invoice_id) if invoice_id else None
-    customer = None
-    if invoice is not None:
-        customer = session.scalar(
-            select(BillingCustomer).where(BillingCustomer.stripe_customer_id == invoice.customer_id)
-        )
-    if invoice is None or customer is None:
-        logger.info("Refunded charge %s paid no invoice of ours", charge.id)
-        return
-    store_refunded(session, customer.tenant_id, invoice.id, charge.amount_refunded)
-
-
-def store_refunded(
-    session: Session, tenant_id: uuid.UUID, invoice_id: str, amount_refunded: int
-) -> None:
-    """What Stripe says is refunded of an invoice, now (a later answer replaces it)."""
-    session.execute(
-        insert(InvoiceRefund)
-        .values(
-            stripe_invoice_id=invoice_id,
-            tenant_id=tenant_id,
-            amount_refunded_cents=amount_refunded,
-        )
-        .on_conflict_do_update(
-            index_elements=[InvoiceRefund.stripe_invoice_id],
-            set_={"amount_refunded_cents": amount_refunded, "updated_at": utcnow()},
-        )
-    )
-
-
 def _apply_subscription_event(
     session: Session,
     settings: Settings,
@@ -325,17 +302,16 @@ def _apply_subscription_event(
     # What is owed comes from the subscription's latest invoice, never from the (possibly
     # older) invoice an event is about.
     invoice = latest_invoice(gateway, remote.latest_invoice_id)
+    about = latest_invoice(gateway, event.invoice_id)
+    unpaid = about is not None and about.status == "open"
+    if event.type == ACTION_REQUIRED and about and unpaid and about.id == remote.latest_invoice_id:
+        row.action_required_invoice_id = about.id
     drift = apply_stripe_state(session, settings, row, remote, invoice=invoice)
     if drift:
         logger.info("Stripe event %s on %s: %s", event.type, remote.id, drift)
-    about = latest_invoice(gateway, event.invoice_id)
-    unpaid = about is not None and about.status == "open"
     if event.type == "invoice.payment_failed" and about and unpaid:
         notify_payment_failed(session, settings, row, about)
     elif event.type == ACTION_REQUIRED and about and unpaid:
-        known = row.payment_problem or "Payment pending"
-        if CONFIRM_WITH_BANK not in known:
-            row.payment_problem = f"{known} ({CONFIRM_WITH_BANK})"
         notify_payment_failed(session, settings, row, about, reason=CONFIRM_WITH_BANK)
     elif event.type == TRIAL_WILL_END and remote.status == "trialing":
         audit.record(
@@ -375,7 +351,9 @@ def reconcile(
                     continue
                 row = adopt(session, *found, remote)
                 report.adopted += 1
-            owing = remote.status in OWING_STATUSES
+            # The invoice the bank wanted confirmed is looked at again, in case its payment's
+            # event never arrived.
+            owing = remote.status in OWING_STATUSES or row.action_required_invoice_id is not None
             invoice = latest_invoice(gateway, remote.latest_invoice_id) if owing else None
             drift = apply_stripe_state(session, settings, row, remote, invoice=invoice)
             if drift:
