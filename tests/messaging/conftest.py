@@ -66,7 +66,8 @@ def api(api_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def process(run_jobs: Callable[..., None]) -> Callable[[], None]:
     """Run every due messaging job (sends, webhook events) with a real worker, in a thread of
-    its own: once a browser test ran, Playwright's sync API holds this thread's event loop."""
+    its own: while the WhatsApp page test's Playwright is open, its sync API holds this
+    thread's event loop."""
 
     def run() -> None:
         failures: list[BaseException] = []

@@ -31,8 +31,8 @@ __all__ = ["tokens_for"]
 
 @pytest.fixture
 def chromium() -> Iterator[Browser]:
-    """A browser of this test's own, closed with it: tests/web's session-wide Playwright starts
-    later in the same thread, and two sync Playwrights cannot be open there at once."""
+    """A browser of this test's own, closed with it: tests/web opens its own Playwright in the
+    same thread, and two sync Playwrights cannot be open there at once."""
     with sync_playwright() as driver:
         browser = launch_chromium(driver)
         yield browser

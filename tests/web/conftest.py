@@ -43,10 +43,12 @@ def visage_serve(extra_env: dict[str, str] | None = None) -> Iterator[str]:
         yield served.base_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(database: Database, x_api: str) -> Iterator[str]:  # noqa: F811
     """`visage serve` in a subprocess, sharing the test run's embedded database, with X
-    pointed at its contract server (the publishing pages connect and post there)."""
+    pointed at its contract server (the publishing pages connect and post there). Stopped once
+    this folder's tests are done: its worker would otherwise take the jobs of the tests that
+    run after them (messages, posts) and run them with this server's settings."""
     del database  # started and migrated first, so the server only joins it
     env = {
         "X_CLIENT_ID": "x-client",
@@ -59,8 +61,12 @@ def live_server(database: Database, x_api: str) -> Iterator[str]:  # noqa: F811
         yield base_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    """The driver for this folder's tests only. While it is open, Playwright's sync API marks
+    its event loop as running in this thread (between calls too), so any `asyncio.run` here,
+    and any other sync Playwright, fails: closing it as the last browser test ends hands the
+    thread back clean to the tests that run after these in the same process."""
     with sync_playwright() as driver:
         yield driver
 
@@ -69,7 +75,7 @@ def launch_chromium(playwright: Playwright, *extra_args: str) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = launch_chromium(playwright)
     yield chromium
