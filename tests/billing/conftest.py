@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from tests.conftest import TenantOwner, free_port
 from tests.images import face_bytes
+from tests.polling import wait_until  # the billing test modules import it from here
 from visage.billing.models import WebhookEvent
 from visage.core.db import Database
 from visage.core.live_server import serve_subprocess
@@ -32,17 +33,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "billing"
 WEBHOOK_NAME = "visage"
 SECRET_KEY = "sk_test_local"
 PUBLIC_KEY = "pk_test_local"
-
-
-def wait_until(condition: Callable[[], Any], *, seconds: float = 60, what: str = "") -> Any:
-    """Poll `condition` until it returns something truthy (webhooks and jobs are async)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = condition()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        time.sleep(0.25)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

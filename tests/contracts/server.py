@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -12,24 +11,26 @@ import uvicorn
 from fastapi import FastAPI
 
 from tests.conftest import free_port
+from tests.polling import wait_until
 
 START_SECONDS = 20
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """`app` listening on 127.0.0.1:<free port>; yields its base URL."""
-    port = free_port()
+def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """`app` listening on 127.0.0.1:`port` (a free one by default); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, name=f"contract-{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("contract server did not start")
-        time.sleep(0.02)
+
+    def started() -> bool:
+        assert server.started or thread.is_alive(), f"contract server on port {port} exited"
+        return server.started
+
+    wait_until(started, seconds=START_SECONDS, step=0.02, what=f"contract server on port {port}")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -57,32 +58,14 @@ class Restartable:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running = ExitStack()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-            )
-        )
-        self._thread = threading.Thread(
-            target=self._server.run, name=f"contract-{self.port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + START_SECONDS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("contract server did not start")
-            time.sleep(0.02)
+        self._running.enter_context(serve(self.app, self.port))
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._running.close()

@@ -34,6 +34,7 @@ import httpx
 import qrcode
 
 from tests.conftest import free_port
+from tests.polling import wait_until
 
 ENGINE = "WEBJS"
 VERSION = "2025.11.1"
@@ -329,14 +330,20 @@ class WahaContract:
             time.sleep(delay)
 
     def wait_delivered(self, envelope_id: str, seconds: float = 20) -> Delivery:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def deliveries() -> list[Delivery]:
             with self.lock:
-                found = [d for d in self.deliveries if d.envelope["id"] == envelope_id]
-            if found and all(d.delivered for d in found):
-                return found[-1]
-            time.sleep(0.05)
-        raise AssertionError(f"webhook {envelope_id} not delivered: {found}")
+                return [d for d in self.deliveries if d.envelope["id"] == envelope_id]
+
+        def delivered() -> Delivery | None:
+            found = deliveries()
+            return found[-1] if found and all(d.delivered for d in found) else None
+
+        return wait_until(
+            delivered,
+            seconds=seconds,
+            step=0.05,
+            what=lambda: f"webhook {envelope_id} delivered: {deliveries()}",
+        )
 
     def wait_all_delivered(self, seconds: float = 20) -> None:
         with self.lock:

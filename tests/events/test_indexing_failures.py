@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.reliability.workers import job_status, kill_when, start_worker, stop_worker, wait_for
+from tests.polling import wait_until
+from tests.reliability.workers import job_status, kill_when, start_worker, stop_worker
 from visage.cli import app as cli
 from visage.core.db import Database
 from visage.core.storage import get_storage
@@ -76,7 +77,7 @@ def test_missing_file_is_retried_with_backoff(
         index_photos()  # the retry is scheduled 2 s after the failure
         return _photo(database, photo_id).status == PhotoStatus.INDEXED
 
-    assert wait_for(indexed, seconds=15, step=0.5)
+    wait_until(indexed, seconds=15, step=0.5, what="the retry to index the photo")
     photo = _photo(database, photo_id)
     assert (photo.index_attempts, photo.face_count, photo.failure_reason) == (2, 2, None)
     assert _faces(database, photo_id) == 2
@@ -130,8 +131,10 @@ def test_worker_killed_mid_job_loses_nothing(
 
     rescuer = start_worker("photos")
     try:
-        assert wait_for(
-            lambda: _photo(database, photo_id).status == PhotoStatus.INDEXED, seconds=90, step=0.25
+        wait_until(
+            lambda: _photo(database, photo_id).status == PhotoStatus.INDEXED,
+            seconds=90,
+            what="the rescuing worker to index the photo",
         )
     finally:
         stop_worker(rescuer)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.reliability.workers import wait_for
+from tests.polling import wait_until
 from visage.faces.inference.scheduling import SLACK_SECONDS, InferenceGate, Priority
 
 
@@ -33,11 +33,11 @@ def _order_of_two_waiting(
     assert held.wait(5)
     earlier = threading.Thread(target=run, args=first)
     earlier.start()
-    assert wait_for(lambda: gate.waiting == 1, 5, step=0.001)
+    wait_until(lambda: gate.waiting == 1, seconds=5, step=0.001, what="the first to wait")
     time.sleep(pause)
     later = threading.Thread(target=run, args=second)
     later.start()
-    assert wait_for(lambda: gate.waiting == 2, 5, step=0.001)
+    wait_until(lambda: gate.waiting == 2, seconds=5, step=0.001, what="the second to wait")
     release.set()
     for thread in (holding, earlier, later):
         thread.join(5)

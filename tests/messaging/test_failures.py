@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
 from tests.messaging.conftest import Gym, message, ok, send
-from tests.reliability.workers import wait_for
+from tests.polling import wait_until
 from visage.config import Settings
 from visage.core.db import Database
 from visage.messaging.tasks import requeue_stranded
@@ -118,7 +118,12 @@ def test_worker_killed_mid_send_does_not_send_twice(
 
     rescuer = _worker(messaging_settings)
     try:
-        assert wait_for(lambda: message(api, gym, queued["id"])["status"] == "unknown", 90)
+        wait_until(
+            lambda: message(api, gym, queued["id"])["status"] == "unknown",
+            seconds=90,
+            step=0.1,
+            what="the rescuing worker to mark the message unknown",
+        )
     finally:
         rescuer.send_signal(signal.SIGTERM)
         rescuer.wait(timeout=30)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import redis
 
 from tests.conftest import free_port
+from tests.polling import wait_until
 
 
 class ThrowAwayRedis:
@@ -38,15 +38,14 @@ class ThrowAwayRedis:
             stdout=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
+
+        def answers() -> bool:
             try:
-                client.ping()
-                return
+                return bool(client.ping())
             except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+                return False
+
+        wait_until(answers, seconds=10, step=0.05, what=f"redis-server on port {self.port}")
 
     def kill(self) -> None:
         if self._process is not None:

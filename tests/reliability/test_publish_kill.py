@@ -18,8 +18,9 @@ from tests.conftest import TenantOwner
 from tests.contracts import mastodon as mastodon_contract
 from tests.contracts.oauth import AuthorizationServer
 from tests.contracts.server import serve
+from tests.polling import wait_until
 from tests.publishing.conftest import Club
-from tests.reliability.workers import kill_when, start_worker, stop_worker, wait_for
+from tests.reliability.workers import kill_when, start_worker, stop_worker
 from visage.config import Settings
 from visage.core.db import Database
 from visage.publishing.models import Delivery, DeliveryStatus
@@ -77,10 +78,10 @@ def test_worker_killed_mid_publish_publishes_once(
 
     rescuer = start_worker("publishing", env=env)
     try:
-        assert wait_for(
+        wait_until(
             lambda: _delivery(database, post["id"]).status is DeliveryStatus.PUBLISHED,
             seconds=90,
-            step=0.25,
+            what="the rescuing worker to publish the post",
         )
     finally:
         stop_worker(rescuer)

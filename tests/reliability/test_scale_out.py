@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.images import face_bytes
+from tests.polling import wait_until
 from tests.reliability.conftest import ExternalSite, enroll_member
 from tests.reliability.redis_server import ThrowAwayRedis
-from tests.reliability.workers import job_statuses, start_worker, stop_worker, wait_for
+from tests.reliability.workers import job_statuses, start_worker, stop_worker
 from visage.config import Settings
 from visage.core.live_server import serve_subprocess
 from visage.events.models import Photo, PhotoStatus
@@ -102,7 +103,7 @@ def test_two_apis_and_two_workers_on_one_database(
                 status == PhotoStatus.INDEXED for status in statuses
             )
 
-        assert wait_for(indexed, 180, step=0.5)
+        wait_until(indexed, seconds=180, step=0.5, what="every photo indexed")
         with external_site.database.session() as session:
             photo_ids = session.scalars(
                 select(Photo.id).where(Photo.event_id == uuid.UUID(event["id"]))

@@ -14,11 +14,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 from sqlalchemy import text
 
+from tests.polling import wait_until
 from visage.core.db import Database
 
 HEARTBEAT_ENV = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_STALLED_SECONDS": "2"}
@@ -38,22 +38,13 @@ def start_worker(
     )
 
 
-def wait_for(condition: Callable[[], bool], seconds: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
-
-
 def kill_when(
     worker: subprocess.Popen[bytes], started: Callable[[], bool], seconds: float = 60
 ) -> None:
     """SIGKILL the worker as soon as `started()` holds: no chance to clean up, as with a lost
     machine."""
     try:
-        assert wait_for(started, seconds, step=0.02), "the job never started"
+        wait_until(started, seconds=seconds, step=0.02, what="the job to start")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -19,6 +18,7 @@ from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from tests.images import FACES_DIR
+from tests.polling import wait_until
 from tests.web.conftest import WAIT_MS, Tokens, expect_ok, screenshot, signed_in, watch
 from visage.identity.models import Role, Tenant, User
 
@@ -61,14 +61,20 @@ def new_event(api: httpx.Client, owner: Tokens) -> dict[str, Any]:
 
 
 def wait_until_indexed(api: httpx.Client, event_id: str, owner: Tokens, photos: int) -> None:
-    deadline = time.monotonic() + INDEXING_SECONDS
-    while True:
-        progress = expect_ok(api.get(f"/events/{event_id}/progress", headers=owner.headers))
-        if progress["indexed"] + progress["failed"] >= photos:
-            assert progress["indexed"] == photos, progress
-            return
-        assert time.monotonic() < deadline, f"indexing did not finish: {progress}"
-        time.sleep(0.5)
+    def progress() -> dict[str, Any]:
+        return dict(expect_ok(api.get(f"/events/{event_id}/progress", headers=owner.headers)))
+
+    def finished() -> dict[str, Any] | None:
+        now = progress()
+        return now if now["indexed"] + now["failed"] >= photos else None
+
+    done = wait_until(
+        finished,
+        seconds=INDEXING_SECONDS,
+        step=0.5,
+        what=lambda: f"indexing to finish: {progress()}",
+    )
+    assert done["indexed"] == photos, done
 
 
 def obama_event(api: httpx.Client, owner: Tokens, folder: Path) -> dict[str, Any]:
