@@ -18,6 +18,7 @@ from tests.web.conftest import (
     WAIT_MS,
     Tokens,
     launch_chromium,
+    open_ready,
     screenshot,
     signed_in,
     tokens_for,
@@ -79,7 +80,7 @@ def test_connect_and_send_a_template(
     context = signed_in(chromium.new_context(base_url=api_url), tokens_for(owner.user))
     page = context.new_page()
     errors = watch(page)
-    page.goto("/app/whatsapp")
+    open_ready(page, "/app/whatsapp")
 
     page.get_by_role("button", name="Connect WhatsApp").click()
     qr = page.locator("img[data-qr]")

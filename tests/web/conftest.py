@@ -126,11 +126,17 @@ def expect_ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-def open_ready(page: Page, url: str) -> None:
-    """Open a signed-in page and wait until it knows its user and its handlers are attached:
-    a click before that does nothing, and a slow machine makes that window long."""
-    page.goto(url)
+def wait_ready(page: Page) -> None:
+    """Wait until the signed-in page shown knows its user and its handlers are attached: a
+    click before that does nothing, and a slow machine makes that window long. After a click
+    that navigates, first wait for something of the new page: the old one was ready too."""
     page.locator("body[data-ready]").wait_for(state="attached", timeout=WAIT_MS)
+
+
+def open_ready(page: Page, url: str) -> None:
+    """Open a signed-in page and wait until it is ready to be clicked (`wait_ready`)."""
+    page.goto(url)
+    wait_ready(page)
 
 
 def watch(page: Page) -> list[str]:

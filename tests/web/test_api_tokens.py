@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.web.conftest import WAIT_MS, Tokens, screenshot, signed_in, watch
+from tests.web.conftest import WAIT_MS, Tokens, open_ready, screenshot, signed_in, watch
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ def test_a_user_creates_uses_and_revokes_a_personal_api_token(
     page = context.new_page()
     errors = watch(page)
 
-    page.goto(f"{live_server}/app/")
+    open_ready(page, f"{live_server}/app/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("API tokens", timeout=WAIT_MS)
     expect(page.locator("#api-tokens")).to_contain_text("No API token yet", timeout=WAIT_MS)

@@ -19,7 +19,15 @@ from playwright.sync_api import Browser, expect
 
 from tests.images import FACES_DIR
 from tests.polling import wait_until
-from tests.web.conftest import WAIT_MS, Tokens, expect_ok, screenshot, signed_in, watch
+from tests.web.conftest import (
+    WAIT_MS,
+    Tokens,
+    expect_ok,
+    open_ready,
+    screenshot,
+    signed_in,
+    watch,
+)
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -113,7 +121,7 @@ def test_photographer_uploads_a_folder_and_watches_it_indexed(
     page = context.new_page()
     errors = watch(page)
 
-    page.goto(f"{live_server}/app/")
+    open_ready(page, f"{live_server}/app/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Events").click()
     page.get_by_role("link", name="Summer run").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
@@ -222,7 +230,7 @@ def test_organizer_splits_and_merges_people_on_the_event_page(
     context = signed_in(browser.new_context(viewport={"width": 1280, "height": 1000}), owner)
     page = context.new_page()
     errors = watch(page)
-    page.goto(f"{live_server}/app/events/{event['id']}")
+    open_ready(page, f"{live_server}/app/events/{event['id']}")
     people = page.locator("[data-people] li")
     # Obama in two photos, Biden and Hopper in one each.
     expect(people).to_have_count(3, timeout=WAIT_MS)

@@ -25,6 +25,7 @@ from tests.web.conftest import (
     open_ready,
     screenshot,
     signed_in,
+    wait_ready,
     watch,
 )
 from tests.web.test_kiosk import camera_browser, write_y4m
@@ -197,6 +198,7 @@ def test_a_language_chosen_on_the_page_is_kept_after_signing_out_and_in(
     page.goto(f"{live_server}/app/login")
     sign_in(page, tenant.slug, user.username, TEST_PASSWORD, french=False)
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard", timeout=WAIT_MS)
+    wait_ready(page)  # the switch saves the choice on the account only once its handler is on
 
     page.get_by_role("link", name="Français").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord", timeout=WAIT_MS)
@@ -247,7 +249,7 @@ def test_a_french_account_reads_french_from_the_first_page_in_an_english_browser
     with page.expect_response(f"{live_server}/app/", timeout=WAIT_MS) as dashboard:
         sign_in(page, tenant.slug, user.username, TEST_PASSWORD, french=False)
     assert '<html lang="fr">' in dashboard.value.text()
-    page.locator("body[data-ready]").wait_for(state="attached", timeout=WAIT_MS)
+    wait_ready(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
     open_ready(page, f"{live_server}/app/members")
     expect(page.get_by_role("heading", level=1)).to_have_text("Membres")

@@ -18,6 +18,7 @@ from tests.web.conftest import (
     Tokens,
     expect_ok,
     launch_chromium,
+    open_ready,
     screenshot,
     signed_in,
     watch,
@@ -152,7 +153,7 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
         desk.grant_permissions(["camera"], origin=live_server)
         page = desk.new_page()
         errors = watch(page)
-        page.goto(f"{live_server}/app/members/{member_id}")
+        open_ready(page, f"{live_server}/app/members/{member_id}")
         page.get_by_role("button", name="Use the webcam").click()
         page.get_by_role("button", name="Take the photo").click()
         expect(page.locator("[data-enroll-outcome]")).to_contain_text("Face added", timeout=WAIT_MS)

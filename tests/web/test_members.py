@@ -14,7 +14,15 @@ from playwright.sync_api import Browser, expect
 
 from tests.conftest import TEST_PASSWORD
 from tests.images import FACES_DIR
-from tests.web.conftest import WAIT_MS, Tokens, screenshot, signed_in, watch
+from tests.web.conftest import (
+    WAIT_MS,
+    Tokens,
+    open_ready,
+    screenshot,
+    signed_in,
+    wait_ready,
+    watch,
+)
 from visage.identity.models import Role, Tenant, User
 
 pytestmark = pytest.mark.browser
@@ -40,7 +48,7 @@ def test_add_member_record_consent_and_enroll_from_files(
     no_face = tmp_path / "wall.jpg"
     Image.new("RGB", (400, 400), (128, 128, 128)).save(no_face)
 
-    page.goto(f"{live_server}/app/members")
+    open_ready(page, f"{live_server}/app/members")
     page.get_by_text("Add a member").click()
     page.get_by_label("Full name").fill("Barack Obama")
     page.get_by_label("Email").fill("barack@example.com")
@@ -69,12 +77,14 @@ def test_add_member_record_consent_and_enroll_from_files(
     expect(page.locator("[data-templates] img[src^='blob:']")).to_have_count(2)
     screenshot(page, "member_enrolled")
 
-    page.goto(f"{live_server}/app/members")
+    open_ready(page, f"{live_server}/app/members")
     page.get_by_label("Search members").fill("obama")
     row = page.get_by_role("row", name="Barack Obama")
     expect(row).to_contain_text("2 photos", timeout=WAIT_MS)
 
     page.get_by_role("link", name="my account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account", timeout=WAIT_MS)
+    wait_ready(page)  # the password form's address names the user
     page.get_by_label("Current password").fill(TEST_PASSWORD)
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_label("Type it again").fill(NEW_PASSWORD)

@@ -81,7 +81,7 @@ def test_from_an_event_gallery_to_a_published_post(
     expect(account_row).to_contain_text("clubvisage")
     expect(account_row).to_contain_text("ACTIVE")
 
-    page.goto(f"/app/events/{event['id']}")
+    open_ready(page, f"/app/events/{event['id']}")
     page.get_by_role("link", name="Post highlights").click()
     page.locator("[data-photo-choice]").first.check(timeout=WAIT_MS)
     page.get_by_label("X · clubvisage").check()

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import TEST_PASSWORD
-from tests.web.conftest import WAIT_MS, screenshot, watch
+from tests.web.conftest import WAIT_MS, screenshot, wait_ready, watch
 from visage.identity.models import Role, User
 
 pytestmark = pytest.mark.browser
@@ -58,6 +58,8 @@ def test_a_new_platform_signs_up_a_tenant_whose_owner_reaches_every_page(
     expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("Members")
 
     page.get_by_role("link", name="Tenants", exact=True).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tenants", timeout=WAIT_MS)
+    wait_ready(page)
     page.get_by_text("Create a tenant").click()
     page.get_by_label("Name", exact=True).fill("Riverside Gym")
     page.get_by_label("Short name").fill(slug)
@@ -108,6 +110,8 @@ def test_a_new_platform_signs_up_a_tenant_whose_owner_reaches_every_page(
     screenshot(page, "settings")
 
     nav.get_by_role("link", name="Check-ins", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check-ins", timeout=WAIT_MS)
+    wait_ready(page)  # the download button fetches with the session's token
     with page.expect_download(timeout=WAIT_MS) as csv_file:
         page.get_by_role("button", name="Download as CSV").click()
     assert csv_file.value.suggested_filename == "checkins.csv"
