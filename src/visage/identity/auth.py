@@ -19,7 +19,7 @@ from visage.core.errors import (
     RateLimited,
 )
 from visage.core.security import hash_password, hash_token, new_opaque_token, verify_password
-from visage.i18n.context import gettext, using
+from visage.i18n.context import N_, gettext, using
 from visage.i18n.preferences import adopt_principal, locale_for_user
 from visage.identity import audit, login_guard
 from visage.identity.email import send_email
@@ -253,37 +253,65 @@ def _tenant_note(session: Session, user: User) -> str:
     return gettext(" at {name} (organization: {slug})").format(name=tenant.name, slug=tenant.slug)
 
 
+def _email_one_time_link(
+    session: Session,
+    settings: Settings,
+    user: User,
+    purpose: TokenPurpose,
+    lifetime: timedelta,
+    *,
+    page: str,
+    subject: str,
+    body: str,
+    **fields: object,
+) -> bool:
+    """Email `user`, in their language, a new single-use token of `purpose` and the link to
+    `page` that carries it; False when the hourly cap of that kind is reached. `subject` and
+    `body` are marked English messages; `body` gets {tenant_note}, {link}, {token} and
+    `fields`."""
+    token = _issue_one_time_token(session, user, purpose, lifetime)
+    if token is None:
+        return False
+    with using(locale_for_user(session, user)):
+        send_email(
+            session,
+            to=user.email,
+            subject=gettext(subject),
+            body=gettext(body).format(
+                tenant_note=_tenant_note(session, user),
+                link=f"{settings.public_base_url}/{page}?token={token}",
+                token=token,
+                **fields,
+            ),
+        )
+    return True
+
+
 def request_password_reset(
     session: Session, settings: Settings, email: str, tenant_slug: str | None, client: ClientInfo
 ) -> None:
     """Email a reset link to each active account with this address; silent otherwise."""
     for user in _users_by_email(session, email, tenant_slug):
-        token = _issue_one_time_token(
-            session, user, TokenPurpose.PASSWORD_RESET, PASSWORD_RESET_LIFETIME
+        sent = _email_one_time_link(
+            session,
+            settings,
+            user,
+            TokenPurpose.PASSWORD_RESET,
+            PASSWORD_RESET_LIFETIME,
+            page="reset-password",
+            subject=N_("Reset your Visage password"),
+            body=N_(
+                "Someone asked to reset the password of {username}{tenant_note}.\n\n"
+                "Open {link}\n"
+                "or send this token to POST /api/v1/auth/password/reset/confirm:\n{token}\n\n"
+                "It works once, within {minutes} minutes. "
+                "If it was not you, ignore this email."
+            ),
+            username=user.username,
+            minutes=int(PASSWORD_RESET_LIFETIME.total_seconds() // 60),
         )
-        if token is None:
-            continue
-        minutes = int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)
-        with using(locale_for_user(session, user)):
-            send_email(
-                session,
-                to=user.email,
-                subject=gettext("Reset your Visage password"),
-                body=gettext(
-                    "Someone asked to reset the password of {username}{tenant_note}.\n\n"
-                    "Open {link}\n"
-                    "or send this token to POST /api/v1/auth/password/reset/confirm:\n{token}\n\n"
-                    "It works once, within {minutes} minutes. "
-                    "If it was not you, ignore this email."
-                ).format(
-                    username=user.username,
-                    tenant_note=_tenant_note(session, user),
-                    link=f"{settings.public_base_url}/reset-password?token={token}",
-                    token=token,
-                    minutes=minutes,
-                ),
-            )
-        audit.record_on(session, "password.reset_requested", user, actor=None, client=client)
+        if sent:
+            audit.record_on(session, "password.reset_requested", user, actor=None, client=client)
 
 
 def _consume_one_time_token(session: Session, token: str, purpose: TokenPurpose) -> User:
@@ -325,27 +353,21 @@ def confirm_password_reset(
 
 
 def send_verification_email(session: Session, settings: Settings, user: User) -> None:
-    token = _issue_one_time_token(
-        session, user, TokenPurpose.EMAIL_VERIFICATION, EMAIL_VERIFICATION_LIFETIME
+    _email_one_time_link(
+        session,
+        settings,
+        user,
+        TokenPurpose.EMAIL_VERIFICATION,
+        EMAIL_VERIFICATION_LIFETIME,
+        page="verify-email",
+        subject=N_("Confirm your email for Visage"),
+        body=N_(
+            "Welcome, {name}{tenant_note}.\n\n"
+            "Confirm this address: {link}\n"
+            "or send this token to POST /api/v1/auth/verify-email:\n{token}\n"
+        ),
+        name=user.full_name or user.username,
     )
-    if token is None:
-        return
-    with using(locale_for_user(session, user)):
-        send_email(
-            session,
-            to=user.email,
-            subject=gettext("Confirm your email for Visage"),
-            body=gettext(
-                "Welcome, {name}{tenant_note}.\n\n"
-                "Confirm this address: {link}\n"
-                "or send this token to POST /api/v1/auth/verify-email:\n{token}\n"
-            ).format(
-                name=user.full_name or user.username,
-                tenant_note=_tenant_note(session, user),
-                link=f"{settings.public_base_url}/verify-email?token={token}",
-                token=token,
-            ),
-        )
 
 
 def verify_email(session: Session, token: str, client: ClientInfo) -> None:
