@@ -108,10 +108,11 @@ def drain(database: Database) -> None:
     """Let the server's worker finish every job this module caused (webhook events, emails):
     later tests run their own workers over the same queue."""
     time.sleep(LATE_EVENT_SECONDS)
-    deadline = time.monotonic() + 90
-    while (left := unfinished_jobs(database)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not left, f"jobs left unfinished: {left}"
+    wait_until(
+        lambda: not unfinished_jobs(database),
+        seconds=90,
+        what=lambda: f"jobs left unfinished: {unfinished_jobs(database)}",
+    )
 
 
 def events_processed(database: Database, *event_ids: str) -> bool:

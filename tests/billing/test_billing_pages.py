@@ -80,7 +80,7 @@ def test_owner_prices_a_plan_and_subscribes_a_member_at_the_desk(
     assert (yearly["billing_interval"], yearly["trial_days"]) == ("year", 7)
     assert yearly["stripe_price_id"]
 
-    page.goto(f"{visage_server}/app/billing")
+    open_ready(page, f"{visage_server}/app/billing")
     expect(page.locator("[data-webhook-url]")).to_contain_text(
         "/api/v1/payments/webhook/", timeout=WAIT_MS
     )
@@ -90,7 +90,7 @@ def test_owner_prices_a_plan_and_subscribes_a_member_at_the_desk(
     page.get_by_role("button", name="Save price").click()
     expect(page.locator("#billing-overview")).to_contain_text("€39.00", timeout=WAIT_MS)
 
-    page.goto(f"{visage_server}/app/members/{member_id}")
+    open_ready(page, f"{visage_server}/app/members/{member_id}")
     page.get_by_text("Subscribe with a card").click()
     page.locator("#sub-plan").select_option(value=plan["id"])
     page.get_by_role("button", name="Subscribe", exact=True).click()
