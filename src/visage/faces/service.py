@@ -44,7 +44,12 @@ from visage.faces.pipeline import (
     subjects,
 )
 from visage.faces.protection import TemplateProtector, tenant_protector
-from visage.faces.tenant_settings import operating_point, recognition_threshold
+from visage.faces.tenant_settings import (
+    face_settings,
+    operating_point,
+    recognition_threshold,
+    recount_gallery,
+)
 from visage.identity import audit
 from visage.identity.principal import ClientInfo, Principal
 from visage.members.audit import record_member_event
@@ -170,6 +175,7 @@ def enroll(
     # Enrolling is an interaction: the retention clock starts again.
     member.last_seen_at = utcnow()
     session.flush()
+    recount_gallery(session, [member.tenant_id])
     record_member_event(
         session,
         actor,
@@ -214,6 +220,8 @@ def erase_member_templates(
         .returning(FaceTemplate.id)
     )
     erased = len(result.all())
+    if erased:
+        recount_gallery(session, [member.tenant_id])
     record_member_event(
         session, actor, "faces.erased", member, client, {"templates": erased, "reason": reason}
     )
@@ -247,6 +255,7 @@ def erase_expired_templates(session: Session, now: datetime) -> dict[uuid.UUID, 
     members_by_tenant: dict[uuid.UUID, set[uuid.UUID]] = {}
     for tenant_id, member_id in rows:
         members_by_tenant.setdefault(tenant_id, set()).add(member_id)
+    recount_gallery(session, members_by_tenant)
     for tenant_id, members in members_by_tenant.items():
         audit.record(
             session,
@@ -271,13 +280,7 @@ def mark_seen(member: Member) -> None:
 
 def chooses_exact_search(session: Session, tenant_id: uuid.UUID) -> bool:
     """Whether the tenant's gallery is small enough to be scanned exactly."""
-    capped = (
-        select(FaceTemplate.id)
-        .where(FaceTemplate.tenant_id == tenant_id)
-        .limit(EXACT_SEARCH_MAX_TEMPLATES + 1)
-    )
-    size = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
-    return size <= EXACT_SEARCH_MAX_TEMPLATES
+    return face_settings(session, tenant_id).enrolled_templates <= EXACT_SEARCH_MAX_TEMPLATES
 
 
 def nearest_templates_statement(
