@@ -44,6 +44,7 @@ from visage.faces.pipeline import (
     subjects,
 )
 from visage.faces.protection import TemplateProtector, tenant_protector
+from visage.faces.scenes import analyze_kiosk_frame
 from visage.faces.tenant_settings import (
     face_settings,
     operating_point,
@@ -409,9 +410,16 @@ def identify_image(
     top_k: int = 1,
     priority: Priority = Priority.INTERACTIVE,
     mark_member_seen: bool = True,
+    kiosk: uuid.UUID | None = None,
 ) -> Identification:
-    """The kiosk's question: who is the person in this frame (the largest face)?"""
-    face = analyze_largest(image.rgb, "kiosk", priority=priority)
+    """The kiosk's question: who is the person in this frame (the largest face)?
+
+    `kiosk`: the device whose camera took the frame. A frame that still shows the scene in
+    which its last full scan found nobody is scanned for close faces only (faces/scenes.py)."""
+    if kiosk is None:
+        face = analyze_largest(image.rgb, "kiosk", priority=priority)
+    else:
+        face = analyze_kiosk_frame(image.rgb, kiosk, priority=priority)
     if face is None:
         raise NoFaceDetected()
     return identify_face(session, tenant_id, face, top_k=top_k, mark_member_seen=mark_member_seen)
