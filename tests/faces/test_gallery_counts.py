@@ -11,12 +11,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import event, func, select, text
+from alembic import command
+from sqlalchemy import create_engine, event, func, make_url, select, text
+from sqlalchemy.orm import Session
 
 from tests.faces.conftest import Gym
+from tests.guides.databases import scratch_database
 from tests.images import face_bytes
+from visage.config import Settings
 from visage.core.db import Database
 from visage.core.images import ImageLimits, decode_image
+from visage.core.migrations import alembic_config
 from visage.faces import service
 from visage.faces.calibration.model import shipped_score_model
 from visage.faces.models import FaceTemplate, TenantFaceSettings
@@ -91,20 +96,22 @@ def test_a_kiosk_frame_reads_the_gallery_size_without_counting_templates(
     assert all("count(" not in s.lower() for s in searches)
 
 
-def add_template(session: Any, tenant_id: uuid.UUID) -> None:
-    member = Member(tenant_id=tenant_id, full_name="Concurrent")
+def add_template(session: Session, tenant_id: uuid.UUID, faces: int = 1) -> None:
+    """A member with `faces` templates, written directly (no recount)."""
+    member = Member(tenant_id=tenant_id, full_name="Written directly")
     session.add(member)
     session.flush()
-    session.add(
-        FaceTemplate(
-            tenant_id=tenant_id,
-            member_id=member.id,
-            embedding=np.full(128, 0.05, dtype=np.float32),
-            sharpness=100.0,
-            face_width=120,
-            detection_score=1.0,
+    for _ in range(faces):
+        session.add(
+            FaceTemplate(
+                tenant_id=tenant_id,
+                member_id=member.id,
+                embedding=np.full(128, 0.05, dtype=np.float32),
+                sharpness=100.0,
+                face_width=120,
+                detection_score=1.0,
+            )
         )
-    )
     session.flush()
 
 
@@ -153,3 +160,44 @@ def test_two_enrollments_at_once_are_both_counted(
         assert (row.enrolled_members, row.enrolled_templates) == (2, 2)
         templates = select(func.count()).where(FaceTemplate.tenant_id == tenant.id)
         assert session.scalar(templates) == 2
+
+
+def test_the_migration_counts_the_galleries_enrolled_before_it(
+    database: Database, settings: Settings
+) -> None:
+    del database  # the embedded server runs
+    with scratch_database(settings, revision="0014_locales") as url:
+        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+        tuned, untouched, without_faces = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        try:
+            with Session(engine) as session, session.begin():
+                for tenant_id in (tuned, untouched, without_faces):
+                    session.add(Tenant(id=tenant_id, name="Gym", slug=f"gym-{tenant_id.hex}"))
+                session.flush()
+                add_template(session, tuned, faces=2)
+                add_template(session, tuned)
+                add_template(session, untouched)
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO tenant_face_settings "
+                        "(tenant_id, recognition_tolerance, retention_days) VALUES (:id, 0.5, 30)"
+                    ),
+                    {"id": tuned},
+                )
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT tenant_id, recognition_tolerance, retention_days, "
+                        "enrolled_members, enrolled_templates FROM tenant_face_settings"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+    assert {row[0]: tuple(row[1:]) for row in rows} == {
+        tuned: (0.5, 30, 2, 3),
+        untouched: (None, 3 * 365, 1, 1),
+    }
