@@ -4,15 +4,16 @@ turns them away in red; the front desk enrolls a face from the same webcam."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, Route, expect
+from playwright.sync_api import Browser, Page, Playwright, Response, Route, expect
 
-from tests.images import FACES_DIR
+from tests.images import FACES_DIR, camera_take, empty_door, member_standing_back
 from tests.web.conftest import (
     WAIT_MS,
     Tokens,
@@ -29,23 +30,31 @@ pytestmark = pytest.mark.browser
 
 FRAME_SIZE = (480, 640)  # even sides, as 4:2:0 needs
 FRAMES = 5
+# Under the kiosk page's IDLE_RESEND_MS: an unchanged scene is not sent again meanwhile.
+IDLE_SECONDS = 10
+
+
+def write_video(frames: list[Image.Image], target: Path, *, fps: int = 10) -> Path:
+    """A video for Chromium's fake camera (which loops it): YUV 4:2:0 (C420jpeg) frames of one
+    size with even sides."""
+    width, height = frames[0].size
+    with target.open("wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for picture in frames:
+            luma, blue, red = picture.convert("YCbCr").split()
+            half = (width // 2, height // 2)
+            planes = luma.tobytes() + blue.resize(half).tobytes() + red.resize(half).tobytes()
+            video.write(b"FRAME\n" + planes)
+    return target
 
 
 def write_y4m(picture: Path, target: Path) -> Path:
-    """A still video for Chromium's fake camera: the picture on black, YUV 4:2:0 (C420jpeg)."""
+    """A still video for Chromium's fake camera: the picture on black."""
     canvas = Image.new("RGB", FRAME_SIZE)
     image = Image.open(picture).convert("RGB")
     image.thumbnail(FRAME_SIZE)
     canvas.paste(image, ((FRAME_SIZE[0] - image.width) // 2, (FRAME_SIZE[1] - image.height) // 2))
-    luma, blue, red = canvas.convert("YCbCr").split()
-    half = (FRAME_SIZE[0] // 2, FRAME_SIZE[1] // 2)
-    frame = luma.tobytes() + blue.resize(half).tobytes() + red.resize(half).tobytes()
-    width, height = FRAME_SIZE
-    with target.open("wb") as video:
-        video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(FRAMES):
-            video.write(b"FRAME\n" + frame)
-    return target
+    return write_video([canvas] * FRAMES, target)
 
 
 def camera_browser(playwright: Playwright, camera: Path) -> Browser:
@@ -159,6 +168,49 @@ def test_kiosk_welcomes_the_member_its_camera_sees(
         expect(page.locator("[data-enroll-outcome]")).to_contain_text("Face added", timeout=WAIT_MS)
         expect(page.locator("[data-face-count-text]")).to_have_text("2", timeout=WAIT_MS)
         screenshot(page, "enroll_webcam")
+        assert errors == []
+    finally:
+        chromium.close()
+
+
+def test_an_idle_kiosk_sends_nothing_until_someone_walks_in(
+    live_server: str,
+    playwright: Playwright,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    tmp_path: Path,
+) -> None:
+    # The camera films an empty door for IDLE_SECONDS (another take of it every frame, sensor
+    # noise included), then a member standing about 2 m back, whom only the server's fine scan
+    # finds. The empty door goes to the server once; the member's first frame is let in.
+    owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    member_id, kiosk_key = enrolled_member_with_kiosk(api, owner)
+    with (FACES_DIR / "obama2.jpg").open("rb") as photo:
+        files = {"images": ("obama2.jpg", photo, "image/jpeg")}
+        expect_ok(api.post(f"/members/{member_id}/faces", files=files, headers=owner.headers))
+    door = empty_door()
+    idle = [Image.open(io.BytesIO(camera_take(door, seed))) for seed in range(IDLE_SECONDS * 2)]
+    camera = write_video(
+        idle + [member_standing_back(door)] * (IDLE_SECONDS * 2), tmp_path / "idle.y4m", fps=2
+    )
+    chromium = camera_browser(playwright, camera)
+    try:
+        answers: list[str] = []
+
+        def answer(response: Response) -> None:
+            if response.url.endswith("/api/v1/checkins"):
+                body = response.json()
+                answers.append(body["error"]["code"] if "error" in body else body["reason"])
+
+        page, errors = kiosk_page(
+            chromium, live_server, kiosk_key, lambda page: page.on("response", answer)
+        )
+        banner = page.locator("[data-kiosk-banner]")
+        expect(banner).to_contain_text("Welcome, Barack Obama!", timeout=WAIT_MS)
+        assert answers[-1] == "GRANTED"
+        assert answers[:-1] == ["FACE_001"]
         assert errors == []
     finally:
         chromium.close()

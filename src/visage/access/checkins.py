@@ -64,7 +64,12 @@ def kiosk_checkin(
     scope = principal.scope(session)
     # The check-in marks the member it lets in as seen, after locking the row.
     identification = faces_service.identify_image(
-        session, scope.tenant_id, image, priority=Priority.KIOSK, mark_member_seen=False
+        session,
+        scope.tenant_id,
+        image,
+        priority=Priority.KIOSK,
+        mark_member_seen=False,
+        kiosk=principal.id if principal.kind == "device" else None,
     )
     outcome, member_id = pins.resolve(session, settings, principal, identification, pin)
     member = None

@@ -35,6 +35,7 @@ from visage.faces.inference.base import MIN_FACE_WIDTH, DetectionMode
 from visage.faces.models import TEMPLATE_DIMENSIONS, FaceTemplate
 from visage.faces.pipeline import FaceAnalysis, StageTimer, analyze, analyze_largest, largest
 from visage.faces.protection import tenant_protector
+from visage.faces.tenant_settings import recount_gallery
 from visage.identity.models import Tenant
 from visage.members.models import Member
 
@@ -280,6 +281,8 @@ class SyntheticGallery:
         )
         for tenant_id in self.others:
             self._insert(tenant_id, missing // OTHER_TENANTS)
+        with self.database.session() as session:
+            recount_gallery(session, self.tenants)
         with self.database.engine.begin() as connection:
             connection.execute(text("ANALYZE members, face_templates"))
         self.build_seconds += time.perf_counter() - start

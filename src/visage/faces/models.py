@@ -34,7 +34,8 @@ class TenantKey(IdMixin, TimestampMixin, Base):
 
 
 class TenantFaceSettings(TimestampMixin, Base):
-    """What a tenant may change about recognition: its threshold and its retention period."""
+    """What a tenant may change about recognition (its threshold and its retention period),
+    and the size of its gallery."""
 
     __tablename__ = "tenant_face_settings"
 
@@ -48,6 +49,11 @@ class TenantFaceSettings(TimestampMixin, Base):
     kiosk_mode: Mapped[str | None] = mapped_column(String(20))
     # None: FACE_FPIR_TARGET applies.
     fpir_target: Mapped[float | None] = mapped_column(Float)
+    # Not settings: the gallery's size, recounted in the transaction of every enrollment and
+    # erasure (tenant_settings.recount_gallery), so a kiosk frame reads it with the row above
+    # instead of counting the tenant's templates.
+    enrolled_members: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    enrolled_templates: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FaceTemplate(IdMixin, Base):

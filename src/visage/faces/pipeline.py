@@ -25,7 +25,7 @@ from visage.faces.errors import (
     SeveralFaces,
 )
 from visage.faces.inference.alignment import align
-from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, DetectionMode, RGBImage
+from visage.faces.inference.base import MIN_FACE_WIDTH, DetectedFace, RGBImage, ScanMode
 from visage.faces.inference.engine import get_backend
 from visage.faces.inference.scheduling import Priority, gate
 
@@ -101,7 +101,7 @@ _NO_TIMER = StageTimer()
 
 def assess(
     image: RGBImage,
-    mode: DetectionMode,
+    mode: ScanMode,
     *,
     timer: StageTimer = _NO_TIMER,
     priority: Priority = Priority.INTERACTIVE,
@@ -142,7 +142,7 @@ def embed(
 
 def analyze(
     image: RGBImage,
-    mode: DetectionMode,
+    mode: ScanMode,
     *,
     timer: StageTimer = _NO_TIMER,
     priority: Priority = Priority.INTERACTIVE,
@@ -195,7 +195,7 @@ def enrollment_refusal(
 
 def analyze_largest(
     image: RGBImage,
-    mode: DetectionMode,
+    mode: ScanMode,
     *,
     timer: StageTimer = _NO_TIMER,
     priority: Priority = Priority.INTERACTIVE,

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from visage.config import get_settings
 from visage.core.errors import AppError
 from visage.faces.models import FaceTemplate, TenantKey
+from visage.faces.tenant_settings import recount_gallery
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -296,6 +297,7 @@ def shred_tenant_key(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
             statement.execution_options(synchronize_session=False)
         )
         counts[f"{model.__tablename__}.{column.column_name}"] = result.rowcount
+    recount_gallery(session, [tenant_id])
     return counts
 
 

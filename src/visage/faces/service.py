@@ -44,7 +44,13 @@ from visage.faces.pipeline import (
     subjects,
 )
 from visage.faces.protection import TemplateProtector, tenant_protector
-from visage.faces.tenant_settings import operating_point, recognition_threshold
+from visage.faces.scenes import analyze_kiosk_frame
+from visage.faces.tenant_settings import (
+    face_settings,
+    operating_point,
+    recognition_threshold,
+    recount_gallery,
+)
 from visage.identity import audit
 from visage.identity.principal import ClientInfo, Principal
 from visage.members.audit import record_member_event
@@ -170,6 +176,7 @@ def enroll(
     # Enrolling is an interaction: the retention clock starts again.
     member.last_seen_at = utcnow()
     session.flush()
+    recount_gallery(session, [member.tenant_id])
     record_member_event(
         session,
         actor,
@@ -214,6 +221,8 @@ def erase_member_templates(
         .returning(FaceTemplate.id)
     )
     erased = len(result.all())
+    if erased:
+        recount_gallery(session, [member.tenant_id])
     record_member_event(
         session, actor, "faces.erased", member, client, {"templates": erased, "reason": reason}
     )
@@ -247,6 +256,7 @@ def erase_expired_templates(session: Session, now: datetime) -> dict[uuid.UUID, 
     members_by_tenant: dict[uuid.UUID, set[uuid.UUID]] = {}
     for tenant_id, member_id in rows:
         members_by_tenant.setdefault(tenant_id, set()).add(member_id)
+    recount_gallery(session, members_by_tenant)
     for tenant_id, members in members_by_tenant.items():
         audit.record(
             session,
@@ -271,13 +281,7 @@ def mark_seen(member: Member) -> None:
 
 def chooses_exact_search(session: Session, tenant_id: uuid.UUID) -> bool:
     """Whether the tenant's gallery is small enough to be scanned exactly."""
-    capped = (
-        select(FaceTemplate.id)
-        .where(FaceTemplate.tenant_id == tenant_id)
-        .limit(EXACT_SEARCH_MAX_TEMPLATES + 1)
-    )
-    size = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
-    return size <= EXACT_SEARCH_MAX_TEMPLATES
+    return face_settings(session, tenant_id).enrolled_templates <= EXACT_SEARCH_MAX_TEMPLATES
 
 
 def nearest_templates_statement(
@@ -406,9 +410,16 @@ def identify_image(
     top_k: int = 1,
     priority: Priority = Priority.INTERACTIVE,
     mark_member_seen: bool = True,
+    kiosk: uuid.UUID | None = None,
 ) -> Identification:
-    """The kiosk's question: who is the person in this frame (the largest face)?"""
-    face = analyze_largest(image.rgb, "kiosk", priority=priority)
+    """The kiosk's question: who is the person in this frame (the largest face)?
+
+    `kiosk`: the device whose camera took the frame. A frame that still shows the scene in
+    which its last full scan found nobody is scanned for close faces only (faces/scenes.py)."""
+    if kiosk is None:
+        face = analyze_largest(image.rgb, "kiosk", priority=priority)
+    else:
+        face = analyze_kiosk_frame(image.rgb, kiosk, priority=priority)
     if face is None:
         raise NoFaceDetected()
     return identify_face(session, tenant_id, face, top_k=top_k, mark_member_seen=mark_member_seen)

@@ -4,9 +4,10 @@ and expected error rates at its gallery size (see decision.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,8 @@ def face_settings(session: Session, tenant_id: uuid.UUID) -> TenantFaceSettings:
         retention_days=DEFAULT_RETENTION_DAYS,
         kiosk_mode=None,
         fpir_target=None,
+        enrolled_members=0,
+        enrolled_templates=0,
     )
 
 
@@ -62,23 +65,45 @@ def update_face_settings(
     return face_settings(session, tenant_id)
 
 
-def gallery_size(session: Session, tenant_id: uuid.UUID) -> int:
-    """Members with at least one enrolled face: the N of the 1:N decision."""
-    statement = select(func.count(func.distinct(FaceTemplate.member_id))).where(
-        FaceTemplate.tenant_id == tenant_id
-    )
-    return session.scalar(statement) or 0
+def recount_gallery(session: Session, tenant_ids: Iterable[uuid.UUID]) -> None:
+    """Store the tenants' gallery sizes on their settings rows, in the caller's transaction:
+    every change to a tenant's templates calls this before it commits.
+
+    The row is locked before the count: a transaction that waited for another's enrollment
+    counts after that one committed (each statement of READ COMMITTED reads anew), so the
+    last to commit stores the true figure. A recount, not a +1/-1: a count that ever drifted
+    is right again after the next change."""
+    for tenant_id in sorted(set(tenant_ids)):  # one lock order: no deadlock between jobs
+        session.execute(
+            insert(TenantFaceSettings)
+            .values(tenant_id=tenant_id)
+            .on_conflict_do_update(
+                index_elements=[TenantFaceSettings.tenant_id],
+                set_={"enrolled_members": TenantFaceSettings.enrolled_members},
+            )
+        )
+        members, templates = session.execute(
+            select(func.count(func.distinct(FaceTemplate.member_id)), func.count()).where(
+                FaceTemplate.tenant_id == tenant_id
+            )
+        ).one()
+        session.execute(
+            update(TenantFaceSettings)
+            .where(TenantFaceSettings.tenant_id == tenant_id)
+            .values(enrolled_members=members, enrolled_templates=templates)
+        )
 
 
 def operating_point(
     session: Session, tenant_id: uuid.UUID, *, size: int | None = None
 ) -> OperatingPoint:
-    """The tenant's acceptance distance and expected error rates at its gallery size."""
+    """The tenant's acceptance distance and expected error rates at its gallery size (members
+    with at least one enrolled face: the N of the 1:N decision)."""
     row = face_settings(session, tenant_id)
     settings = get_settings()
     mode = row.kiosk_mode if row.kiosk_mode in KIOSK_MODES else None
     return _operating_point(
-        gallery_size(session, tenant_id) if size is None else size,
+        row.enrolled_members if size is None else size,
         row.fpir_target or settings.face_fpir_target,
         settings.face_recognition_tolerance,
         row.recognition_tolerance,

@@ -1,5 +1,6 @@
 """What the load bench's kiosks send: 640x480 JPEG frames of a real photo, as a door camera
-takes them, with the enrolled member at arm's length or nobody in front."""
+takes them, with the enrolled member at arm's length or nobody in front (each kiosk its own
+door, a still camera: the same crop with the sensor's noise)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ KIOSK_PORTRAIT = "obama.jpg"
 # At arm's length from a door camera a face is about this wide in a 640x480 frame.
 KIOSK_FACE_WIDTHS = (150, 230)
 KIOSK_FRAME_VARIANTS = 8
+# Frames of one empty door differ by the sensor's noise (grey levels, standard deviation).
+SENSOR_NOISE = 4.0
 
 
 def _pacing(seed: str) -> random.Random:
@@ -26,7 +29,7 @@ def _pacing(seed: str) -> random.Random:
 @dataclass(frozen=True)
 class DoorFrames:
     member: list[bytes]
-    nobody: list[bytes]
+    nobody: list[list[bytes]]  # doors, each as several takes of its still camera
     nobody_share: float  # of the frames a kiosk sends
 
 
@@ -57,9 +60,28 @@ def kiosk_frames(images: Path, count: int = KIOSK_FRAME_VARIANTS) -> list[bytes]
     return frames
 
 
-def empty_frames(images: Path, count: int = KIOSK_FRAME_VARIANTS // 2) -> list[bytes]:
-    """Frames of the door with nobody in front: crops of the same photo below the face, kept
-    only where no scan the kiosk makes (down to 1.42x, and dlib's 2x) sees a face."""
+def camera_takes(door: Image.Image, count: int, rng: random.Random) -> list[bytes]:
+    """`count` JPEG frames of a still camera filming `door`: its sensor's noise, a webcam's
+    JPEG quality."""
+    noise = np.random.default_rng(rng.randrange(2**32))
+    pixels = np.asarray(door, dtype=np.float32)
+    takes = []
+    for _ in range(count):
+        noisy = np.clip(pixels + noise.normal(0, SENSOR_NOISE, pixels.shape), 0, 255)
+        buffer = io.BytesIO()
+        Image.fromarray(noisy.astype(np.uint8)).save(
+            buffer, format="JPEG", quality=rng.randrange(75, 90)
+        )
+        takes.append(buffer.getvalue())
+    return takes
+
+
+def empty_frames(
+    images: Path, count: int = KIOSK_FRAME_VARIANTS // 2, takes: int = KIOSK_FRAME_VARIANTS // 2
+) -> list[list[bytes]]:
+    """`count` doors with nobody in front, `takes` frames each (camera_takes): crops of the same
+    photo below the face, kept only where no scan the kiosk makes (down to 1.42x, and dlib's
+    2x) sees a face in any take."""
     import dlib
 
     detector = dlib.get_frontal_face_detector()
@@ -70,19 +92,19 @@ def empty_frames(images: Path, count: int = KIOSK_FRAME_VARIANTS // 2) -> list[b
     width = min(source.width, height * KIOSK_FRAME[0] // KIOSK_FRAME[1])
     enlarged = (round(KIOSK_FRAME[0] * 1.42), round(KIOSK_FRAME[1] * 1.42))
     rng = _pacing("nobody")
-    frames: list[bytes] = []
+    doors: list[list[bytes]] = []
     for _ in range(count * 20):
         left = rng.randrange(0, source.width - width + 1)
         crop = source.crop((left, top, left + width, top + width * 3 // 4))
-        pixels = crop.resize(KIOSK_FRAME, Image.Resampling.BILINEAR)
-        buffer = io.BytesIO()
-        pixels.save(buffer, format="JPEG", quality=rng.randrange(75, 90))
-        seen = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-        if len(detector(np.asarray(seen), 1)) or len(
-            detector(np.asarray(seen.resize(enlarged, Image.Resampling.BILINEAR)), 0)
+        frames = camera_takes(crop.resize(KIOSK_FRAME, Image.Resampling.BILINEAR), takes, rng)
+        seen = [Image.open(io.BytesIO(frame)).convert("RGB") for frame in frames]
+        if any(
+            len(detector(np.asarray(take), 1))
+            or len(detector(np.asarray(take.resize(enlarged, Image.Resampling.BILINEAR)), 0))
+            for take in seen
         ):
             continue
-        frames.append(buffer.getvalue())
-        if len(frames) == count:
-            return frames
+        doors.append(frames)
+        if len(doors) == count:
+            return doors
     raise RuntimeError(f"no empty kiosk frame in {KIOSK_PORTRAIT}: every crop shows a face")

@@ -193,9 +193,10 @@ def _kiosk(
     http: httpx.Client, key: str, frames: DoorFrames, record: Recorder, stop: threading.Event
 ) -> None:
     rng = _pacing(key)
+    door = rng.choice(frames.nobody)  # the kiosk's camera films one door
     for _ in _every(KIOSK_PERIOD, stop, rng):
         nobody = rng.random() < frames.nobody_share
-        frame = rng.choice(frames.nobody if nobody else frames.member)
+        frame = rng.choice(door if nobody else frames.member)
         response = record.call(
             NOBODY_ROUTE if nobody else KIOSK_ROUTE,
             partial(

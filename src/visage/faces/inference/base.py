@@ -25,6 +25,10 @@ MIN_FACE_WIDTH = 50
 #   faces are looked for only when there is no large one.
 # "photo": an event photo or an enrollment photo: every face worth recognizing.
 DetectionMode = Literal["kiosk", "photo"]
+# What a backend scans for: a DetectionMode, or "kiosk_close": a kiosk frame that still shows
+# the scene in which the full kiosk scan found nobody (faces/scenes.py), scanned for close faces
+# only.
+ScanMode = Literal["kiosk", "kiosk_close", "photo"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class FaceBackend(Protocol):
     name: str
     embedding_dimensions: int
 
-    def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
+    def detect(self, image: RGBImage, mode: ScanMode) -> list[DetectedFace]:
         """Faces with landmarks, best first."""
         ...
 

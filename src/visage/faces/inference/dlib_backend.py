@@ -15,7 +15,7 @@ import face_recognition_models
 import numpy as np
 import numpy.typing as npt
 
-from visage.faces.inference.base import DetectedFace, DetectionMode, Embeddings, RGBImage
+from visage.faces.inference.base import DetectedFace, Embeddings, RGBImage, ScanMode
 
 # Below this width a kiosk frame is upsampled once so faces of ~40 px are still found.
 KIOSK_UPSAMPLE_BELOW_WIDTH = 800
@@ -57,9 +57,10 @@ class DlibBackend:
         shape = self._shape_predictor(image, rect)
         return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
 
-    def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
+    def detect(self, image: RGBImage, mode: ScanMode) -> list[DetectedFace]:
         image = np.ascontiguousarray(image)
-        upsample = 1 if mode == "photo" or image.shape[1] < KIOSK_UPSAMPLE_BELOW_WIDTH else 0
+        small = image.shape[1] < KIOSK_UPSAMPLE_BELOW_WIDTH
+        upsample = 1 if mode == "photo" or (mode == "kiosk" and small) else 0
         return self.hog(image, upsample)
 
     def hog(self, image: RGBImage, upsample: int) -> list[DetectedFace]:

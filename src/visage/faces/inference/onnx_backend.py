@@ -24,9 +24,9 @@ import onnxruntime as ort
 from visage.faces.inference.base import (
     MIN_FACE_WIDTH,
     DetectedFace,
-    DetectionMode,
     Embeddings,
     RGBImage,
+    ScanMode,
 )
 from visage.faces.inference.dlib_backend import KIOSK_UPSAMPLE_BELOW_WIDTH, DlibBackend
 from visage.faces.inference.dlib_convert import converted_model
@@ -146,20 +146,22 @@ class OnnxBackend:
         rects, scores = self._dlib.hog_scan(enlarged(image, scale))
         return self._dlib.faces(image, rects, scores, scale)
 
-    def _hog_faces(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
+    def _hog_faces(self, image: RGBImage, mode: ScanMode) -> list[DetectedFace]:
         if mode == "photo":
             return self.hog(image, SMALL_FACE_SCALE)
         for scale in (KIOSK_CLOSE_SCALE, KIOSK_SCALE):
             faces = self.hog(image, scale)
             if faces:
                 return faces
+        if mode == "kiosk_close":
+            return []
         # Nobody close: every face worth recognizing (a large frame at its own size).
         wide = image.shape[1] >= KIOSK_UPSAMPLE_BELOW_WIDTH
         return self.hog(image, 1.0 if wide else SMALL_FACE_SCALE)
 
-    def detect(self, image: RGBImage, mode: DetectionMode) -> list[DetectedFace]:
+    def detect(self, image: RGBImage, mode: ScanMode) -> list[DetectedFace]:
         image = np.ascontiguousarray(image)
-        detector = self.kiosk_detector if mode == "kiosk" else self.photo_detector
+        detector = self.photo_detector if mode == "photo" else self.kiosk_detector
         if detector == "hog":
             return self._hog_faces(image, mode)
         found = self._mmod_faces(image)

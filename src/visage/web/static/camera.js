@@ -44,5 +44,22 @@
     return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
   }
 
-  window.VisageCamera = { start, stop, ready, capture };
+  // The current frame as a small grey thumbnail (Uint8Array, row by row): cheap to compare.
+  let thumbnailCanvas = null;
+  function thumbnail(video, width, height) {
+    if (!thumbnailCanvas) thumbnailCanvas = document.createElement("canvas");
+    thumbnailCanvas.width = width;
+    thumbnailCanvas.height = height;
+    const context = thumbnailCanvas.getContext("2d", { willReadFrequently: true });
+    context.imageSmoothingQuality = "high"; // averages the pixels away: sensor noise mostly cancels
+    context.drawImage(video, 0, 0, width, height);
+    const rgba = context.getImageData(0, 0, width, height).data;
+    const grey = new Uint8Array(width * height);
+    for (let i = 0; i < grey.length; i++) {
+      grey[i] = (rgba[4 * i] * 299 + rgba[4 * i + 1] * 587 + rgba[4 * i + 2] * 114) / 1000;
+    }
+    return grey;
+  }
+
+  window.VisageCamera = { start, stop, ready, capture, thumbnail };
 })();

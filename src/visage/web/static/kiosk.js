@@ -1,5 +1,8 @@
 // The door kiosk: a device key kept in localStorage, the webcam, and one frame sent every
-// FRAME_INTERVAL_MS while idle. The API answers FACE_001 while nobody faces the camera.
+// FRAME_INTERVAL_MS while idle. The API answers FACE_001 while nobody faces the camera; an
+// empty frame costs the server several member frames (it looks for faces down to 52 px), so
+// while the camera still shows the scene of the last FACE_001 nothing is sent: anyone walking
+// in changes the scene, wherever they stand. The same scene goes again every IDLE_RESEND_MS.
 // PIN_REQUIRED: the face narrowed it to a few members; the PIN pad asks, and the same frame
 // goes again with the PIN. No name is shown until the PIN matched.
 "use strict";
@@ -11,6 +14,14 @@
   const RESULT_HOLD_MS = 4000;
   const PIN_TIMEOUT_MS = 30000;
   const OFFLINE_RETRY_MS = 5000;
+  const SCENE_CHECK_MS = 300;
+  const IDLE_RESEND_MS = 15000;
+  // As the server's own comparison (faces/scenes.py): a 64x48 grey thumbnail changed when more
+  // than 0.3 % of its pixels moved by more than 20 grey levels (a 52 px face alone is 0.9 %).
+  const SCENE_WIDTH = 64;
+  const SCENE_HEIGHT = 48;
+  const CHANGED_LEVEL = 20;
+  const CHANGED_SHARE = 0.003;
   const HINTS = {
     FACE_001: _("Stand still for a moment to check in."),
     FACE_002: _("One person at a time, please."),
@@ -28,6 +39,7 @@
   let timer = null;
   let pinTimer = null;
   let pendingFrame = null;
+  let emptyScene = null; // { pixels, at }: the thumbnail of the last frame answered FACE_001
 
   function show(state, heading, text) {
     banner.dataset.state = state;
@@ -36,6 +48,17 @@
   }
 
   function ready(text = HINTS.FACE_001) { show("ready", _("Look at the camera"), text); }
+
+  function sameScene(before, now) {
+    let moved = 0;
+    for (let i = 0; i < now.length; i++) if (Math.abs(now[i] - before[i]) > CHANGED_LEVEL) moved++;
+    return moved < CHANGED_SHARE * now.length;
+  }
+
+  function stillEmpty(scene) {
+    return emptyScene !== null && Date.now() - emptyScene.at < IDLE_RESEND_MS
+      && sameScene(emptyScene.pixels, scene);
+  }
 
   function next(delay) {
     clearTimeout(timer);
@@ -125,8 +148,13 @@
 
   async function tick() {
     if (!VisageCamera.ready(video)) { next(300); return; }
+    const scene = VisageCamera.thumbnail(video, SCENE_WIDTH, SCENE_HEIGHT);
+    if (stillEmpty(scene)) { next(SCENE_CHECK_MS); return; }
     const frame = await VisageCamera.capture(video);
-    answered(await send(frame), frame);
+    const result = await send(frame);
+    const nobody = !result.ok && result.data && result.data.error && result.data.error.code === "FACE_001";
+    emptyScene = nobody ? { pixels: scene, at: Date.now() } : null;
+    answered(result, frame);
   }
 
   async function begin() {
