@@ -166,7 +166,7 @@ def test_the_migration_counts_the_galleries_enrolled_before_it(
     database: Database, settings: Settings
 ) -> None:
     del database  # the embedded server runs
-    with scratch_database(settings, revision="0014_locales") as url:
+    with scratch_database(settings, revision="0018_billing_action_required") as url:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
         tuned, untouched, without_faces = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         try:

@@ -3,8 +3,8 @@ so a kiosk frame no longer counts the gallery (docs/decisions.md, "The gallery's
 
 Tenants with templates get their row (defaults for the settings) with today's counts.
 
-Revision ID: 0018_gallery_counts
-Revises: 0014_locales
+Revision ID: 0019_gallery_counts
+Revises: 0018_billing_action_required
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_gallery_counts"
-down_revision: str | None = "0014_locales"
+revision: str = "0019_gallery_counts"
+down_revision: str | None = "0018_billing_action_required"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
