@@ -30,8 +30,8 @@ def test_accepted_distances_shrink_as_the_event_grows() -> None:
 
 def test_the_probe_lines_give_the_budget_they_were_solved_for() -> None:
     limit = matching.accept_probe_distance(5_000, 3, 2, matching.FALSE_MATCH_RATE)
-    a, b = matching.PROBE_FMR_LINES[(3, 2)]
-    assert 5_000 * 10 ** (a + b * limit) == pytest.approx(matching.FALSE_MATCH_RATE, rel=1e-9)
+    line = matching.rates_in_use().probe_line(3, 2)
+    assert 5_000 * line.fmr(limit) == pytest.approx(matching.FALSE_MATCH_RATE, rel=1e-9)
 
 
 def test_further_people_are_kept_only_within_their_limit_nearest_first() -> None:

@@ -45,6 +45,24 @@ class ComposedEvent:
     people: list[str]  # index -> LFW name
     photo_count: int
 
+    def restricted(
+        self, faces_of: npt.NDArray[np.int32], selfies_of: npt.NDArray[np.int32]
+    ) -> ComposedEvent:
+        """The same photos with only the faces of `faces_of` (the others' cut out) and only
+        the selfies of `selfies_of`."""
+        faces = np.isin(self.face_people, faces_of)
+        selfies = np.isin(self.selfie_people, selfies_of)
+        return ComposedEvent(
+            self.face_vectors[faces],
+            self.face_people[faces],
+            self.face_photos[faces],
+            self.face_details[faces],
+            self.selfie_vectors[selfies],
+            self.selfie_people[selfies],
+            self.people,
+            self.photo_count,
+        )
+
     def photos_of(self, person: int) -> set[int]:
         usable = self.face_details[:, 6] > 0
         return {int(photo) for photo in self.face_photos[(self.face_people == person) & usable]}

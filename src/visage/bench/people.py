@@ -1,12 +1,17 @@
 """`visage bench people LFW_DIR`: selfie search precision and recall in an event of real faces.
 
 The labeled photos are composed into an event (`bench.lfw_events`, cached under --cache, in
-/tmp by default); the faces are stored and grouped into people through the worker's own
-`store_faces` in a throw-away tenant (deleted at the end), and every held-back selfie is
-searched with the service's `matches_for_template`. Printed beside it: the former rule (every
-photo with a face within 0.6 of the selfie) on the same faces, and the stranger rates
-FMR_k(d) and those of consensus probes FMR_{j,k}(d) measured on these faces, with the lines
-`events.matching` uses.
+/tmp by default, embeddings included); the faces are stored and grouped into people through
+the worker's own `store_faces` in a throw-away tenant (deleted at the end), and every
+held-back selfie is searched with the service's `matches_for_template`. Printed beside it:
+the former rule (every photo with a face within 0.6 of the selfie) on the same faces, and the
+stranger rates FMR_k(d) and FMR_{j,k}(d) measured on these faces (`bench.people_rates`) with
+the shipped lines.
+
+Measured on the rates' own faces, the figures are optimistic. `--held-out` cuts the people in
+two halves and searches each with rates measured on the other only (the service's code run
+under `matching.using_rates`); `--write-rates FILE` writes the rates of every person (how the
+shipped `events/stranger_rates_lfw.json` is made).
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ from rich.table import Table
 from sqlalchemy import delete
 
 from visage.bench.lfw_events import ComposedEvent, compose_event
+from visage.bench.people_rates import (
+    identity_halves,
+    measured_rates,
+    probe_stranger_distances,
+    stranger_distances,
+)
 from visage.config import get_settings
 from visage.core.db import Database, get_database
 from visage.core.tenancy import TenantId, TenantScope
@@ -36,13 +47,13 @@ from visage.events import matching
 from visage.events.indexing import IndexTarget, store_faces
 from visage.events.models import Event, Person, Photo, Visibility
 from visage.events.search import matches_for_template
+from visage.events.stranger_rates import MAX_MEMBERS, StrangerRates, fit_fmr_line
 from visage.faces.protection import tenant_protector
 from visage.identity.models import Tenant
 
 console = Console(width=120)
 FORMER_TOLERANCE = 0.6
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "visage-lfw-events"
-FMR_GRID = np.round(np.arange(0.30, 0.72, 0.02), 2)
 SHOWN_DISTANCES = (0.40, 0.45, 0.50, 0.55, 0.60)
 # (nearest, further) budgets: the service's, then each moved alone, to show what recall costs
 # in precision.
@@ -53,7 +64,11 @@ FALSE_RATES = (
     (0.05, matching.FALSE_MATCH_RATE),
     (1.0, matching.FALSE_MATCH_RATE),
 )
-MAX_K = matching.MAX_MEMBERS_MEASURED
+RATES_HOW = (
+    "visage bench people DIR --write-rates FILE: the photos composed into group photos "
+    "(bench.lfw_events), faces found by the event detector, one held-back selfie per person; "
+    "strangers: every selfie (and consensus probe) against k random faces of each other person"
+)
 
 
 @dataclass(frozen=True)
@@ -95,58 +110,6 @@ def former_rule(event: ComposedEvent) -> Accuracy:
         found.append({int(photo) for photo in photos[near]})
         expected.append(theirs)
     return Accuracy.of(found, expected)
-
-
-def stranger_rates(event: ComposedEvent, seed: int = 0) -> dict[int, npt.NDArray[np.float64]]:
-    """k -> distances of every selfie to the centroid of k faces of each other person."""
-    rng = np.random.default_rng(seed)
-    usable = event.face_details[:, 6] > 0
-    rates = {}
-    for k in range(1, MAX_K + 1):
-        distances = []
-        for person in np.unique(event.face_people[usable]):
-            theirs = np.flatnonzero(usable & (event.face_people == person))
-            if len(theirs) < k:
-                continue
-            centroid = event.face_vectors[rng.choice(theirs, k, replace=False)].mean(axis=0)
-            others = event.selfie_people != person
-            distances.append(np.linalg.norm(event.selfie_vectors[others] - centroid, axis=1))
-        rates[k] = np.concatenate(distances).astype(np.float64)
-    return rates
-
-
-def probe_stranger_rates(
-    event: ComposedEvent, seed: int = 0
-) -> dict[tuple[int, int], npt.NDArray[np.float64]]:
-    """(j, k) -> distances of probes of j faces (a selfie and j - 1 faces of its person, as
-    a search's consensus probe) to the centroid of k faces of each other person; j >= 2."""
-    rng = np.random.default_rng(seed)
-    usable = event.face_details[:, 6] > 0
-    owners = np.unique(event.face_people[usable])
-    faces_of = {
-        int(person): np.flatnonzero(usable & (event.face_people == person)) for person in owners
-    }
-    rates = {}
-    for j in range(2, matching.MAX_PROBE_MEMBERS + 1):
-        probes, probe_people = [], []
-        for person, selfie in zip(event.selfie_people, event.selfie_vectors, strict=True):
-            theirs = faces_of.get(int(person), np.zeros(0, dtype=np.int64))
-            if len(theirs) < j - 1:
-                continue
-            picked = event.face_vectors[rng.choice(theirs, j - 1, replace=False)]
-            probes.append(np.vstack([selfie[None, :], picked]).mean(axis=0))
-            probe_people.append(int(person))
-        probe_vectors, probe_owners = np.asarray(probes), np.asarray(probe_people)
-        for k in range(1, MAX_K + 1):
-            distances = []
-            for person, theirs in faces_of.items():
-                if len(theirs) < k:
-                    continue
-                centroid = event.face_vectors[rng.choice(theirs, k, replace=False)].mean(axis=0)
-                others = probe_owners != person
-                distances.append(np.linalg.norm(probe_vectors[others] - centroid, axis=1))
-            rates[(j, k)] = np.concatenate(distances).astype(np.float64)
-    return rates
 
 
 @contextmanager
@@ -247,54 +210,10 @@ def people_rule(
     return accuracy, people, seconds
 
 
-def bench_people(
-    directory: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, help="Labeled faces: <Person>/*.jpg")
-    ],
-    cache: Annotated[Path, typer.Option(help="Where the composed photos go")] = DEFAULT_CACHE,
-) -> None:
-    """Selfie search by person vs. by single face, on group photos composed from real faces."""
-    from visage.faces.inference.engine import load_backend
-
-    settings = get_settings()
-    load_backend(settings)
-    cache.mkdir(parents=True, exist_ok=True)
-    event = compose_event(directory, cache, settings)
-    usable = event.face_details[:, 6] > 0
-    console.print(
-        f"{event.photo_count} group photos, {int(usable.sum())} usable faces of "
-        f"{len(np.unique(event.face_people[usable]))} people, "
-        f"{len(_searchers(event))} searchers with a held-back selfie"
-    )
-    rates = stranger_rates(event)
-    table = Table(title="Stranger rate FMR_k(d): measured here / events.matching line")
-    table.add_column("d")
-    for k in rates:
-        table.add_column(f"k={k}" if k < MAX_K else f"k≥{k}")
-    for distance in SHOWN_DISTANCES:
-        table.add_row(
-            f"{distance:.2f}",
-            *(
-                f"{np.mean(rates[k] <= distance):.1e} / {matching.impostor_fmr(distance, k):.1e}"
-                for k in rates
-            ),
-        )
-    console.print(table)
-    for k, distances in rates.items():
-        intercept, slope = matching.fit_fmr_line(distances, FMR_GRID)
-        console.print(
-            f"k={k}: {len(distances)} stranger pairs, log10 FMR = {intercept:.3f} + {slope:.3f} d"
-        )
-    for (j, k), distances in probe_stranger_rates(event).items():
-        intercept, slope = matching.fit_fmr_line(distances, FMR_GRID)
-        a, b = matching.PROBE_FMR_LINES[(j, k)]
-        console.print(
-            f"probe j={j}, k={k}: {len(distances)} stranger pairs, "
-            f"log10 FMR = {intercept:.3f} + {slope:.3f} d (events.matching: {a:.3f} + {b:.3f} d)"
-        )
-    former = former_rule(event)
-    people, formed, seconds = people_rule(event, get_database(), console.print)
-    results = Table(title="Selfie search")
+def _results_table(
+    title: str, former: Accuracy, people: dict[tuple[float, float], Accuracy], formed: int
+) -> Table:
+    results = Table(title=title)
     for column in ("rule", "precision", "recall", "photos per search"):
         results.add_column(column)
     results.add_row(
@@ -315,5 +234,111 @@ def bench_people(
             f"{accuracy.recall:.3f}",
             f"{accuracy.returned:.1f}",
         )
-    console.print(results)
+    return results
+
+
+def _print_rates(event: ComposedEvent, shipped: StrangerRates) -> None:
+    """The strangers measured on `event` beside the shipped lines."""
+    found = stranger_distances(event)
+    table = Table(title="Stranger rate FMR_k(d): measured here / shipped line")
+    table.add_column("d")
+    for k in found:
+        table.add_column(f"k={k}" if k < MAX_MEMBERS else f"k≥{k}")
+    for distance in SHOWN_DISTANCES:
+        table.add_row(
+            f"{distance:.2f}",
+            *(
+                f"{np.mean(found[k] <= distance):.1e} / {shipped.face_line(k).fmr(distance):.1e}"
+                for k in found
+            ),
+        )
+    console.print(table)
+    for key, distances in (*found.items(), *probe_stranger_distances(event).items()):
+        line = fit_fmr_line(distances)
+        j, k = key if isinstance(key, tuple) else (1, key)
+        ships = shipped.probe_line(j, k)
+        console.print(
+            f"j={j}, k={k}: {len(distances)} stranger pairs, log10 FMR = "
+            f"{line.intercept:.3f} + {line.slope:.3f} d (shipped: "
+            f"{ships.intercept:.3f} + {ships.slope:.3f} d)"
+        )
+
+
+def _held_out(event: ComposedEvent, database: Database) -> None:
+    """Each half of the people searched with the rates measured on the other half, in an event
+    of their own faces and in one with everyone's faces (the other half's only stand in the
+    way); beside it, the same searches with rates measured on the event itself."""
+    table = Table(title="Selfie search with held-out stranger rates: precision / recall")
+    for column in ("searched", "event", "rates of", "people formed"):
+        table.add_column(column)
+    for nearest, further in FALSE_RATES:
+        table.add_column(f"nearest {nearest}, further {further}")
+    everyone = np.arange(len(event.people), dtype=np.int32)
+    halves = identity_halves(event)
+    for name, (searched, other) in (("A", halves), ("B", halves[::-1])):
+        for event_name, faces_of in ((f"half {name}", searched), ("everyone", everyone)):
+            tried = event.restricted(faces_of, searched)
+            usable = tried.face_details[:, 6] > 0
+            measured_on = (
+                (f"half {'B' if name == 'A' else 'A'} (held out)", event.restricted(other, other)),
+                (f"{event_name} (in sample)", event.restricted(faces_of, faces_of)),
+            )
+            for rates_name, rates_event in measured_on:
+                with matching.using_rates(measured_rates(rates_event, {})):
+                    accuracy, formed, _ = people_rule(tried, database, lambda _: None)
+                table.add_row(
+                    f"{len(_searchers(tried))} of half {name}",
+                    f"{len(np.unique(tried.face_people[usable]))} people, "
+                    f"{int(usable.sum())} faces",
+                    rates_name,
+                    str(formed),
+                    *(f"{one.precision:.3f} / {one.recall:.3f}" for one in accuracy.values()),
+                )
+    console.print(table)
+
+
+def bench_people(
+    directory: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Labeled faces: <Person>/*.jpg")
+    ],
+    cache: Annotated[
+        Path, typer.Option(help="Where the composed photos and their embeddings go")
+    ] = DEFAULT_CACHE,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out",
+            help="Search each half of the people with stranger rates measured on the other",
+        ),
+    ] = False,
+    write_rates: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the stranger rates measured on every person here (the shipped file: "
+            "src/visage/events/stranger_rates_lfw.json)"
+        ),
+    ] = None,
+) -> None:
+    """Selfie search by person vs. by single face, on group photos composed from real faces."""
+    from visage.faces.inference.engine import load_backend
+
+    settings = get_settings()
+    load_backend(settings)
+    cache.mkdir(parents=True, exist_ok=True)
+    event = compose_event(directory, cache, settings)
+    usable = event.face_details[:, 6] > 0
+    console.print(
+        f"{event.photo_count} group photos, {int(usable.sum())} usable faces of "
+        f"{len(np.unique(event.face_people[usable]))} people, "
+        f"{len(_searchers(event))} searchers with a held-back selfie"
+    )
+    if write_rates is not None:
+        measured_rates(event, {"dataset": directory.name, "how": RATES_HOW}).write(write_rates)
+        console.print(f"Stranger rates written to {write_rates}")
+    _print_rates(event, matching.rates_in_use())
+    if held_out:
+        _held_out(event, get_database())
+        return
+    people, formed, seconds = people_rule(event, get_database(), console.print)
+    console.print(_results_table("Selfie search", former_rule(event), people, formed))
     console.print(f"Indexed through store_faces in {seconds:.1f} s ({event.photo_count} photos).")

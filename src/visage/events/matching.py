@@ -3,12 +3,8 @@
 A person is the mean (centroid) of their faces' templates. How often a stranger's face falls
 within distance d of a person's centroid, FMR_k(d), depends on how many faces k the person
 has (a mean of more faces lies nearer the average face, so strangers come nearer too, and
-the person's own faces come nearer still). It was measured on real photos that are not in
-this repository (`visage bench people`, LFW): 1,606 usable faces of 569 people found by the
-event detector in 418 composed group photos, against the held-back selfies of 534 of them;
-3.1e5 stranger pairs for k = 1, 7.6e4 for k = 4. In the measured range (FMR 1e-5 to 0.2)
-log10 FMR_k(d) is close to a straight line, fitted below by least squares; it is used
-beyond that range too (events larger than the measurement).
+the person's own faces come nearer still). It is measured on real photos that are not in
+this repository and shipped as a line of log10 FMR_k(d) per k (`events.stranger_rates`).
 
 An event with N people offers N strangers to each face: the expected number of wrong people
 within d is N x FMR_k(d). A distance is accepted when that expectation stays under a budget:
@@ -27,7 +23,7 @@ within d is N x FMR_k(d). A distance is accepted when that expectation stays und
   mean, with j = 1 + k faces (`consensus_probe`). It is nearer the person's true face than
   the selfie alone, so a fragment of them that the selfie alone is too far from comes within
   reach, while strangers come nearer too, as measured: FMR_{j,k}(d), probes of j faces
-  against people of k (`PROBE_FMR_LINES`, same faces, `visage bench people` prints them).
+  against people of k (`events.stranger_rates`, same faces; `visage bench people` prints them).
   A further person is accepted where at most FALSE_MATCH_RATE wrong people are expected over
   the event's N. That budget was chosen on the calibration's precision/recall figures
   (0.05: precision 0.97, recall 0.86; 0.2: 0.96 and 0.90; the bench prints both): a wrong
@@ -38,40 +34,16 @@ accepted at the distance their own k (and the probe's j) allows.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-# k -> (a, b) with log10 FMR_k(d) = a + b * d; k >= 4 uses the k = 4 line.
-IMPOSTOR_FMR_LINES: dict[int, tuple[float, float]] = {
-    1: (-10.250, 13.197),
-    2: (-9.694, 12.972),
-    3: (-9.467, 12.760),
-    4: (-9.219, 12.457),
-}
-MAX_MEMBERS_MEASURED = max(IMPOSTOR_FMR_LINES)
-# (j, k) -> (a, b): log10 FMR_{j,k}(d) = a + b * d for a consensus probe of j faces (a selfie
-# and j - 1 faces of its person) against the centroid of k faces of a stranger; measured with
-# `bench.people.probe_stranger_rates` on the composed LFW event (1,606 usable faces, 584
-# selfies: 3.4e5 pairs for (2, 1), 3.1e4 for (4, 4)); j, k >= 4 use the 4 lines.
-PROBE_FMR_LINES: dict[tuple[int, int], tuple[float, float]] = {
-    (2, 1): (-10.063, 13.533),
-    (2, 2): (-8.839, 12.269),
-    (2, 3): (-8.177, 11.359),
-    (2, 4): (-7.891, 10.971),
-    (3, 1): (-9.405, 12.723),
-    (3, 2): (-7.934, 11.004),
-    (3, 3): (-7.731, 10.851),
-    (3, 4): (-7.404, 10.375),
-    (4, 1): (-9.188, 12.457),
-    (4, 2): (-7.936, 11.083),
-    (4, 3): (-7.441, 10.462),
-    (4, 4): (-6.985, 9.775),
-}
-MAX_PROBE_MEMBERS = 4
+from visage.events.stranger_rates import StrangerRates, shipped_stranger_rates
+
 FALSE_JOIN_RATE = 0.05
 FALSE_MERGE_RATE = 0.05
 NEAREST_FALSE_RATE = 0.5
@@ -80,18 +52,29 @@ FALSE_MATCH_RATE = 0.2
 MAX_DISTANCE = 0.6
 
 
-def impostor_fmr(distance: float, members: int) -> float:
-    """Measured rate of strangers within `distance` of a person with `members` faces."""
-    a, b = IMPOSTOR_FMR_LINES[min(max(members, 1), MAX_MEMBERS_MEASURED)]
-    return float(min(1.0, 10 ** (a + b * distance)))
+_rates_in_use: ContextVar[StrangerRates | None] = ContextVar("stranger_rates", default=None)
+
+
+def rates_in_use() -> StrangerRates:
+    """The shipped stranger rates, unless `using_rates` set others."""
+    return _rates_in_use.get() or shipped_stranger_rates()
+
+
+@contextmanager
+def using_rates(rates: StrangerRates) -> Iterator[None]:
+    """Judge with `rates` (in this thread) instead of the shipped ones: `visage bench people
+    --held-out` measures the service's own code with rates from other people's photos."""
+    token = _rates_in_use.set(rates)
+    try:
+        yield
+    finally:
+        _rates_in_use.reset(token)
 
 
 def accept_distance(people: int, members: int, false_rate: float) -> float:
     """The largest distance at which `people` strangers give at most `false_rate` wrong
     matches with a person of `members` faces."""
-    a, b = IMPOSTOR_FMR_LINES[min(max(members, 1), MAX_MEMBERS_MEASURED)]
-    distance = (math.log10(false_rate / max(people, 1)) - a) / b
-    return min(MAX_DISTANCE, distance)
+    return accept_probe_distance(people, 1, members, false_rate)
 
 
 @dataclass(frozen=True)
@@ -145,15 +128,8 @@ def accept_probe_distance(
 ) -> float:
     """The largest distance at which `people` strangers give at most `false_rate` wrong
     matches between a probe of `probe_members` faces and a person of `members` faces."""
-    if probe_members <= 1:
-        return accept_distance(people, members, false_rate)
-    key = (
-        min(probe_members, MAX_PROBE_MEMBERS),
-        min(max(members, 1), MAX_PROBE_MEMBERS),
-    )
-    a, b = PROBE_FMR_LINES[key]
-    distance = (math.log10(false_rate / max(people, 1)) - a) / b
-    return min(MAX_DISTANCE, distance)
+    line = rates_in_use().probe_line(probe_members, members)
+    return min(MAX_DISTANCE, line.distance_at(false_rate / max(people, 1)))
 
 
 def people_to_merge(
@@ -184,15 +160,3 @@ def further_matches(
         if candidate.distance
         <= accept_probe_distance(people, probe_members, candidate.members, false_rate)
     ]
-
-
-def fit_fmr_line(
-    impostor_distances: npt.NDArray[np.float64], grid: npt.NDArray[np.float64]
-) -> tuple[float, float]:
-    """(a, b) of log10 FMR(d) = a + b d over the grid points with at least 20 strangers
-    within d (fewer are too noisy to fit)."""
-    ordered = np.sort(impostor_distances)
-    counts = np.searchsorted(ordered, grid, side="right")
-    reliable = counts >= 20
-    slope, intercept = np.polyfit(grid[reliable], np.log10(counts[reliable] / len(ordered)), 1)
-    return float(intercept), float(slope)
