@@ -1,6 +1,7 @@
 """The billing pages in Chromium, on LocalStripe: an owner prices a plan and subscribes a
 member with a test card at the desk; a member pays through the card link (LocalStripe's
-Stripe.js collects the card), sees it on their own page and replaces the card from there."""
+Stripe.js collects the card), sees it on their own page and replaces the card from there; the
+desk refunds a one-time purchase from the member's page until its membership ends."""
 
 from __future__ import annotations
 
@@ -151,3 +152,54 @@ def test_member_pays_through_the_card_link_and_sees_it_on_their_page(
     after = stripe_client.v1.customers.retrieve(customer_id).invoice_settings.default_payment_method
     assert after != before
     assert stripe_client.v1.payment_methods.retrieve(after).card.last4 == "4444"
+
+
+def test_desk_refunds_a_purchase_in_part_then_in_full_and_its_membership_ends(
+    billing_gym: BillingGym,
+    visage_server: str,
+    browser: Browser,
+    database: Database,
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+) -> None:
+    """A one-time purchase on LocalStripe has no invoice: its own row offers the refund."""
+    plan_id = billing_gym.priced_plan(
+        2000, kind="fixed_term", duration_days=30, billing_interval="one_time"
+    )
+    member_id = billing_gym.member("Katherine Johnson")
+    billing_gym.subscribe(member_id, plan_id, "pm_card_visa")
+    page = signed_in(browser.new_context(), tokens_for(billing_gym.owner.user)).new_page()
+    errors = watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirm step
+    open_ready(page, f"{visage_server}/app/members/{member_id}")
+    purchases = page.locator("[data-purchases]")
+    expect(page.locator("#memberships")).to_contain_text("Valid", timeout=WAIT_MS)
+
+    purchases.locator("summary", has_text="Refund").click()
+    amount = purchases.get_by_label("Amount to refund (cents)")
+    expect(amount).to_have_value("2000")  # in full unless the desk says less
+    screenshot(page, "billing-purchase-refund")
+    amount.fill("500")
+    purchases.locator("form").get_by_role("button", name="Refund").click()
+    expect(purchases.locator("[data-refunded]")).to_have_text("(refunded €5.00)", timeout=WAIT_MS)
+    expect(page.locator("#memberships")).to_contain_text("Valid")
+
+    member_user = make_user(billing_gym.owner.tenant, Role.MEMBER)
+    with database.session() as session:
+        session.get_one(Member, member_id).user_id = member_user.id
+    mine = signed_in(browser.new_context(), tokens_for(member_user)).new_page()
+    open_ready(mine, f"{visage_server}/app/me")
+    expect(mine.locator("[data-purchases] [data-refunded]")).to_have_text(
+        "(refunded €5.00)", timeout=WAIT_MS
+    )
+    expect(mine.locator("#billing button, #billing details")).to_have_count(0)
+
+    purchases.locator("summary", has_text="Refund").click()
+    expect(amount).to_have_value("1500")  # what is left
+    purchases.locator("form").get_by_role("button", name="Refund").click()
+    expect(purchases.locator("[data-refunded]")).to_have_text("(refunded €20.00)", timeout=WAIT_MS)
+    expect(purchases.locator("details")).to_have_count(0)  # nothing left to refund
+    expect(page.locator("#memberships .badge.denied")).to_be_visible(timeout=WAIT_MS)
+    refused = billing_gym.front_desk(member_id)
+    assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
+    assert errors == []

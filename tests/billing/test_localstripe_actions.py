@@ -220,6 +220,13 @@ def test_a_one_time_purchase_is_refunded_by_its_payment_and_in_full_ends_it(
     )
     assert stripe_client.v1.refunds.retrieve(part["refund_id"]).amount == 500
     assert gym.front_desk(member_id)["reason"] == "GRANTED"  # a partial refund keeps access
+    [shown] = gym.billing(member_id)["purchases"]
+    assert shown["payment_intent_id"] == intent  # the desk refunds it by this, not an invoice
+    assert (shown["amount_cents"], shown["amount_refunded_cents"], shown["refundable_cents"]) == (
+        2000,
+        500,
+        1500,
+    )
     too_much = gym.call("POST", path, 409, json={"payment_intent_id": intent, "amount_cents": 1600})
     assert too_much["error"]["code"] == "BILLING_009"
 
@@ -239,4 +246,6 @@ def test_a_one_time_purchase_is_refunded_by_its_payment_and_in_full_ends_it(
     assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
     [membership] = gym.call("GET", f"/members/{member_id}/memberships")
     assert membership["payment_status"] == "lapsed"
+    [shown] = gym.billing(member_id)["purchases"]
+    assert (shown["amount_refunded_cents"], shown["refundable_cents"]) == (2000, 0)
     gym.call("POST", path, 409, json={"payment_intent_id": intent})  # nothing left to refund

@@ -193,11 +193,16 @@ def test_a_refund_event_is_checked_with_stripe_before_a_purchase_ends(
     stripe_client.v1.refunds.create({"payment_intent": intent.id, "amount": 800})
     refund_event(charge | {"amount_refunded": 1800, "refunded": True})
     assert billing_gym.front_desk(member_id)["reason"] == "GRANTED"
+    [shown] = billing_gym.billing(member_id)["purchases"]
+    assert (shown["amount_refunded_cents"], shown["refundable_cents"]) == (800, 1000)
 
-    stripe_client.v1.refunds.create({"payment_intent": intent.id})  # the other 1000
+    # The other 1000 (named: LocalStripe refunds a charge's whole amount again without one).
+    stripe_client.v1.refunds.create({"payment_intent": intent.id, "amount": 1000})
     refund_event(charge)  # a stale copy (nothing refunded) of the event Stripe would send
     refused = billing_gym.front_desk(member_id)
     assert (refused["allowed"], refused["reason"]) == (False, "EXPIRED")
+    [shown] = billing_gym.billing(member_id)["purchases"]
+    assert (shown["amount_refunded_cents"], shown["refundable_cents"]) == (1800, 0)
     with database.session() as session:
         ended = session.scalar(
             select(AuditEvent).where(

@@ -92,14 +92,18 @@ class Subscription(IdMixin, TimestampMixin, SoldMembership, Base):
 
 
 class Purchase(IdMixin, TimestampMixin, SoldMembership, Base):
-    """A one-time plan bought once: the Stripe payment (an invoice, or a Checkout Session) that
-    paid it and the membership it gave. The unique reference grants each payment once."""
+    """A one-time plan bought once: the Stripe payment (an invoice, a Checkout Session, or on
+    LocalStripe a PaymentIntent) that paid it and the membership it gave. The unique reference
+    grants each payment once."""
 
     __tablename__ = "billing_purchases"
 
     stripe_reference: Mapped[str] = mapped_column(String(255), unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    # What Stripe's charge says is refunded of the payment, kept at each refund the desk makes
+    # and each `charge.refunded` (a refund made in the Dashboard), so a page shows it unasked.
+    amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class InvoiceRefund(TimestampMixin, Base):

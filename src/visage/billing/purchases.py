@@ -1,7 +1,7 @@
 """One-time plans: a single charge (a Stripe invoice, or a Checkout payment) buys a membership
 for the plan's own term (its days, its visits). Each payment grants exactly once, whoever
-sees it first: the desk request, the card page, or the webhook job; refunded in full, it
-gives no more access."""
+sees it first: the desk request, the card page, or the webhook job. Each refund of it is kept
+on it; refunded in full, it gives no more access."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from visage.access.models import Membership, Plan
 from visage.billing.gateway import StripeGateway
 from visage.billing.models import BillingCustomer, PlanPrice, Purchase
 from visage.billing.state import DoorState, apply_to_membership
+from visage.billing.stripe_objects import StripeCharge
 from visage.core.db import utcnow
 from visage.identity import audit
 from visage.identity.principal import Principal
@@ -127,12 +128,16 @@ def paid_by(session: Session, references: Collection[str]) -> Purchase | None:
 REFUNDED = DoorState(PaymentStatus.LAPSED, ended=True)
 
 
-def end_refunded(
-    session: Session, purchase: Purchase, *, charge_id: str, actor: Principal | None
+def apply_refund(
+    session: Session, purchase: Purchase, charge: StripeCharge, *, actor: Principal | None
 ) -> None:
-    """A purchase whose payment was refunded in full ends its membership today, audited once
-    (the desk's refund and Stripe's `charge.refunded` both arrive here)."""
+    """Keep what Stripe's charge says is refunded of a purchase's payment; refunded in full,
+    the purchase ends its membership today, audited once (the desk's refund and Stripe's
+    `charge.refunded` both arrive here)."""
     session.refresh(purchase, with_for_update=True)  # the desk and the event, one at a time
+    purchase.amount_refunded_cents = charge.amount_refunded
+    if not charge.refunded_in_full:
+        return
     membership = session.get_one(Membership, purchase.membership_id)
     changes = apply_to_membership(membership, REFUNDED, today=utcnow().date(), resumes_on=None)
     if not changes:
@@ -146,7 +151,7 @@ def end_refunded(
         target_id=str(membership.id),
         details={
             "stripe_reference": purchase.stripe_reference,
-            "charge_id": charge_id,
+            "charge_id": charge.id,
             **{key: list(value) for key, value in changes.items()},
         },
     )

@@ -1,6 +1,7 @@
 """Refunds: staff refunding a payment, and what Stripe's charge says is refunded of it (after
 our refund, or one made in the Dashboard: `charge.refunded`). Refunded amounts show on the
-invoice the charge paid; a one-time purchase refunded in full gives no more access.
+invoice the charge paid and on the one-time purchase it paid for, which, refunded in full,
+gives no more access.
 
 References: https://docs.stripe.com/api/refunds/create, https://docs.stripe.com/api/charges/object
 (`amount_refunded`), https://docs.stripe.com/api/checkout/sessions/list (`payment_intent`).
@@ -125,8 +126,8 @@ def record_refund(
     *,
     actor: Principal | None = None,
 ) -> None:
-    """Keep what Stripe's charge says is refunded now: on the invoice it paid, and, refunded
-    in full, the end of the one-time purchase it paid for."""
+    """Keep what Stripe's charge says is refunded now: on the invoice it paid, and on the
+    one-time purchase it paid for (which, refunded in full, ends)."""
     invoice_id = gateway.invoice_of(charge)
     invoice = gateway.invoice(invoice_id) if invoice_id else None
     customer = None
@@ -138,7 +139,7 @@ def record_refund(
         store_refunded(session, customer.tenant_id, invoice.id, charge.amount_refunded)
     purchase = _purchase_paid_by(session, gateway, charge, invoice)
     if purchase is not None:
-        purchases.end_refunded(session, purchase, charge_id=charge.id, actor=actor)
+        purchases.apply_refund(session, purchase, charge, actor=actor)
     elif customer is None:
         logger.info("Refunded charge %s changes nothing of ours", charge.id)
 
@@ -146,10 +147,8 @@ def record_refund(
 def _purchase_paid_by(
     session: Session, gateway: StripeGateway, charge: StripeCharge, invoice: StripeInvoice | None
 ) -> Purchase | None:
-    """The one-time purchase a charge refunded in full paid for (None while any of it stands):
-    its invoice, its PaymentIntent (LocalStripe), or the Checkout Session it paid."""
-    if not charge.refunded_in_full:
-        return None
+    """The one-time purchase a refunded charge paid for: its invoice, its PaymentIntent
+    (LocalStripe), or the Checkout Session it paid."""
     references = [ref for ref in (invoice.id if invoice else None, charge.payment_intent_id) if ref]
     purchase = purchases.paid_by(session, references)
     subscribed = invoice is not None and invoice.subscription_id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from visage.access.schemas import PlanCreate, PlanOut, PlanUpdate
 from visage.billing.models import BillingInterval
@@ -155,7 +155,8 @@ class InvoiceOut(BaseModel):
 
 
 class PurchaseOut(BaseModel):
-    """A one-time plan bought: what was paid and the membership it gave."""
+    """A one-time plan bought: what was paid, what Stripe said at its last refund is refunded
+    of it, and the membership it gave."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -163,8 +164,21 @@ class PurchaseOut(BaseModel):
     membership_id: uuid.UUID
     stripe_reference: str
     amount_cents: int
+    amount_refunded_cents: int
     currency: str
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def refundable_cents(self) -> int:
+        return max(self.amount_cents - self.amount_refunded_cents, 0)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def payment_intent_id(self) -> str | None:
+        """What the desk refunds this purchase by where no invoice paid it (LocalStripe's
+        PaymentIntents); one paid by an invoice is refunded on that invoice."""
+        return self.stripe_reference if self.stripe_reference.startswith("pi_") else None
 
 
 class BillingOut(BaseModel):

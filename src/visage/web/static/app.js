@@ -212,6 +212,7 @@ function ngettext(singular, plural, count, values) {
     const outcome = outcomeOf(form);
     const problem = checkForm(form);
     if (problem) { say(outcome, problem, "error"); return; }
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
     say(outcome, _("Working…"), "busy");
