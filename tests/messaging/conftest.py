@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -92,10 +93,29 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-def register_attendee(
-    api: httpx.Client, event: dict[str, Any], full_name: str, *, username: str | None = None
+def new_event(
+    api: httpx.Client, headers: dict[str, str], name: str, *, event_date: str | None = None
 ) -> dict[str, Any]:
-    """An attendee signs up with the event's code: the registration (`attendee`, `access_token`)."""
+    """An event of the tenant (today's unless `event_date`), with a slug of its own."""
+    body = {
+        "name": name,
+        "slug": f"e-{uuid.uuid4().hex[:8]}",
+        "event_date": event_date or date.today().isoformat(),
+    }
+    event: dict[str, Any] = ok(api.post("/api/v1/events", json=body, headers=headers), 201)
+    return event
+
+
+def register_attendee(
+    api: httpx.Client,
+    event: dict[str, Any],
+    full_name: str,
+    *,
+    username: str | None = None,
+    whatsapp: str | None = None,
+) -> dict[str, Any]:
+    """An attendee signs up with the event's code: the registration (`attendee`, `access_token`).
+    With `whatsapp` (digits), they then ask for new-photo notices there, at that number."""
     username = username or f"u{uuid.uuid4().hex[:8]}"
     registered: dict[str, Any] = ok(
         api.post(
@@ -110,6 +130,8 @@ def register_attendee(
         ),
         201,
     )
+    if whatsapp is not None:
+        choose_whatsapp(api, attendee_headers(registered), f"+{whatsapp}")
     return registered
 
 
@@ -117,14 +139,14 @@ def attendee_headers(registered: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {registered['access_token']}"}
 
 
-def choose_whatsapp(api: httpx.Client, registered: dict[str, Any], phone: str) -> None:
-    """The attendee asks for new-photo notices on WhatsApp, with consent, at +`phone`."""
-    choice = {"channel": "whatsapp", "phone": f"+{phone}", "whatsapp_consent": True}
-    ok(
-        api.put(
-            "/api/v1/attendees/me/notifications", json=choice, headers=attendee_headers(registered)
-        )
+def choose_whatsapp(api: httpx.Client, headers: dict[str, str], phone: str) -> dict[str, Any]:
+    """The attendee asks for new-photo notices on WhatsApp, with consent, at `phone` (as typed):
+    the attendee's page as it is then."""
+    choice = {"channel": "whatsapp", "phone": phone, "whatsapp_consent": True}
+    chosen: dict[str, Any] = ok(
+        api.put("/api/v1/attendees/me/notifications", json=choice, headers=headers)
     )
+    return chosen
 
 
 @dataclass
@@ -171,28 +193,47 @@ def new_phone() -> str:
     return "31" + str(uuid.uuid4().int)[:9]
 
 
+def new_member(api: httpx.Client, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """A member of the tenant, `fields` as the API takes them."""
+    member: dict[str, Any] = ok(api.post("/api/v1/members", json=fields, headers=headers), 201)
+    return member
+
+
+def set_messaging(
+    api: httpx.Client, headers: dict[str, str], member: dict[str, Any], **preference: bool
+) -> dict[str, Any]:
+    """Staff set the member's messaging preference (`whatsapp`, `email`): the preference then."""
+    updated: dict[str, Any] = ok(
+        api.put(f"/api/v1/members/{member['id']}/messaging", json=preference, headers=headers)
+    )
+    return updated
+
+
 @pytest.fixture
 def opted_in_member(api: httpx.Client, gym: Gym) -> Callable[..., dict[str, Any]]:
     def make(name: str = "Ada Lovelace", *, whatsapp: bool = True) -> dict[str, Any]:
         phone = new_phone()
-        member = ok(
-            api.post(
-                "/api/v1/members",
-                json={"full_name": name, "phone": f"+{phone[:2]} {phone[2:]}", "email": "a@x.org"},
-                headers=gym.headers,
-            ),
-            201,
-        )
-        ok(
-            api.put(
-                f"/api/v1/members/{member['id']}/messaging",
-                json={"whatsapp": whatsapp, "email": True},
-                headers=gym.headers,
-            )
-        )
+        spaced = f"+{phone[:2]} {phone[2:]}"
+        member = new_member(api, gym.headers, full_name=name, phone=spaced, email="a@x.org")
+        set_messaging(api, gym.headers, member, whatsapp=whatsapp, email=True)
         return {**member, "digits": phone}
 
     return make
+
+
+def sent_to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
+    """What WAHA was asked to send to the number `digits`, in order."""
+    return [item for item in waha.sent if item["chatId"] == f"{digits}@c.us"]
+
+
+def new_template(
+    api: httpx.Client, headers: dict[str, str], name: str, body: str
+) -> dict[str, Any]:
+    created: dict[str, Any] = ok(
+        api.post("/api/v1/messaging/templates", json={"name": name, "body": body}, headers=headers),
+        201,
+    )
+    return created
 
 
 def configure(api: httpx.Client, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
@@ -211,3 +252,8 @@ def send(api: httpx.Client, gym: Gym, **body: Any) -> dict[str, Any]:
 def message(api: httpx.Client, gym: Gym, message_id: str) -> dict[str, Any]:
     found: dict[str, Any] = ok(api.get(f"/api/v1/messages/{message_id}", headers=gym.headers))
     return found
+
+
+def history(found: dict[str, Any]) -> list[str]:
+    """The statuses a message went through, oldest first."""
+    return [entry["status"] for entry in found["status_history"]]

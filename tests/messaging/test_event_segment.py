@@ -3,9 +3,7 @@ who is skipped (chose email, no number, not on WhatsApp); the send reaches only 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import httpx
@@ -14,28 +12,14 @@ from tests.contracts.waha import WahaContract
 from tests.messaging.conftest import (
     Gym,
     attendee_headers,
-    choose_whatsapp,
     message,
+    new_event,
     new_phone,
+    new_template,
     ok,
     register_attendee,
+    sent_to,
 )
-
-
-def _event(api: httpx.Client, gym: Gym, name: str) -> dict[str, Any]:
-    event: dict[str, Any] = ok(
-        api.post(
-            "/api/v1/events",
-            json={
-                "name": name,
-                "slug": f"e-{uuid.uuid4().hex[:8]}",
-                "event_date": date.today().isoformat(),
-            },
-            headers=gym.headers,
-        ),
-        201,
-    )
-    return event
 
 
 def _attendee(
@@ -46,9 +30,7 @@ def _attendee(
     *,
     then_email: bool = False,
 ) -> dict[str, Any]:
-    registered = register_attendee(api, event, full_name)
-    if phone is not None:
-        choose_whatsapp(api, registered, phone)
+    registered = register_attendee(api, event, full_name, whatsapp=phone)
     if then_email:  # changed their mind: the number stays, the consent does not
         email = {"channel": "email"}
         headers = attendee_headers(registered)
@@ -63,8 +45,8 @@ def test_an_events_attendees_preview_then_send(
     gym: Gym,
     process: Callable[[], None],
 ) -> None:
-    race = _event(api, gym, "Spring race")
-    other = _event(api, gym, "Other event")
+    race = new_event(api, gym.headers, "Spring race")
+    other = new_event(api, gym.headers, "Other event")
     phone, absent = new_phone(), new_phone()
     yes = _attendee(api, race, "Ada Runner", phone)
     _attendee(api, race, "Emma Email", None)
@@ -73,13 +55,8 @@ def test_an_events_attendees_preview_then_send(
     _attendee(api, other, "Oscar Other", new_phone())
     # Learn (through a real send) that the absent number is not on WhatsApp.
     waha.not_on_whatsapp.add(absent)
-    template = ok(
-        api.post(
-            "/api/v1/messaging/templates",
-            json={"name": "race-photos", "body": "{first_name}: {event_name} photos at {link}"},
-            headers=gym.headers,
-        ),
-        201,
+    template = new_template(
+        api, gym.headers, "race-photos", "{first_name}: {event_name} photos at {link}"
     )
     body = {"segment": "event_attendees", "event_id": race["id"], "template_id": template["id"]}
     first = ok(api.post("/api/v1/messages/bulk", json=body, headers=gym.headers), 202)
@@ -108,7 +85,7 @@ def test_an_events_attendees_preview_then_send(
     found = message(api, gym, queued["id"])
     assert found["status"] == "sent"
     assert found["attendee_id"] == yes["id"]
-    assert [s["text"] for s in waha.sent if s["chatId"] == f"{phone}@c.us"] == [
+    assert [s["text"] for s in sent_to(waha, phone)] == [
         recipient["text"],
         recipient["text"],
     ]
@@ -126,14 +103,7 @@ def test_the_event_segment_needs_an_event_of_the_tenant(
     )
     assert missing.status_code == 422
     stranger = make_tenant_owner()
-    theirs = ok(
-        api.post(
-            "/api/v1/events",
-            json={"name": "Theirs", "slug": "theirs", "event_date": date.today().isoformat()},
-            headers=stranger.headers,
-        ),
-        201,
-    )
+    theirs = new_event(api, stranger.headers, "Theirs")
     hidden = api.post(
         "/api/v1/messages/bulk/preview",
         json={"segment": "event_attendees", "event_id": theirs["id"], "text": "Hi"},

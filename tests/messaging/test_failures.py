@@ -15,15 +15,11 @@ import httpx
 from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, message, ok, send
+from tests.messaging.conftest import Gym, history, message, ok, send, sent_to
 from tests.polling import wait_until
 from visage.config import Settings
 from visage.core.db import Database
 from visage.messaging.tasks import requeue_stranded
-
-
-def _sent_to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
-    return [item for item in waha.sent if item["chatId"] == f"{digits}@c.us"]
 
 
 def test_waha_down_then_back(
@@ -43,7 +39,7 @@ def test_waha_down_then_back(
         for item in queued:
             found = message(api, gym, item["id"])
             assert found["status"] == "queued"
-            assert [entry["status"] for entry in found["status_history"]] == ["queued"]
+            assert history(found) == ["queued"]
         health = api.get("/health/waha")
         assert health.status_code == 503
         assert health.json()["failing"] == ["waha"]
@@ -68,10 +64,10 @@ def test_waha_down_then_back(
     process()
     for member, item in zip(members, queued, strict=True):
         assert message(api, gym, item["id"])["status"] == "sent"
-        assert len(_sent_to(waha, member["digits"])) == 1
+        assert len(sent_to(waha, member["digits"])) == 1
     time.sleep(messaging_settings.messaging_retry_seconds + 0.5)
     process()
-    assert all(len(_sent_to(waha, m["digits"])) == 1 for m in members)
+    assert all(len(sent_to(waha, m["digits"])) == 1 for m in members)
 
 
 def _worker(settings: Settings) -> subprocess.Popen[bytes]:
@@ -128,12 +124,8 @@ def test_worker_killed_mid_send_does_not_send_twice(
         rescuer.send_signal(signal.SIGTERM)
         rescuer.wait(timeout=30)
     found = message(api, gym, queued["id"])
-    assert [entry["status"] for entry in found["status_history"]] == [
-        "queued",
-        "sending",
-        "unknown",
-    ]
-    assert len(_sent_to(waha, member["digits"])) == 1
+    assert history(found) == ["queued", "sending", "unknown"]
+    assert len(sent_to(waha, member["digits"])) == 1
 
 
 def test_a_message_whose_job_was_lost_is_swept_back(
@@ -161,4 +153,4 @@ def test_a_message_whose_job_was_lost_is_swept_back(
     requeue_stranded(timestamp=0)
     process()
     assert message(api, gym, queued["id"])["status"] == "sent"
-    assert len(_sent_to(waha, member["digits"])) == 1
+    assert len(sent_to(waha, member["digits"])) == 1

@@ -9,11 +9,7 @@ from typing import Any
 import httpx
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, configure, message, ok, send
-
-
-def _to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
-    return [item for item in waha.sent if item["chatId"] == f"{digits}@c.us"]
+from tests.messaging.conftest import Gym, configure, message, ok, send, sent_to, set_messaging
 
 
 def test_stop_opts_out_and_confirms_once(
@@ -32,7 +28,7 @@ def test_stop_opts_out_and_confirms_once(
     process()
     assert message(api, gym, pending["id"])["status"] == "failed"
     assert message(api, gym, pending["id"])["error_code"] == "MESSAGING_002"
-    texts = [item["text"] for item in _to(waha, member["digits"])]
+    texts = [item["text"] for item in sent_to(waha, member["digits"])]
     assert texts[0] == "Welcome!"
     assert len(texts) == 2
     assert "not get more WhatsApp messages" in texts[1]
@@ -55,7 +51,7 @@ def test_stop_opts_out_and_confirms_once(
 
     waha.wait_delivered(waha.inbound(gym.session["name"], member["digits"], "STOP"))
     process()
-    assert len(_to(waha, member["digits"])) == 2  # confirmed once
+    assert len(sent_to(waha, member["digits"])) == 2  # confirmed once
 
     conversation = ok(
         api.get(
@@ -77,13 +73,7 @@ def test_staff_opt_in_again_records_who(
     member = opted_in_member()
     waha.wait_delivered(waha.inbound(gym.session["name"], member["digits"], "STOP"))
     process()
-    again = ok(
-        api.put(
-            f"/api/v1/members/{member['id']}/messaging",
-            json={"whatsapp": True},
-            headers=gym.headers,
-        )
-    )
+    again = set_messaging(api, gym.headers, member, whatsapp=True)
     assert again["whatsapp"] is True
     assert again["whatsapp_opted_out"] is False
     assert again["updated_by"] == str(gym.owner.user.id)
@@ -117,7 +107,7 @@ def test_stop_at_night_is_confirmed_at_once(
     member = opted_in_member()
     waha.wait_delivered(waha.inbound(gym.session["name"], member["digits"], "STOP"))
     process()
-    [confirmation] = _to(waha, member["digits"])
+    [confirmation] = sent_to(waha, member["digits"])
     assert "not get more WhatsApp messages" in confirmation["text"]
     replies = ok(
         api.get(

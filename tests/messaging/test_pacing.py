@@ -40,7 +40,8 @@ def test_jitter_is_bounded_and_stable() -> None:
     assert jitter_of(message_id, rules) == jitter_of(message_id, rules)
 
 
-def _scheduled(database: Database, message_id: str) -> datetime | None:
+def _scheduled(database: Database, message_id: str) -> datetime:
+    """When the message's pending send job is due; there must be one."""
     with database.session() as session:
         found: datetime | None = session.scalar(
             text(
@@ -49,7 +50,23 @@ def _scheduled(database: Database, message_id: str) -> datetime | None:
             ),
             {"id": message_id},
         )
-        return found
+    assert found is not None, f"no send job waiting for message {message_id}"
+    return found
+
+
+def _one_sent_one_held(
+    api: httpx.Client,
+    gym: Gym,
+    process: Callable[[], None],
+    database: Database,
+    sent: dict[str, Any],
+    held: dict[str, Any],
+) -> datetime:
+    """Run the worker: `sent` goes out, `held` stays queued. When `held` is due to be tried."""
+    process()
+    assert message(api, gym, sent["id"])["status"] == "sent"
+    assert message(api, gym, held["id"])["status"] == "queued"
+    return _scheduled(database, held["id"])
 
 
 def test_gap_between_new_contacts_and_hourly_cap(
@@ -63,21 +80,13 @@ def test_gap_between_new_contacts_and_hourly_cap(
     first, second = opted_in_member("First"), opted_in_member("Second")
     sent = send(api, gym, member_id=first["id"], text="Hello")
     waiting = send(api, gym, member_id=second["id"], text="Hello")
-    process()
-    assert message(api, gym, sent["id"])["status"] == "sent"
-    assert message(api, gym, waiting["id"])["status"] == "queued"
-    later = _scheduled(database, waiting["id"])
-    assert later is not None
+    later = _one_sent_one_held(api, gym, process, database, sent, waiting)
     assert later > datetime.now(UTC) + timedelta(seconds=590)
 
     # Not a new contact: no gap, but the hourly cap (2) still counts.
     again = send(api, gym, member_id=first["id"], text="Again")
     capped = send(api, gym, member_id=first["id"], text="Third")
-    process()
-    assert message(api, gym, again["id"])["status"] == "sent"
-    assert message(api, gym, capped["id"])["status"] == "queued"
-    until = _scheduled(database, capped["id"])
-    assert until is not None
+    until = _one_sent_one_held(api, gym, process, database, again, capped)
     assert until > datetime.now(UTC) + timedelta(minutes=50)
 
 
@@ -97,7 +106,6 @@ def test_quiet_hours_keep_whatsapp_queued(
     process()
     assert message(api, gym, queued["id"])["status"] == "queued"
     until = _scheduled(database, queued["id"])
-    assert until is not None
     assert until.hour == (hour + 1) % 24
     assert until.minute == 0
 

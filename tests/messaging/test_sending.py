@@ -10,11 +10,17 @@ import httpx
 import pytest
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, message, new_phone, ok, send
-
-
-def _statuses(found: dict[str, Any]) -> list[str]:
-    return [entry["status"] for entry in found["status_history"]]
+from tests.messaging.conftest import (
+    Gym,
+    history,
+    message,
+    new_member,
+    new_phone,
+    ok,
+    send,
+    sent_to,
+    set_messaging,
+)
 
 
 def test_queued_sent_delivered_read_with_duplicate_and_late_acks(
@@ -32,7 +38,7 @@ def test_queued_sent_delivered_read_with_duplicate_and_late_acks(
     process()
     sent = message(api, gym, queued["id"])
     assert sent["status"] == "sent"
-    [outgoing] = [item for item in waha.sent if item["chatId"] == f"{member['digits']}@c.us"]
+    [outgoing] = sent_to(waha, member["digits"])
     assert outgoing["text"] == "Your class starts at 7"
     assert outgoing["session"] == gym.session["name"]
     assert sent["provider_message_id"] == outgoing["id"]
@@ -51,7 +57,7 @@ def test_queued_sent_delivered_read_with_duplicate_and_late_acks(
     process()
     final = message(api, gym, queued["id"])
     assert final["status"] == "read"
-    assert _statuses(final) == ["queued", "sending", "sent", "delivered", "read"]
+    assert history(final) == ["queued", "sending", "sent", "delivered", "read"]
     assert len([item for item in waha.sent if item["id"] == provider_id]) == 1
 
 
@@ -73,7 +79,7 @@ def test_every_engine_id_shape(
         waha.id_shape = "serialized"
     found = message(api, gym, queued["id"])
     assert found["status"] == "sent"
-    [outgoing] = [item for item in waha.sent if item["chatId"] == f"{member['digits']}@c.us"]
+    [outgoing] = sent_to(waha, member["digits"])
     if shape == "empty":
         assert found["provider_message_id"] is None
         return
@@ -111,21 +117,8 @@ def test_refusals_say_why(
 
 def test_no_session_refused(api: httpx.Client, make_tenant_owner: Callable[[], Any]) -> None:
     owner = make_tenant_owner()
-    member = ok(
-        api.post(
-            "/api/v1/members",
-            json={"full_name": "Solo", "phone": "+31611111111"},
-            headers=owner.headers,
-        ),
-        201,
-    )
-    ok(
-        api.put(
-            f"/api/v1/members/{member['id']}/messaging",
-            json={"whatsapp": True},
-            headers=owner.headers,
-        )
-    )
+    member = new_member(api, owner.headers, full_name="Solo", phone="+31611111111")
+    set_messaging(api, owner.headers, member, whatsapp=True)
     refused = api.post(
         "/api/v1/messages", json={"member_id": member["id"], "text": "Hi"}, headers=owner.headers
     )
@@ -148,7 +141,7 @@ def test_idempotency_key_queues_once(
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "MESSAGING_010"
     process()
-    assert len([s for s in waha.sent if s["chatId"] == f"{member['digits']}@c.us"]) == 1
+    assert len(sent_to(waha, member["digits"])) == 1
 
 
 def test_not_on_whatsapp_fails_and_check_is_cached(

@@ -8,17 +8,7 @@ from typing import Any
 import httpx
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, message, ok, send
-
-
-def _template(api: httpx.Client, gym: Gym, body: str, name: str = "welcome") -> dict[str, Any]:
-    created: dict[str, Any] = ok(
-        api.post(
-            "/api/v1/messaging/templates", json={"name": name, "body": body}, headers=gym.headers
-        ),
-        201,
-    )
-    return created
+from tests.messaging.conftest import Gym, message, new_member, new_template, ok, send, sent_to
 
 
 def test_template_variables(
@@ -28,7 +18,9 @@ def test_template_variables(
     opted_in_member: Callable[..., dict[str, Any]],
     process: Callable[[], None],
 ) -> None:
-    template = _template(api, gym, "Hi {first_name}, see you at {event_name}: {link}")
+    template = new_template(
+        api, gym.headers, "welcome", "Hi {first_name}, see you at {event_name}: {link}"
+    )
     assert template["variables"] == ["first_name", "event_name", "link"]
     member = opted_in_member("Ada Lovelace")
     missing = api.post(
@@ -73,12 +65,10 @@ def test_segment_preview_then_send(
     opted_in_member: Callable[..., dict[str, Any]],
     process: Callable[[], None],
 ) -> None:
-    template = _template(api, gym, "Hello {first_name}!", name="hello")
+    template = new_template(api, gym.headers, "hello", "Hello {first_name}!")
     yes = opted_in_member("Yes Please")
     no = opted_in_member("No Thanks", whatsapp=False)
-    phoneless = ok(
-        api.post("/api/v1/members", json={"full_name": "No Phone"}, headers=gym.headers), 201
-    )
+    phoneless = new_member(api, gym.headers, full_name="No Phone")
     body = {"segment": "active", "template_id": template["id"]}
     preview = ok(api.post("/api/v1/messages/bulk/preview", json=body, headers=gym.headers))
     assert [(r["full_name"], r["text"]) for r in preview["recipients"]] == [
@@ -102,6 +92,4 @@ def test_segment_preview_then_send(
     assert len(picked["queued"]) == 1
     assert len(picked["skipped"]) == 2
     process()
-    assert [s["text"] for s in waha.sent if s["chatId"] == f"{yes['digits']}@c.us"] == [
-        "Hello Yes!"
-    ]
+    assert [s["text"] for s in sent_to(waha, yes["digits"])] == ["Hello Yes!"]

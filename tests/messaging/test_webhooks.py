@@ -30,6 +30,15 @@ def _failures(api: httpx.Client) -> float:
     raise AssertionError("metric missing")
 
 
+def _deliver(api: httpx.Client, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """WAHA posts a webhook event: `headers` carry its signature, or not."""
+    return api.post(
+        "/api/v1/webhooks/waha",
+        content=body,
+        headers={"Content-Type": "application/json", **headers},
+    )
+
+
 def test_forged_or_missing_hmac_is_refused_and_changes_nothing(
     api: httpx.Client,
     waha: WahaContract,
@@ -58,38 +67,21 @@ def test_forged_or_missing_hmac_is_refused_and_changes_nothing(
         {"X-Webhook-Hmac": hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()},
     ]
     for headers in attempts:
-        refused = api.post(
-            "/api/v1/webhooks/waha",
-            content=body,
-            headers={"Content-Type": "application/json", **headers},
-        )
+        refused = _deliver(api, body, headers)
         assert refused.status_code == 401
         assert refused.json()["error"]["code"] == "MESSAGING_005"
     # Signed, but the body was changed on the way.
     good = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha512).hexdigest()
-    tampered = api.post(
-        "/api/v1/webhooks/waha",
-        content=body.replace(b'"ack": 3', b'"ack": 4'),
-        headers={"X-Webhook-Hmac": good, "X-Webhook-Hmac-Algorithm": "sha512"},
-    )
+    signed = {"X-Webhook-Hmac": good, "X-Webhook-Hmac-Algorithm": "sha512"}
+    tampered = _deliver(api, body.replace(b'"ack": 3', b'"ack": 4'), signed)
     assert tampered.status_code == 401
     process()
     assert _stored(database) == before
     assert message(api, gym, queued["id"])["status"] == "sent"
     assert _failures(api) == failures + 4
 
-    accepted = api.post(
-        "/api/v1/webhooks/waha",
-        content=body,
-        headers={"X-Webhook-Hmac": good, "X-Webhook-Hmac-Algorithm": "sha512"},
-    )
-    assert ok(accepted) == {"status": "accepted"}
-    again = api.post(
-        "/api/v1/webhooks/waha",
-        content=body,
-        headers={"X-Webhook-Hmac": good, "X-Webhook-Hmac-Algorithm": "sha512"},
-    )
-    assert ok(again) == {"status": "duplicate"}
+    assert ok(_deliver(api, body, signed)) == {"status": "accepted"}
+    assert ok(_deliver(api, body, signed)) == {"status": "duplicate"}
     process()
     assert message(api, gym, queued["id"])["status"] == "read"
 

@@ -13,7 +13,16 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.conftest import TenantOwner
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import choose_whatsapp, configure, new_phone, ok, register_attendee
+from tests.messaging.conftest import (
+    configure,
+    new_event,
+    new_member,
+    new_phone,
+    ok,
+    register_attendee,
+    sent_to,
+    set_messaging,
+)
 from tests.web.conftest import (
     WAIT_MS,
     Tokens,
@@ -42,26 +51,9 @@ def chromium() -> Iterator[Browser]:
 
 def _member(api: httpx.Client, owner: TenantOwner, name: str, *, whatsapp: bool) -> dict[str, Any]:
     phone = new_phone()
-    member: dict[str, Any] = ok(
-        api.post(
-            "/api/v1/members", json={"full_name": name, "phone": f"+{phone}"}, headers=owner.headers
-        ),
-        201,
-    )
-    ok(
-        api.put(
-            f"/api/v1/members/{member['id']}/messaging",
-            json={"whatsapp": whatsapp},
-            headers=owner.headers,
-        )
-    )
+    member = new_member(api, owner.headers, full_name=name, phone=f"+{phone}")
+    set_messaging(api, owner.headers, member, whatsapp=whatsapp)
     return {**member, "digits": phone}
-
-
-def _attendee(api: httpx.Client, event: dict[str, Any], name: str, phone: str | None) -> None:
-    registered = register_attendee(api, event, name)
-    if phone is not None:
-        choose_whatsapp(api, registered, phone)
 
 
 def test_connect_and_send_a_template(
@@ -111,7 +103,7 @@ def test_connect_and_send_a_template(
     expect(page.locator("#wa-send-outcome")).to_have_text("Queued 1, skipped 1.")
 
     process()
-    [sent] = [item for item in waha.sent if item["chatId"] == f"{ada['digits']}@c.us"]
+    [sent] = sent_to(waha, ada["digits"])
     assert sent["text"] == "Hi Ada, class at 7 pm!"
     page.get_by_label("Member", exact=True).last.select_option(label="Ada Lovelace")
     ticks = page.locator("#wa-conversation [data-ticks]")
@@ -123,17 +115,10 @@ def test_connect_and_send_a_template(
 
     # An event's attendees: the one who chose WhatsApp gets it, the one who chose email is
     # skipped in the preview.
-    event = ok(
-        api.post(
-            "/api/v1/events",
-            json={"name": "Summer run", "slug": "summer-run", "event_date": "2026-12-01"},
-            headers=owner.headers,
-        ),
-        201,
-    )
+    event = new_event(api, owner.headers, "Summer run", event_date="2026-12-01")
     runner_phone = new_phone()
-    _attendee(api, event, "Rita Runner", runner_phone)
-    _attendee(api, event, "Emil Email", None)
+    register_attendee(api, event, "Rita Runner", whatsapp=runner_phone)
+    register_attendee(api, event, "Emil Email")
     page.reload()
     page.get_by_label("To").select_option("event_attendees")
     page.get_by_label("Event", exact=True).select_option(label="Summer run (2026-12-01)")
@@ -148,8 +133,6 @@ def test_connect_and_send_a_template(
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#wa-send-outcome")).to_have_text("Queued 1, skipped 1.")
     process()
-    assert [item["text"] for item in waha.sent if item["chatId"] == f"{runner_phone}@c.us"] == [
-        "Your race photos are online"
-    ]
+    assert [item["text"] for item in sent_to(waha, runner_phone)] == ["Your race photos are online"]
     assert errors == []
     context.close()

@@ -6,32 +6,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
 from tests.events.conftest import compose
 from tests.images import face_bytes
-from tests.messaging.conftest import Gym, attendee_headers, new_phone, ok, register_attendee
+from tests.messaging.conftest import (
+    Gym,
+    attendee_headers,
+    choose_whatsapp,
+    new_event,
+    new_phone,
+    ok,
+    register_attendee,
+    sent_to,
+)
+from tests.outbox import queued_emails
 from visage.core.db import Database
 from visage.events.uploads import reindex_event
 from visage.notifications.service import NotificationKind, Notified, notify
-
-
-def _event(api: httpx.Client, gym: Gym) -> dict[str, Any]:
-    body = {"name": "Club race", "slug": f"race-{uuid.uuid4().hex[:8]}"}
-    event: dict[str, Any] = ok(
-        api.post(
-            "/api/v1/events",
-            json={**body, "event_date": date.today().isoformat()},
-            headers=gym.headers,
-        ),
-        201,
-    )
-    return event
 
 
 def _attendee(api: httpx.Client, event: dict[str, Any], username: str) -> dict[str, str]:
@@ -50,47 +47,29 @@ def _subscribe(api: httpx.Client, event: dict[str, Any], headers: dict[str, str]
     )
 
 
-def _upload(api: httpx.Client, gym: Gym, event: dict[str, Any], name: str, data: bytes) -> None:
-    ok(
-        api.post(
-            f"/api/v1/events/{event['id']}/photos",
-            files=[("files", (name, data, "image/jpeg"))],
-            headers=gym.headers,
+@pytest.fixture
+def index_photo(
+    api: httpx.Client, gym: Gym, run_jobs: Callable[..., None]
+) -> Callable[[dict[str, Any], str, bytes], None]:
+    """Upload a photo to the event and run the photos worker, which indexes it and queues the
+    notices of the attendees it finds."""
+
+    def upload(event: dict[str, Any], name: str, data: bytes) -> None:
+        ok(
+            api.post(
+                f"/api/v1/events/{event['id']}/photos",
+                files=[("files", (name, data, "image/jpeg"))],
+                headers=gym.headers,
+            )
         )
-    )
+        run_jobs(queues=["photos"])
+
+    return upload
 
 
 def _whatsapp(api: httpx.Client, headers: dict[str, str], phone: str) -> dict[str, Any]:
-    chosen: dict[str, Any] = ok(
-        api.put(
-            "/api/v1/attendees/me/notifications",
-            json={
-                "channel": "whatsapp",
-                "phone": f"+{phone[:2]} {phone[2:5]} {phone[5:]}",
-                "whatsapp_consent": True,
-            },
-            headers=headers,
-        )
-    )
-    return chosen
-
-
-def _to(waha: WahaContract, digits: str) -> list[dict[str, Any]]:
-    return [item for item in waha.sent if item["chatId"] == f"{digits}@c.us"]
-
-
-def _emails_to(database: Database, address: str) -> int:
-    with database.session() as session:
-        return int(
-            session.scalar(
-                text(
-                    "SELECT count(*) FROM procrastinate_jobs "
-                    "WHERE task_name = 'identity.send_email' AND args->>'to' = :to"
-                ),
-                {"to": address},
-            )
-            or 0
-        )
+    """WhatsApp chosen on the attendee page, the number typed with spaces."""
+    return choose_whatsapp(api, headers, f"+{phone[:2]} {phone[2:5]} {phone[5:]}")
 
 
 def test_an_attendee_who_chose_whatsapp_is_told_there_once(
@@ -98,10 +77,11 @@ def test_an_attendee_who_chose_whatsapp_is_told_there_once(
     waha: WahaContract,
     gym: Gym,
     process: Callable[[], None],
+    index_photo: Callable[[dict[str, Any], str, bytes], None],
     run_jobs: Callable[..., None],
     database: Database,
 ) -> None:
-    event = _event(api, gym)
+    event = new_event(api, gym.headers, "Club race")
     runner = _attendee(api, event, f"barack{uuid.uuid4().hex[:6]}")
     phone = new_phone()
     chosen = _whatsapp(api, runner, phone)
@@ -110,25 +90,23 @@ def test_an_attendee_who_chose_whatsapp_is_told_there_once(
     assert chosen["attendee"]["channel_chosen_at"] is not None
     _subscribe(api, event, runner)
 
-    _upload(api, gym, event, "finish-line.jpg", compose("obama2.jpg", "biden.jpg"))
-    run_jobs(queues=["photos"])
+    index_photo(event, "finish-line.jpg", compose("obama2.jpg", "biden.jpg"))
     process()
-    [sent] = _to(waha, phone)
+    [sent] = sent_to(waha, phone)
     assert "Club race" in sent["text"]
     assert f"/e/{event['access_code']}" in sent["text"]
     assert sent["text"].startswith("Hi Barack")
 
     # A second photo of him within the hour, and the whole event re-indexed: no second message
     # (one notice points at all his photos), and no email either.
-    _upload(api, gym, event, "podium.jpg", compose("hopper.jpg", "obama.jpg"))
-    run_jobs(queues=["photos"])
+    index_photo(event, "podium.jpg", compose("hopper.jpg", "obama.jpg"))
     with database.session() as session:
         reindex_event(session, uuid.UUID(event["id"]), failed_only=False)
     run_jobs(queues=["photos"])
     process()
-    assert len(_to(waha, phone)) == 1
+    assert len(sent_to(waha, phone)) == 1
     me = ok(api.get("/api/v1/attendees/me", headers=runner))
-    assert _emails_to(database, me["attendee"]["email"]) == 0
+    assert len(queued_emails(database, me["attendee"]["email"])) == 0
     with database.session() as session:
         kinds = session.execute(
             text("SELECT kind, channel FROM notifications_sent WHERE recipient = :recipient"),
@@ -142,37 +120,35 @@ def test_stop_from_the_attendee_turns_whatsapp_off(
     waha: WahaContract,
     gym: Gym,
     process: Callable[[], None],
-    run_jobs: Callable[..., None],
+    index_photo: Callable[[dict[str, Any], str, bytes], None],
     database: Database,
 ) -> None:
-    event = _event(api, gym)
+    event = new_event(api, gym.headers, "Club race")
     runner = _attendee(api, event, f"obama{uuid.uuid4().hex[:6]}")
     phone = new_phone()
     _whatsapp(api, runner, phone)
     _subscribe(api, event, runner)
     waha.wait_delivered(waha.inbound(gym.session["name"], phone, "STOP"))
     process()
-    confirmations = _to(waha, phone)
+    confirmations = sent_to(waha, phone)
     assert len(confirmations) == 1  # the one confirmation of the STOP
     me = ok(api.get("/api/v1/attendees/me", headers=runner))
     assert me["attendee"]["notice_channel"] == "none"
 
-    _upload(api, gym, event, "finish-line.jpg", compose("obama2.jpg", "biden.jpg"))
-    run_jobs(queues=["photos"])
+    index_photo(event, "finish-line.jpg", compose("obama2.jpg", "biden.jpg"))
     process()
-    assert len(_to(waha, phone)) == 1
-    assert _emails_to(database, me["attendee"]["email"]) == 0
+    assert len(sent_to(waha, phone)) == 1
+    assert len(queued_emails(database, me["attendee"]["email"])) == 0
 
     # Choosing WhatsApp again on the attendee page is a fresh opt-in from the number's owner.
     _whatsapp(api, runner, phone)
-    _upload(api, gym, event, "podium.jpg", compose("hopper.jpg", "obama.jpg"))
-    run_jobs(queues=["photos"])
+    index_photo(event, "podium.jpg", compose("hopper.jpg", "obama.jpg"))
     process()
-    assert len(_to(waha, phone)) == 2
+    assert len(sent_to(waha, phone)) == 2
 
 
 def test_whatsapp_needs_an_international_number_and_consent(api: httpx.Client, gym: Gym) -> None:
-    event = _event(api, gym)
+    event = new_event(api, gym.headers, "Club race")
     runner = _attendee(api, event, f"ada{uuid.uuid4().hex[:6]}")
     for body in (
         {"channel": "whatsapp", "phone": "+31 612 345678"},  # no consent
@@ -193,7 +169,7 @@ def test_whatsapp_needs_an_international_number_and_consent(api: httpx.Client, g
     refused = api.put(
         "/api/v1/attendees/me/notifications",
         json={"channel": "email"},
-        headers={"Authorization": f"Bearer {anonymous['access_token']}"},
+        headers=attendee_headers(anonymous),
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "EVENT_007"
@@ -205,14 +181,7 @@ def test_email_stands_in_only_when_the_tenant_has_no_whatsapp(
     database: Database,
 ) -> None:
     owner = make_tenant_owner()  # no WhatsApp session
-    event = ok(
-        api.post(
-            "/api/v1/events",
-            json={"name": "Night run", "slug": "night-run", "event_date": date.today().isoformat()},
-            headers=owner.headers,
-        ),
-        201,
-    )
+    event = new_event(api, owner.headers, "Night run")
     runner = _attendee(api, event, f"grace{uuid.uuid4().hex[:6]}")
     _whatsapp(api, runner, new_phone())
     me = ok(api.get("/api/v1/attendees/me", headers=runner))["attendee"]
@@ -230,8 +199,8 @@ def test_email_stands_in_only_when_the_tenant_has_no_whatsapp(
 
     assert tell("photo-1").channel == "email"
     assert tell("photo-1").repeated is True  # the same notice again: told once
-    assert _emails_to(database, me["email"]) == 1
+    assert len(queued_emails(database, me["email"])) == 1
     ok(api.put("/api/v1/attendees/me/notifications", json={"channel": "none"}, headers=runner))
     skipped = tell("photo-2")
     assert skipped.channel is None
-    assert _emails_to(database, me["email"]) == 1
+    assert len(queued_emails(database, me["email"])) == 1

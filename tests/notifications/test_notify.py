@@ -8,10 +8,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, configure, message, ok
+from tests.messaging.conftest import (
+    Gym,
+    configure,
+    message,
+    new_member,
+    new_template,
+    sent_to,
+    set_messaging,
+)
+from tests.outbox import queued_emails
 from visage.core.db import Database
 from visage.notifications.service import NotificationKind, Notified, notify
 
@@ -31,18 +39,6 @@ def _notify(database: Database, gym: Gym, member: dict[str, Any], **extra: Any) 
             },
             **extra,
         )
-
-
-def _emails_to(database: Database, address: str) -> list[dict[str, Any]]:
-    with database.session() as session:
-        rows = session.execute(
-            text(
-                "SELECT args, scheduled_at FROM procrastinate_jobs "
-                "WHERE task_name = 'identity.send_email' AND args->>'to' = :to"
-            ),
-            {"to": address},
-        ).all()
-    return [{**args, "scheduled_at": scheduled} for args, scheduled in rows]
 
 
 def test_whatsapp_when_opted_in_once_per_dedupe_key(
@@ -65,7 +61,7 @@ def test_whatsapp_when_opted_in_once_per_dedupe_key(
     assert sent["text"].startswith(
         "Hi Grace, your membership payment of 49.00 EUR did not go through"
     )
-    assert len([s for s in waha.sent if s["chatId"] == f"{member['digits']}@c.us"]) == 1
+    assert len(sent_to(waha, member["digits"])) == 1
 
 
 def test_email_when_no_whatsapp_and_the_tenant_template(
@@ -74,38 +70,18 @@ def test_email_when_no_whatsapp_and_the_tenant_template(
     opted_in_member: Callable[..., dict[str, Any]],
     database: Database,
 ) -> None:
-    ok(
-        api.post(
-            "/api/v1/messaging/templates",
-            json={"name": "new_photos", "body": "{first_name}: {event_name} photos at {link}"},
-            headers=gym.headers,
-        ),
-        201,
-    )
+    new_template(api, gym.headers, "new_photos", "{first_name}: {event_name} photos at {link}")
     address = f"{uuid.uuid4().hex[:8]}@example.org"
-    member = ok(
-        api.post(
-            "/api/v1/members",
-            json={"full_name": "Alan Turing", "email": address},
-            headers=gym.headers,
-        ),
-        201,
-    )
+    member = new_member(api, gym.headers, full_name="Alan Turing", email=address)
     notified = _notify(
         database, gym, member, kind=NotificationKind.NEW_PHOTOS, variables={"event_name": "Race"}
     )
     assert notified.channel == "email"
-    [email] = _emails_to(database, address)
+    [email] = queued_emails(database, address)
     assert email["body"] == "Alan: Race photos at https://gym.example/pay"
     assert email["subject"] == "New photos of you"
 
-    ok(
-        api.put(
-            f"/api/v1/members/{member['id']}/messaging",
-            json={"email": False},
-            headers=gym.headers,
-        )
-    )
+    set_messaging(api, gym.headers, member, email=False)
     skipped = _notify(
         database,
         gym,
@@ -124,16 +100,11 @@ def test_quiet_hours_delay_the_email(api: httpx.Client, gym: Gym, database: Data
         api, gym.headers, timezone="UTC", quiet_start_hour=hour, quiet_end_hour=(hour + 2) % 24
     )
     address = f"{uuid.uuid4().hex[:8]}@example.org"
-    member = ok(
-        api.post(
-            "/api/v1/members", json={"full_name": "Quiet", "email": address}, headers=gym.headers
-        ),
-        201,
-    )
+    member = new_member(api, gym.headers, full_name="Quiet", email=address)
     assert (
         _notify(database, gym, member, kind=NotificationKind.CHECKIN_DENIED_PAYMENT).channel
         == "email"
     )
-    [email] = _emails_to(database, address)
+    [email] = queued_emails(database, address)
     assert email["scheduled_at"] is not None
     assert email["scheduled_at"].hour == (hour + 2) % 24

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.contracts.waha import WahaContract
-from tests.messaging.conftest import Gym, ok
+from tests.messaging.conftest import Gym, ok, sent_to
 from visage.notifications.tasks import tell_denied_checkins, tell_expiring_memberships
 
 
@@ -37,7 +37,7 @@ def _sell(api: httpx.Client, gym: Gym, member: dict[str, Any], **fields: Any) ->
 
 
 def _to(waha: WahaContract, member: dict[str, Any]) -> list[str]:
-    return [item["text"] for item in waha.sent if item["chatId"] == f"{member['digits']}@c.us"]
+    return [item["text"] for item in sent_to(waha, member["digits"])]
 
 
 def test_membership_expiring_once_and_only_when_nothing_continues_it(

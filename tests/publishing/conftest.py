@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,9 +24,36 @@ from tests.contracts import x as x_contract
 from tests.contracts.oauth import AuthorizationServer
 from tests.contracts.server import serve, shared
 from visage.config import Settings
+from visage.core.db import Database
+from visage.publishing import posts
+
+
+def oauth_server(platform: str, *, pkce: bool) -> AuthorizationServer:
+    return AuthorizationServer(f"{platform}-client", f"{platform}-secret", require_pkce=pkce)
+
+
+def point_at(
+    settings: Settings,
+    platform: str,
+    base: str,
+    authorize: str,
+    token: str,
+    set_setting: Callable[[Settings, str, str], object] = setattr,
+) -> None:
+    """The platform's OAuth client and URLs aimed at its contract server at `base`: for the
+    session by default, for one test with `set_setting=monkeypatch.setattr`."""
+    for name, value in {
+        "client_id": f"{platform}-client",
+        "client_secret": f"{platform}-secret",
+        "authorize_url": f"{base}{authorize}",
+        "token_url": f"{base}{token}",
+        "api_base_url": base,
+    }.items():
+        set_setting(settings, f"{platform}_{name}", value)
+
 
 # The X contract server is shared by the publishing, health and web (browser) tests.
-X_STATE = x_contract.XState(AuthorizationServer("x-client", "x-secret", require_pkce=True))
+X_STATE = x_contract.XState(oauth_server("x", pkce=True))
 
 
 @pytest.fixture(scope="session")
@@ -36,28 +64,20 @@ def x_state() -> x_contract.XState:
 @pytest.fixture(scope="session")
 def x_api(settings: Settings) -> str:
     base = shared("x", lambda: x_contract.create_app(X_STATE))
-    _point(settings, "x", base, "/i/oauth2/authorize", "/2/oauth2/token")
+    point_at(settings, "x", base, "/i/oauth2/authorize", "/2/oauth2/token")
     return base
 
 
-def _point(settings: Settings, platform: str, base: str, authorize: str, token: str) -> None:
-    for name, value in {
-        "client_id": f"{platform}-client",
-        "client_secret": f"{platform}-secret",
-        "authorize_url": f"{base}{authorize}",
-        "token_url": f"{base}{token}",
-        "api_base_url": base,
-    }.items():
-        setattr(settings, f"{platform}_{name}", value)
-
-
-def _oauth(platform: str, *, pkce: bool) -> AuthorizationServer:
-    return AuthorizationServer(f"{platform}-client", f"{platform}-secret", require_pkce=pkce)
+@pytest.fixture
+def x_account(club: Club, x_api: str) -> dict[str, Any]:
+    """The club's X account, connected through the OAuth redirect."""
+    del x_api
+    return club.connect("x")
 
 
 @pytest.fixture(scope="session")
 def mastodon_state() -> mastodon_contract.MastodonState:
-    return mastodon_contract.MastodonState(_oauth("mastodon", pkce=True))
+    return mastodon_contract.MastodonState(oauth_server("mastodon", pkce=True))
 
 
 @pytest.fixture(scope="session")
@@ -65,13 +85,13 @@ def mastodon_api(
     settings: Settings, mastodon_state: mastodon_contract.MastodonState
 ) -> Iterator[str]:
     with serve(mastodon_contract.create_app(mastodon_state)) as base:
-        _point(settings, "mastodon", base, "/oauth/authorize", "/oauth/token")
+        point_at(settings, "mastodon", base, "/oauth/authorize", "/oauth/token")
         yield base
 
 
 @pytest.fixture(scope="session")
 def linkedin_state() -> linkedin_contract.LinkedInState:
-    return linkedin_contract.LinkedInState(_oauth("linkedin", pkce=False))
+    return linkedin_contract.LinkedInState(oauth_server("linkedin", pkce=False))
 
 
 @pytest.fixture(scope="session")
@@ -80,31 +100,31 @@ def linkedin_api(
 ) -> Iterator[str]:
     with serve(linkedin_contract.create_app(linkedin_state)) as base:
         linkedin_state.base_url = base
-        _point(settings, "linkedin", base, "/oauth/v2/authorization", "/oauth/v2/accessToken")
+        point_at(settings, "linkedin", base, "/oauth/v2/authorization", "/oauth/v2/accessToken")
         yield base
 
 
 @pytest.fixture(scope="session")
 def facebook_state() -> graph_contract.GraphState:
-    return graph_contract.GraphState(_oauth("facebook", pkce=False))
+    return graph_contract.GraphState(oauth_server("facebook", pkce=False))
 
 
 @pytest.fixture(scope="session")
 def facebook_api(settings: Settings, facebook_state: graph_contract.GraphState) -> Iterator[str]:
     with serve(graph_contract.create_facebook_app(facebook_state)) as base:
-        _point(settings, "facebook", base, "/dialog/oauth", "/oauth/access_token")
+        point_at(settings, "facebook", base, "/dialog/oauth", "/oauth/access_token")
         yield base
 
 
 @pytest.fixture(scope="session")
 def instagram_state() -> graph_contract.GraphState:
-    return graph_contract.GraphState(_oauth("instagram", pkce=False))
+    return graph_contract.GraphState(oauth_server("instagram", pkce=False))
 
 
 @pytest.fixture(scope="session")
 def instagram_api(settings: Settings, instagram_state: graph_contract.GraphState) -> Iterator[str]:
     with serve(graph_contract.create_instagram_app(instagram_state)) as base:
-        _point(settings, "instagram", base, "/oauth/authorize", "/oauth/access_token")
+        point_at(settings, "instagram", base, "/oauth/authorize", "/oauth/access_token")
         yield base
 
 
@@ -151,12 +171,17 @@ class Club:
         ]
         return photo_id
 
+    def new_post(self, account_id: str, text: str, **fields: Any) -> dict[str, Any]:
+        """A post to the one account (a draft unless `fields` schedule it)."""
+        body = {"account_ids": [account_id], "text": text, **fields}
+        post: dict[str, Any] = self.ok("POST", "/posts", json=body)
+        return post
+
     def publish(
         self, account_id: str, text: str, photo_ids: list[str], run: Callable[[], None]
     ) -> dict[str, Any]:
         """Create the post, publish it now, run the worker; the post as it is then."""
-        body = {"account_ids": [account_id], "text": text, "photo_ids": photo_ids}
-        post = self.ok("POST", "/posts", json=body)
+        post = self.new_post(account_id, text, photo_ids=photo_ids)
         self.ok("POST", f"/posts/{post['id']}/publish-now")
         run()
         result: dict[str, Any] = self.ok("GET", f"/posts/{post['id']}")
@@ -184,6 +209,16 @@ class Club:
 @pytest.fixture
 def club(client: TestClient, make_tenant_owner: Callable[[], TenantOwner]) -> Club:
     return Club(client, make_tenant_owner())
+
+
+def dispatch(database: Database, now: datetime) -> int:
+    """The minute's dispatcher as if it ran at `now`: how many deliveries it queued."""
+    with database.session() as session:
+        return posts.dispatch_due(session, now)
+
+
+def tweets_with(x_state: x_contract.XState, text: str) -> list[dict[str, Any]]:
+    return [tweet for tweet in x_state.tweets if tweet["text"] == text]
 
 
 @dataclass

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.contracts.x import XState
+from tests.outbox import queued_emails
 from tests.publishing.conftest import Club
 from visage.cli import app
 from visage.config import Settings
@@ -60,33 +61,22 @@ def test_a_forged_state_is_refused(club: Club, x_api: str) -> None:
 
 
 def test_refresh_on_demand_then_expired_when_the_platform_refuses(
-    club: Club, x_api: str, x_state: XState, database: Database
+    club: Club, x_account: dict[str, Any], x_state: XState, database: Database
 ) -> None:
-    del x_api
-    account = club.connect("x")
-    refreshed = club.ok("PUT", f"/social/accounts/{account['id']}/refresh")
+    refreshed = club.ok("PUT", f"/social/accounts/{x_account['id']}/refresh")
     assert refreshed["status"] == "ACTIVE"
     x_state.oauth.refresh_tokens.clear()  # the user revoked the app on X
-    expired = club.ok("PUT", f"/social/accounts/{account['id']}/refresh")
-    with database.session() as session:
-        mails = session.execute(
-            text(
-                "SELECT args->>'subject' FROM procrastinate_jobs"
-                " WHERE task_name = 'identity.send_email' AND args->>'to' = :to"
-            ),
-            {"to": club.owner.user.email},
-        ).scalars()
-        assert [subject for subject in mails if "Reconnect" in subject]
+    expired = club.ok("PUT", f"/social/accounts/{x_account['id']}/refresh")
+    mails = queued_emails(database, club.owner.user.email)
+    assert [mail for mail in mails if "Reconnect" in mail["subject"]]
     assert expired["status"] == "EXPIRED"
     assert "refresh" in expired["last_error"].lower()
 
 
 def test_the_periodic_refresh_renews_tokens_about_to_expire(
-    club: Club, x_api: str, session: Session, settings: Settings
+    club: Club, x_account: dict[str, Any], session: Session, settings: Settings
 ) -> None:
-    del x_api
-    account = club.connect("x")
-    row = session.get_one(SocialAccount, uuid.UUID(account["id"]))
+    row = session.get_one(SocialAccount, uuid.UUID(x_account["id"]))
     before = accounts.credentials(row).access_token
     row.token_expires_at = utcnow() + timedelta(minutes=5)
     session.flush()
@@ -98,15 +88,13 @@ def test_the_periodic_refresh_renews_tokens_about_to_expire(
 
 
 def test_the_refresh_command_renews_expiring_tokens(
-    club: Club, x_api: str, database: Database
+    club: Club, x_account: dict[str, Any], database: Database
 ) -> None:
-    del x_api
-    account = club.connect("x")
     with database.session() as session:
-        row = session.get_one(SocialAccount, uuid.UUID(account["id"]))
+        row = session.get_one(SocialAccount, uuid.UUID(x_account["id"]))
         row.token_expires_at = utcnow() + timedelta(minutes=1)
     result = CliRunner().invoke(app, ["social", "refresh-tokens"])
     assert result.exit_code == 0, result.output
     assert "Refreshed" in result.output
-    refreshed = [a for a in club.ok("GET", "/social/accounts") if a["id"] == account["id"]]
+    refreshed = [a for a in club.ok("GET", "/social/accounts") if a["id"] == x_account["id"]]
     assert datetime.fromisoformat(refreshed[0]["token_expires_at"]) > utcnow() + timedelta(hours=1)

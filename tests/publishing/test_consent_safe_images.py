@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from tests.contracts.x import XState
 from tests.events.conftest import compose, register
 from tests.images import face_bytes
-from tests.publishing.conftest import Club
+from tests.publishing.conftest import Club, tweets_with
 from visage.config import Settings
 from visage.core.storage import get_storage
 from visage.events.detection import find_faces
@@ -35,15 +36,30 @@ def _new_member(club: Club, name: str, portrait: str) -> str:
     return member_id
 
 
+def _published_image(
+    club: Club,
+    account: dict[str, Any],
+    event: dict[str, Any],
+    photo: bytes,
+    x_state: XState,
+    publish_jobs: Callable[[], None],
+) -> tuple[str, bytes]:
+    """Upload the photo to the event and publish it to X: its id, and the image X received."""
+    photo_id = club.upload_photo(event["id"], photo)
+    text = f"{event['name']} {uuid.uuid4().hex[:6]}"
+    assert club.publish(account["id"], text, [photo_id], publish_jobs)["status"] == "published"
+    (tweet,) = tweets_with(x_state, text)
+    (published,) = x_state.media_of(tweet)
+    return photo_id, published
+
+
 def test_a_non_consenting_attendee_is_blurred_and_the_consenting_member_kept(
     club: Club,
-    x_api: str,
+    x_account: dict[str, Any],
     x_state: XState,
     settings: Settings,
     publish_jobs: Callable[[], None],
 ) -> None:
-    del x_api
-    account = club.connect("x")
     event = club.new_event("Club race")
     obama = _new_member(club, "Barack Obama", "obama.jpg")
     assert club.ok("PUT", f"/members/{obama}/publicity", json={"consent": True}) == {
@@ -60,12 +76,7 @@ def test_a_non_consenting_attendee_is_blurred_and_the_consenting_member_kept(
     assert refused.json() == {"consent": False}
 
     group = compose("obama2.jpg", "biden.jpg")
-    photo_id = club.upload_photo(event["id"], group)
-    text = f"Race day {uuid.uuid4().hex[:6]}"
-    assert club.publish(account["id"], text, [photo_id], publish_jobs)["status"] == "published"
-
-    (tweet,) = [t for t in x_state.tweets if t["text"] == text]
-    (published,) = x_state.media_of(tweet)
+    photo_id, published = _published_image(club, x_account, event, group, x_state, publish_jobs)
     faces = [face for face in find_faces(published, settings) if face.usable]
     assert len(faces) == 1, "only the consenting member's face may remain recognizable"
     obama_reference = _embedding_of("obama.jpg", settings)
@@ -82,22 +93,18 @@ def test_a_non_consenting_attendee_is_blurred_and_the_consenting_member_kept(
 
 def test_withdrawn_publicity_blurs_the_member_too(
     club: Club,
-    x_api: str,
+    x_account: dict[str, Any],
     x_state: XState,
     settings: Settings,
     publish_jobs: Callable[[], None],
 ) -> None:
-    del x_api
-    account = club.connect("x")
     event = club.new_event("Open day")
     obama = _new_member(club, "Barack Obama", "obama.jpg")
     club.ok("PUT", f"/members/{obama}/publicity", json={"consent": True})
     club.ok("PUT", f"/members/{obama}/publicity", json={"consent": False})
-    photo_id = club.upload_photo(event["id"], compose("obama2.jpg"))
-    text = f"Open day {uuid.uuid4().hex[:6]}"
-    assert club.publish(account["id"], text, [photo_id], publish_jobs)["status"] == "published"
-    (tweet,) = [t for t in x_state.tweets if t["text"] == text]
-    (published,) = x_state.media_of(tweet)
+    _, published = _published_image(
+        club, x_account, event, compose("obama2.jpg"), x_state, publish_jobs
+    )
     assert find_faces(published, settings) == []
 
 

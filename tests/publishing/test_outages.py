@@ -16,12 +16,10 @@ import pytest
 from tests.contracts import ai as ai_contract
 from tests.contracts import bluesky as bluesky_contract
 from tests.contracts import mastodon as mastodon_contract
-from tests.contracts.oauth import AuthorizationServer
 from tests.contracts.server import Restartable
-from tests.publishing.conftest import Club
+from tests.publishing.conftest import Club, dispatch, oauth_server, point_at
 from visage.config import Settings
 from visage.core.db import Database, utcnow
-from visage.publishing import posts
 
 
 @pytest.fixture
@@ -29,20 +27,17 @@ def mastodon(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Restartable, mastodon_contract.MastodonState]]:
     """A Mastodon of this test's own, which it stops and starts again."""
-    state = mastodon_contract.MastodonState(
-        AuthorizationServer("mastodon-client", "mastodon-secret", require_pkce=True)
-    )
+    state = mastodon_contract.MastodonState(oauth_server("mastodon", pkce=True))
     server = Restartable(mastodon_contract.create_app(state))
     server.start()
-    base = server.base_url
-    for name, value in {
-        "client_id": "mastodon-client",
-        "client_secret": "mastodon-secret",
-        "authorize_url": f"{base}/oauth/authorize",
-        "token_url": f"{base}/oauth/token",
-        "api_base_url": base,
-    }.items():
-        monkeypatch.setattr(settings, f"mastodon_{name}", value)
+    point_at(
+        settings,
+        "mastodon",
+        server.base_url,
+        "/oauth/authorize",
+        "/oauth/token",
+        set_setting=monkeypatch.setattr,
+    )
     monkeypatch.setattr(settings, "social_retry_seconds", 1.0)
     try:
         yield server, state
@@ -52,9 +47,14 @@ def mastodon(
 
 def _dispatch_and_run(database: Database, publish_jobs: Callable[[], None]) -> None:
     """The minute's dispatcher, a few minutes on (every scheduled post is due), then the worker."""
-    with database.session() as session:
-        posts.dispatch_due(session, utcnow() + timedelta(minutes=5))
+    dispatch(database, utcnow() + timedelta(minutes=5))
     publish_jobs()
+
+
+def _assert_refused_while_down(response: httpx.Response, code: str, component: str) -> None:
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["details"]["component"] == component
 
 
 def _health(club: Club) -> dict[str, Any]:
@@ -71,25 +71,16 @@ def test_a_platform_down_then_back(
     server, state = mastodon
     account = club.connect("mastodon")
     text = f"Season opener {uuid.uuid4().hex[:6]}"
-    scheduled = club.ok(
-        "POST",
-        "/posts",
-        json={
-            "account_ids": [account["id"]],
-            "text": text,
-            "scheduled_for": (utcnow() + timedelta(minutes=1)).isoformat(),
-        },
-    )
-    urgent = club.ok("POST", "/posts", json={"account_ids": [account["id"]], "text": "Now!"})
+    soon = (utcnow() + timedelta(minutes=1)).isoformat()
+    scheduled = club.new_post(account["id"], text, scheduled_for=soon)
+    urgent = club.new_post(account["id"], "Now!")
     # A second connection got as far as the platform's consent page when it went down.
     authorize_url = club.ok("POST", "/social/accounts/mastodon/connect")["authorize_url"]
     back = urlsplit(httpx.get(authorize_url, follow_redirects=False).headers["location"])
 
     server.stop()
     refused = club.call("POST", f"/posts/{urgent['id']}/publish-now")
-    assert refused.status_code == 503
-    assert refused.json()["error"]["code"] == "SOCIAL_006"
-    assert refused.json()["error"]["details"]["component"] == "mastodon"
+    _assert_refused_while_down(refused, "SOCIAL_006", "mastodon")
     assert club.ok("GET", f"/posts/{urgent['id']}")["status"] == "draft"
     callback = club.client.get(f"{back.path}?{back.query}", follow_redirects=False)
     assert callback.status_code == 503
@@ -137,9 +128,7 @@ def test_the_ai_provider_down_then_back(
         assert club.call("POST", "/ai/captions", json=body).status_code == 200
         server.stop()
         refused = club.call("POST", "/ai/captions", json=body)
-        assert refused.status_code == 503
-        assert refused.json()["error"]["code"] == "AI_001"
-        assert refused.json()["error"]["details"]["component"] == "ai"
+        _assert_refused_while_down(refused, "AI_001", "ai")
         health = _health(club)
         assert "ai" in health["warnings"]
         assert health["components"]["ai"]["data"]["providers"] == {"openai": False}
@@ -161,9 +150,7 @@ def test_connecting_bluesky_while_it_is_down(
     server.stop()
     try:
         refused = club.call("POST", "/social/accounts/bluesky/app-password", json=body)
-        assert refused.status_code == 503
-        assert refused.json()["error"]["code"] == "SOCIAL_006"
-        assert refused.json()["error"]["details"]["component"] == "bluesky"
+        _assert_refused_while_down(refused, "SOCIAL_006", "bluesky")
         assert club.ok("GET", "/social/accounts") == []
         server.start()
         connected = club.ok("POST", "/social/accounts/bluesky/app-password", json=body)

@@ -7,6 +7,7 @@ import io
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,15 +18,33 @@ from tests.contracts.graph import GraphState
 from tests.contracts.linkedin import LinkedInState
 from tests.contracts.mastodon import MastodonState
 from tests.events.conftest import compose
-from tests.publishing.conftest import Club
+from tests.publishing.conftest import Club, dispatch
 from visage.config import Settings
 from visage.core.db import Database, utcnow
-from visage.publishing import posts
 
 
 def _photo(club: Club) -> str:
     wide = compose("hopper.jpg", "biden.jpg", "obama.jpg")
     return club.upload_photo(club.new_event("Tournament")["id"], wide)
+
+
+def _published_after_a_silence(
+    club: Club,
+    account_id: str,
+    text: str,
+    photo_ids: list[str],
+    database: Database,
+    publish_jobs: Callable[[], None],
+) -> dict[str, Any]:
+    """Publish while the platform creates the post but answers after our timeout: the post is
+    unknown until the next dispatch resolves it. The post as it is then, published."""
+    result = club.publish(account_id, text, photo_ids, publish_jobs)
+    assert result["status"] == "unknown"
+    assert dispatch(database, utcnow() + timedelta(minutes=1)) >= 1
+    publish_jobs()
+    resolved: dict[str, Any] = club.ok("GET", f"/posts/{result['id']}")
+    assert resolved["status"] == "published"
+    return resolved
 
 
 def test_facebook_page_photo_post(
@@ -61,8 +80,7 @@ def test_facebook_rate_limit_code_32_waits_for_the_usage_header(
     assert delivery["last_error_code"] == "SOCIAL_003"
     wait = datetime.fromisoformat(delivery["next_attempt_at"]) - utcnow()
     assert timedelta(minutes=11) < wait <= timedelta(minutes=12)
-    with database.session() as session:
-        assert posts.dispatch_due(session, utcnow() + timedelta(minutes=13)) >= 1
+    assert dispatch(database, utcnow() + timedelta(minutes=13)) >= 1
     publish_jobs()
     assert club.ok("GET", f"/posts/{result['id']}")["status"] == "published"
     assert len([p for p in facebook_state.posts if p["message"] == text]) == 1
@@ -134,13 +152,7 @@ def test_mastodon_timeout_is_resolved_with_the_idempotency_key(
     monkeypatch.setattr(settings, "social_http_timeout_seconds", 1.0)
     mastodon_state.delay_next_create = 3.0
     text = f"Club news {uuid.uuid4().hex[:6]}"
-    result = club.publish(account["id"], text, [], publish_jobs)
-    assert result["status"] == "unknown"
-    with database.session() as session:
-        assert posts.dispatch_due(session, utcnow() + timedelta(minutes=1)) >= 1
-    publish_jobs()
-    resolved = club.ok("GET", f"/posts/{result['id']}")
-    assert resolved["status"] == "published"
+    resolved = _published_after_a_silence(club, account["id"], text, [], database, publish_jobs)
     (status,) = [s for s in mastodon_state.statuses if s["content"] == text]
     assert resolved["deliveries"][0]["platform_url"] == status["url"]
 
@@ -178,13 +190,10 @@ def test_bluesky_app_password_post_and_a_silence_resolved_by_its_record_key(
     monkeypatch.setattr(settings, "social_http_timeout_seconds", 1.0)
     bluesky_state.delay_next_create = 3.0
     requests_before = bluesky_state.create_requests
-    result = club.publish(account["id"], text, [_photo(club)], publish_jobs)
-    assert result["status"] == "unknown"
-    with database.session() as session:
-        assert posts.dispatch_due(session, utcnow() + timedelta(minutes=1)) >= 1
-    publish_jobs()
-    resolved = club.ok("GET", f"/posts/{result['id']}")
-    assert resolved["status"] == "published"
+    photo_ids = [_photo(club)]
+    resolved = _published_after_a_silence(
+        club, account["id"], text, photo_ids, database, publish_jobs
+    )
     (rkey,) = [key for key, record in bluesky_state.records.items() if record["text"] == text]
     assert resolved["deliveries"][0]["platform_url"].endswith(f"/post/{rkey}")
     assert bluesky_state.create_requests == requests_before + 1
