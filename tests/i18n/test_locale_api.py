@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from tests.conftest import TEST_PASSWORD, TenantOwner
 from tests.identity.conftest import Inbox
+from tests.outbox import queued_emails
 from visage.core.db import Database
 from visage.identity.email import EMAIL_QUEUE
 from visage.identity.models import Role, Tenant, User
@@ -182,14 +182,7 @@ def test_a_failed_payment_notice_is_in_the_tenants_language(
             variables={"amount": "49,00 €", "reason": "", "link": "https://gym.example/me"},
         )
     assert notified.channel == "email"
-    with database.session() as session:
-        args: dict[str, Any] = session.execute(
-            text(
-                "SELECT args FROM procrastinate_jobs "
-                "WHERE task_name = 'identity.send_email' AND args->>'to' = :to"
-            ),
-            {"to": address},
-        ).scalar_one()
+    [args] = queued_emails(database, address)
     assert args["subject"] == "Votre paiement a échoué"
     assert args["body"] == (
         "Bonjour Ada, le paiement de 49,00 € pour votre abonnement n'est pas passé. "

@@ -65,7 +65,7 @@ def test_worker_killed_mid_publish_publishes_once(
     club = Club(client, make_tenant_owner())
     account = club.connect("mastodon")
     text = f"Derby day {uuid.uuid4().hex[:6]}"
-    post = club.ok("POST", "/posts", json={"account_ids": [account["id"]], "text": text})
+    post = club.new_post(account["id"], text)
     state.delay_next_create = HELD_ANSWER_SECONDS
     club.ok("POST", f"/posts/{post['id']}/publish-now")
 
