@@ -1,3 +1,3 @@
-from visage.cli import app
+from visage.cli import main
 
-app()
+main()

@@ -16,10 +16,10 @@ from visage.billing.router import router as billing_router
 from visage.config import Settings, get_settings
 from visage.core.body_limit import BodySizeLimitMiddleware, Ceiling, PathCeiling
 from visage.core.cors import ListedOriginsCORSMiddleware
-from visage.core.db import Database, is_embedded, set_database
+from visage.core.db import Database, set_database
 from visage.core.http import RequestContextMiddleware, install_error_handlers
 from visage.core.logging import configure_logging
-from visage.core.migrations import NOT_UP_TO_DATE, is_at_head, upgrade_to_head
+from visage.core.migrations import bring_to_head
 from visage.core.ratelimit import RateLimitMiddleware, forwarded_headers_middleware
 from visage.core.ratelimit import store_for as rate_limit_store
 from visage.events.router import routers as events_routers
@@ -51,10 +51,6 @@ API_PREFIX = "/api/v1"
 WEBHOOK_PATH_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/payments/webhook")
 
 
-class SchemaNotAtHead(RuntimeError):
-    pass
-
-
 def api_routers() -> list[APIRouter]:
     """Every domain's /api/v1 router."""
     return [
@@ -72,12 +68,7 @@ def api_routers() -> list[APIRouter]:
 
 
 def prepare_database(settings: Settings, database: Database) -> None:
-    """The embedded database migrates itself; an external one must already be at head."""
-    if not is_at_head(database.engine):
-        if not is_embedded(settings):
-            raise SchemaNotAtHead(NOT_UP_TO_DATE)
-        logger.info("Embedded database: applying migrations")
-        upgrade_to_head(database.engine)
+    bring_to_head(settings, database)
     with database.session() as session:
         identity_service.ensure_super_admin(session, settings)
 

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -229,4 +229,24 @@ _register_domain_commands()
 
 
 def main() -> None:
-    app()
+    """The `visage` command: a database it cannot use (unreachable, or external and behind the
+    code's schema) gets a message and its fix, not a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from visage.core.migrations import SchemaNotAtHead
+
+    try:
+        app()
+    except SchemaNotAtHead as error:
+        _exit_with_fix(str(error), "visage migrate")
+    except OperationalError as error:
+        _exit_with_fix(
+            f"Cannot reach the database: {error.orig}",
+            "check DATABASE_URL, then run `visage doctor`",
+        )
+
+
+def _exit_with_fix(problem: str, fix: str) -> NoReturn:
+    console.print(f"[red]{problem.strip()}[/red]")
+    console.print(f"     fix: {fix}")
+    raise SystemExit(2)

@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.conftest import free_port
-from visage.app import SchemaNotAtHead, prepare_database
+from visage.app import prepare_database
 from visage.config import Settings
 from visage.core.db import Database, embedded_server, set_database
+from visage.core.migrations import SchemaNotAtHead
 from visage.health.checks import check_port
 
 DEBIAN_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -185,3 +186,61 @@ def test_doctor_names_the_process_holding_the_port(settings: Settings) -> None:
     assert f"Port {port} is already in use by " in result.detail
     assert f"(pid {os.getpid()})" in result.detail
     assert "API_PORT" in result.fix
+
+
+def visage_command(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "visage", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", **env},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_command_on_a_fresh_data_dir_migrates_it_as_the_app_does(tmp_path: Path) -> None:
+    # A fresh clone's first command may be a bench or a backup rather than `visage serve`.
+    created = visage_command(
+        "tenants", "create", "--name", "Fresh Gym", "--slug", "fresh",
+        env={"VISAGE_DATA_DIR": str(tmp_path)}, cwd=tmp_path,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert "Tenant fresh created" in created.stdout
+    doctor = visage_command(
+        "doctor", "--json", env={"VISAGE_DATA_DIR": str(tmp_path), "API_PORT": str(free_port())},
+        cwd=tmp_path,
+    )  # fmt: skip
+    checks = json.loads(doctor.stdout)["checks"]
+    [database] = [check for check in checks if check["name"] == "database"]
+    assert database["data"]["at_head"], database
+
+
+def test_a_command_on_an_external_database_behind_head_names_the_fix(
+    tmp_path: Path, second_database: tuple[Database, Any]
+) -> None:
+    _, server = second_database
+    refused = visage_command(
+        "tenants", "create", "--name", "Gym", "--slug", "gym",
+        env={"DATABASE_URL": str(server.get_uri()), "VISAGE_DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "Target database is not up to date" in refused.stdout
+    assert "fix: visage migrate" in refused.stdout
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_command_without_a_database_names_the_fix(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    refused = visage_command(
+        "tenants", "create", "--name", "Gym", "--slug", "gym",
+        env={"DATABASE_URL": f"postgresql://visage@127.0.0.1:{port}/visage"}, cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "Cannot reach the database" in refused.stdout
+    assert "fix: check DATABASE_URL" in refused.stdout
+    assert "Traceback" not in refused.stderr

@@ -23,8 +23,8 @@ import psutil
 from sqlalchemy import delete, func, select
 
 from visage.config import Settings
-from visage.core.db import get_database
 from visage.core.live_server import serve_subprocess
+from visage.core.migrations import migrated_database
 from visage.events.models import Photo
 from visage.events.tasks import STAGES_LOG_PREFIX
 from visage.identity import service as identity_service
@@ -101,7 +101,7 @@ def running_service(workers: int, settings: Settings) -> Iterator[Service]:
 @contextmanager
 def throwaway_organizer(settings: Settings) -> Iterator[dict[str, str]]:
     """Authorization headers of the owner of a new tenant, deleted (with its events) after."""
-    database = get_database()
+    database = migrated_database()
     slug = f"bench-e2e-{uuid.uuid4().hex[:12]}"
     with database.session() as session:
         tenant_id = identity_service.create_tenant(session, name=slug, slug=slug).id
@@ -138,7 +138,7 @@ def _upload(client: httpx.Client, event_id: str, path: Path) -> None:
 
 def _mean_stages(event_id: str) -> dict[str, float]:
     """Mean seconds of each stage of the event's jobs, from the workers' log lines."""
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         photo_ids = {
             str(photo_id)
             for photo_id in session.scalars(
@@ -158,7 +158,7 @@ def _mean_stages(event_id: str) -> dict[str, float]:
 
 
 def _mean_job_seconds(event_id: str) -> float:
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         mean = session.scalar(
             select(func.avg(Photo.index_seconds)).where(Photo.event_id == uuid.UUID(event_id))
         )

@@ -41,7 +41,8 @@ from visage.bench.people_rates import (
     stranger_distances,
 )
 from visage.config import get_settings
-from visage.core.db import Database, get_database
+from visage.core.db import Database
+from visage.core.migrations import migrated_database
 from visage.core.tenancy import TenantId, TenantScope
 from visage.events import matching
 from visage.events.indexing import IndexTarget, store_faces
@@ -337,8 +338,8 @@ def bench_people(
         console.print(f"Stranger rates written to {write_rates}")
     _print_rates(event, matching.rates_in_use())
     if held_out:
-        _held_out(event, get_database())
+        _held_out(event, migrated_database())
         return
-    people, formed, seconds = people_rule(event, get_database(), console.print)
+    people, formed, seconds = people_rule(event, migrated_database(), console.print)
     console.print(_results_table("Selfie search", former_rule(event), people, formed))
     console.print(f"Indexed through store_faces in {seconds:.1f} s ({event.photo_count} photos).")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from visage.billing import sync
 from visage.billing.gateway import StripeGateway
 from visage.config import ConfigError, get_settings
-from visage.core.db import get_database
 from visage.core.errors import AppError
+from visage.core.migrations import migrated_database
 from visage.identity.models import Tenant
 
 billing_app = typer.Typer(help="Stripe billing.", no_args_is_help=True)
@@ -27,7 +27,7 @@ def sync_command(
     try:
         settings = get_settings()
         gateway = StripeGateway(settings)
-        with get_database().session() as session:
+        with migrated_database().session() as session:
             tenant_id = None
             if tenant is not None:
                 tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == tenant))

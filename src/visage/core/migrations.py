@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from visage.config import Settings, get_settings
+from visage.core.db import Database, get_database, is_embedded
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+logger = logging.getLogger(__name__)
 NOT_UP_TO_DATE = "Target database is not up to date — run `visage migrate`"
 
 
@@ -42,3 +47,26 @@ def upgrade_to_head(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+class SchemaNotAtHead(RuntimeError):
+    pass
+
+
+def bring_to_head(settings: Settings, database: Database) -> None:
+    """The embedded database migrates itself; an external one must already be at head."""
+    if is_at_head(database.engine):
+        return
+    if not is_embedded(settings):
+        raise SchemaNotAtHead(NOT_UP_TO_DATE)
+    logger.info("Embedded database: applying migrations")
+    upgrade_to_head(database.engine)
+
+
+def migrated_database() -> Database:
+    """The process's database brought to head as the app does at start, for the commands that
+    use it: on a data dir that `visage serve` never started (a fresh clone) they find their
+    tables. `visage` prints a SchemaNotAtHead as the guides' message and exits 2."""
+    database = get_database()
+    bring_to_head(get_settings(), database)
+    return database

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from visage.config import get_settings
-from visage.core.db import get_database
 from visage.core.errors import AppError
+from visage.core.migrations import migrated_database
 from visage.core.tenancy import TenantId, TenantScope
 from visage.events import people, progress, service, uploads
 from visage.events.models import PhotoStatus
@@ -30,7 +30,7 @@ def group_people(
     event: Annotated[str, typer.Argument(help="Event id or access code")],
 ) -> None:
     """Group into people the faces indexed before people existed (no photo is re-read)."""
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         try:
             found = service.find_event_for_operator(session, event)
         except AppError as error:
@@ -48,7 +48,7 @@ def reindex(
 ) -> None:
     """Index an event's photos again (faces are replaced, never duplicated)."""
     settings = get_settings()
-    database = get_database()
+    database = migrated_database()
     try:
         with database.session() as session:
             found = service.find_event_for_operator(session, event)

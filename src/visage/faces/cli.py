@@ -27,11 +27,11 @@ def _on_tenant_key(
     slug: str, operation: Callable[[Session, uuid.UUID], dict[str, int]], action: str
 ) -> dict[str, int]:
     """Run a key operation on the tenant named by `slug`, audited, in one transaction."""
-    from visage.core.db import get_database
+    from visage.core.migrations import migrated_database
     from visage.identity import audit
     from visage.identity.models import Tenant
 
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
         if tenant_id is None:
             console.print(f"[red]No tenant with slug {slug!r}.[/red]")
@@ -165,17 +165,12 @@ def bench_sizes(sizes: str) -> list[int]:
 def bench_database(images: Path, portraits: Sequence[str]) -> Database:
     """The database a benchmark fills, once the portraits it needs are found and the schema is
     at head; otherwise say what to do and exit 2."""
-    from visage.core.db import get_database
-    from visage.core.migrations import is_at_head
+    from visage.core.migrations import migrated_database
 
     if not all((images / name).is_file() for name in portraits):
         console.print(f"[red]No test portraits in {images}: pass --images tests/data/faces.[/red]")
         raise typer.Exit(2)
-    database = get_database()
-    if not is_at_head(database.engine):
-        console.print("[red]The database schema is not at head: run `visage migrate`.[/red]")
-        raise typer.Exit(2)
-    return database
+    return migrated_database()
 
 
 def bench_faces(

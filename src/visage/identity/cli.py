@@ -13,9 +13,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from visage.config import get_settings
-from visage.core.db import get_database
 from visage.core.errors import AppError
-from visage.core.migrations import NOT_UP_TO_DATE, is_at_head
+from visage.core.migrations import migrated_database
 from visage.identity import management
 from visage.identity.models import Role
 from visage.identity.principal import OPERATOR, ClientInfo
@@ -38,10 +37,7 @@ PasswordOption = Annotated[
 def _unit_of_work() -> Iterator[Session]:
     """One committed transaction; a refusal is printed and exits with status 1."""
     get_settings()
-    database = get_database()
-    if not is_at_head(database.engine):
-        console.print(f"[red]{NOT_UP_TO_DATE}[/red]")
-        raise typer.Exit(2)
+    database = migrated_database()
     try:
         with database.session() as session:
             yield session

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 
 from visage.config import get_settings
-from visage.core.db import get_database
 from visage.core.errors import AppError
+from visage.core.migrations import migrated_database
 from visage.operations import backup as backups
 from visage.operations import lockdown as lockdowns
 
@@ -43,7 +43,7 @@ def _summarized(done: str, step: Callable[[], backups.BackupSummary]) -> backups
 def backup(path: Annotated[Path, typer.Argument(help="A new (or empty) folder")]) -> None:
     """A consistent backup: database dump, stored photos, schema revision, manifest."""
     settings = get_settings()
-    summary = _summarized("Backup", lambda: backups.backup(settings, get_database(), path))
+    summary = _summarized("Backup", lambda: backups.backup(settings, migrated_database(), path))
     if summary.missing_files:
         console.print(f"[yellow]{len(summary.missing_files)} files were already missing[/yellow]")
     console.print(
@@ -70,7 +70,7 @@ def lockdown(
     """Revoke every session and refresh token (of one tenant, or everyone's)."""
     get_settings()
     try:
-        with get_database().session() as session:
+        with migrated_database().session() as session:
             result = lockdowns.lockdown(
                 session, tenant_slug=tenant, deactivate_users=deactivate_users, reason=reason
             )
@@ -88,7 +88,7 @@ def unlock(tenant: Annotated[str, typer.Option(help="The tenant (slug)")]) -> No
     """Reactivate the users a lockdown deactivated; they sign in again."""
     get_settings()
     try:
-        with get_database().session() as session:
+        with migrated_database().session() as session:
             reactivated = lockdowns.unlock(session, tenant_slug=tenant)
     except AppError as error:
         console.print(f"[red]{error}[/red]")
@@ -137,7 +137,7 @@ def bench_load(
     settings = get_settings()
     report = run_load(
         settings,
-        get_database(),
+        migrated_database(),
         images,
         seconds=seconds,
         kiosks=kiosks,

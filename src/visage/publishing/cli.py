@@ -10,7 +10,8 @@ from rich.console import Console
 from sqlalchemy import select
 
 from visage.config import get_settings
-from visage.core.db import get_database, utcnow
+from visage.core.db import utcnow
+from visage.core.migrations import migrated_database
 from visage.identity.models import Tenant
 from visage.publishing import accounts, credits, posts
 
@@ -22,7 +23,7 @@ console = Console(width=120)
 def refresh_tokens() -> None:
     """Refresh every token expiring within SOCIAL_REFRESH_AHEAD_MINUTES now; accounts whose
     refresh is refused become EXPIRED and their owners are told."""
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         run = accounts.refresh_expiring(session, get_settings(), utcnow())
     console.print(f"Refreshed {run.refreshed} account(s); {run.expired} marked EXPIRED.")
 
@@ -30,7 +31,7 @@ def refresh_tokens() -> None:
 @social_app.command("dispatch")
 def dispatch() -> None:
     """Queue every due delivery now (the workers publish them)."""
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         queued = posts.dispatch_due(session, utcnow())
     console.print(f"Queued {queued} delivery job(s).")
 
@@ -42,7 +43,7 @@ def monthly_credits(
 ) -> None:
     """Give a tenant its own monthly AI allowance (instead of AI_MONTHLY_CREDITS)."""
     settings = get_settings()
-    with get_database().session() as session:
+    with migrated_database().session() as session:
         found = session.scalar(select(Tenant).where(Tenant.slug == tenant))
         if found is None:
             console.print(f"[red]No tenant {tenant!r}.[/red]")
