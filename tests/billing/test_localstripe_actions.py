@@ -50,6 +50,8 @@ def test_owner_actions_reach_stripe_and_the_door(
     too_much = {"invoice_id": invoice["id"], "amount_cents": invoice["amount_paid"]}
     refused = gym.call("POST", f"/members/{member_id}/refunds", 409, json=too_much)
     assert refused["error"]["code"] == "BILLING_009"  # 900 of it is refunded already
+    assert refused["error"]["details"] == {"refundable_cents": invoice["amount_paid"] - 900}
+    assert f"At most {invoice['amount_paid'] - 900} cents" in refused["error"]["message"]
     tab = f"/app/fragments/members/{member_id}/billing"
     french = gym.page(tab, headers={"Accept-Language": "fr"})
     assert re.search(r"<span data-refunded>\(9,00\s€ remboursés\)</span>", french), french
