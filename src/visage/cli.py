@@ -74,6 +74,8 @@ def serve(
     from visage.core.db import get_database
     from visage.core.logging import configure_logging
 
+    if port is not None:  # as API_PORT: the workers and PUBLIC_BASE_URL's default follow it
+        os.environ["API_PORT"] = str(port)
     settings = _settings_or_exit()
     _exit_if_port_taken(
         settings.model_copy(

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets the service needs; in development they are generated once and kept in the data dir.
@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: str = ""
     email_from: str = "Visage <no-reply@localhost>"
+    # Unset: http://localhost:<API_PORT> (see _public_base_url_follows_port).
     public_base_url: str = "http://localhost:8000"
 
     # Faces, 1:N decision and kiosk PINs (issue 11): the false positive identification rate a
@@ -203,6 +204,14 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must start with postgresql:// (any PostgreSQL >= 14 with pgvector)")
         return value
+
+    @model_validator(mode="after")
+    def _public_base_url_follows_port(self) -> Settings:
+        # Links and webhook URLs shown to paste elsewhere (Stripe, WAHA, card links) must name
+        # the port Visage really listens on when PUBLIC_BASE_URL is left unset.
+        if "public_base_url" not in self.model_fields_set:
+            self.public_base_url = f"http://localhost:{self.api_port}"
+        return self
 
     @property
     def allowed_origins(self) -> list[str]:

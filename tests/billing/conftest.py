@@ -223,6 +223,13 @@ class BillingGym:
         billing = self.subscribe(member_id, self.priced_plan(**terms), "pm_card_visa")
         return member_id, str(billing["stripe_subscription_id"])
 
+    def page(self, path: str, headers: dict[str, str] | None = None) -> str:
+        """A web page or fragment of the running server, as the owner sees it."""
+        url = self.api.base_url.copy_with(path=path)
+        response = self.api.get(url, headers={**self.owner.headers, **(headers or {})})
+        assert response.status_code == 200, response.text
+        return response.text
+
     def billing(self, member_id: uuid.UUID) -> Any:
         return self.call("GET", f"/members/{member_id}/billing")
 

@@ -4,6 +4,7 @@ the plan API; setup fees; one-time plans bought at the desk, and refunded by the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,6 +50,11 @@ def test_owner_actions_reach_stripe_and_the_door(
     too_much = {"invoice_id": invoice["id"], "amount_cents": invoice["amount_paid"]}
     refused = gym.call("POST", f"/members/{member_id}/refunds", 409, json=too_much)
     assert refused["error"]["code"] == "BILLING_009"  # 900 of it is refunded already
+    assert refused["error"]["details"] == {"refundable_cents": invoice["amount_paid"] - 900}
+    assert f"At most {invoice['amount_paid'] - 900} cents" in refused["error"]["message"]
+    tab = f"/app/fragments/members/{member_id}/billing"
+    french = gym.page(tab, headers={"Accept-Language": "fr"})
+    assert re.search(r"<span data-refunded>\(9,00\s€ remboursés\)</span>", french), french
 
     frozen = gym.call("POST", f"{path}/freeze", 422, json={})
     assert frozen["error"]["code"] == "BILLING_006"  # LocalStripe has no pause_collection
@@ -56,6 +62,7 @@ def test_owner_actions_reach_stripe_and_the_door(
     now = gym.call("POST", f"{path}/cancel", json={"at_period_end": False})
     assert now["status"] == "canceled"
     assert gym.front_desk(member_id)["reason"] == "EXPIRED"
+    assert "Renews" not in gym.page(tab)  # a canceled subscription renews nothing
     gym.call("POST", f"{path}/cancel", 404, json={})
 
 

@@ -9,7 +9,13 @@ from visage.config import ConfigError, load_settings
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("SECRET_KEY", "BIOMETRIC_ENCRYPTION_KEY", "SUPER_ADMIN_PASSWORD", "API_PORT"):
+    for name in (
+        "SECRET_KEY",
+        "BIOMETRIC_ENCRYPTION_KEY",
+        "SUPER_ADMIN_PASSWORD",
+        "API_PORT",
+        "PUBLIC_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VISAGE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ENVIRONMENT", "development")
@@ -25,6 +31,17 @@ def test_bad_type_names_the_variable_and_the_reason(
         load_settings()
     assert "API_PORT='abc'" in str(raised.value)
     assert "valid integer" in str(raised.value)
+
+
+def test_public_base_url_follows_api_port_unless_set(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook URL to paste into Stripe and the card links name the port Visage serves."""
+    assert load_settings().public_base_url == "http://localhost:8000"
+    monkeypatch.setenv("API_PORT", "8011")
+    assert load_settings().public_base_url == "http://localhost:8011"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://gym.example.com")
+    assert load_settings().public_base_url == "https://gym.example.com"
 
 
 def test_development_secrets_are_generated_once_and_reused(clean_env: Path) -> None:

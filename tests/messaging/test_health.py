@@ -28,7 +28,26 @@ def test_doctor_checks_url_key_and_secret(messaging_settings: Settings) -> None:
     assert "WAHA_API_KEY" in half.detail
     messaging_settings.waha_base_url = ""
     messaging_settings.webhook_secret = ""
-    assert check_messaging_settings(messaging_settings).detail.endswith("(off)")
+    off = check_messaging_settings(messaging_settings)
+    assert off.ok
+    for variable in ("WAHA_BASE_URL", "WAHA_API_KEY", "WEBHOOK_SECRET"):
+        assert variable in off.detail
+
+
+def test_whatsapp_off_says_which_variables_to_set(
+    api: httpx.Client,
+    make_tenant_owner: Callable[[], TenantOwner],
+    messaging_settings: Settings,
+) -> None:
+    """A new install: the WhatsApp page and /health/waha name what to set, rather than
+    blaming an unreachable WAHA that was never configured."""
+    messaging_settings.waha_base_url = ""
+    messaging_settings.webhook_secret = ""
+    owner = make_tenant_owner()
+    listed = ok(api.get("/api/v1/messaging/sessions", headers=owner.headers))
+    assert listed == {"items": [], "live": False, "missing": ["WAHA_BASE_URL", "WEBHOOK_SECRET"]}
+    waha = ok(api.get("/health/waha"))["components"]["waha"]
+    assert "WAHA_BASE_URL, WAHA_API_KEY and WEBHOOK_SECRET" in waha["detail"]
 
 
 def test_doctor_names_an_unreachable_waha(messaging_settings: Settings) -> None:

@@ -16,6 +16,7 @@ from visage.config import Settings
 def _statuses(api: httpx.Client, owner: TenantOwner) -> dict[str, str]:
     listed = ok(api.get("/api/v1/messaging/sessions", headers=owner.headers))
     assert listed["live"] is True
+    assert listed["missing"] == []
     return {item["id"]: item["status"] for item in listed["items"]}
 
 

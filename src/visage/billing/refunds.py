@@ -92,7 +92,10 @@ def refund(
     if refundable <= 0:
         raise NotRefundable("This payment was refunded in full already.")
     if data.amount_cents is not None and data.amount_cents > refundable:
-        raise NotRefundable(f"At most {refundable} can be refunded on this payment.")
+        raise NotRefundable(
+            f"At most {refundable} cents can be refunded on this payment.",
+            details={"refundable_cents": refundable},
+        )
     amount = data.amount_cents or refundable
     refund_id = gateway.refund(
         payment.payment_intent_id,

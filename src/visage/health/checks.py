@@ -294,6 +294,8 @@ def doctor_checks(
 
 # Messaging (WhatsApp through WAHA)
 
+TURN_ON_WHATSAPP = "set WAHA_BASE_URL, WAHA_API_KEY and WEBHOOK_SECRET to turn it on"
+
 
 def check_waha(settings: Settings, timeout: float = 5) -> CheckResult:
     """WAHA answers with our key: its version and each session's status."""
@@ -302,7 +304,7 @@ def check_waha(settings: Settings, timeout: float = 5) -> CheckResult:
 
     if not settings.waha_base_url:
         # A site without WhatsApp is healthy; check_messaging_settings flags a half set-up.
-        return CheckResult("waha", True, "WAHA_BASE_URL is not set: WhatsApp messaging is off")
+        return CheckResult("waha", True, f"WhatsApp messaging is off: {TURN_ON_WHATSAPP}")
     gateway = WahaProvider(settings.waha_base_url, settings.waha_api_key, timeout=timeout)
     try:
         version = gateway.version()
@@ -312,7 +314,8 @@ def check_waha(settings: Settings, timeout: float = 5) -> CheckResult:
             "waha",
             False,
             f"WAHA unreachable at {settings.waha_base_url}: {error}",
-            "Start WAHA (`docker compose up -d waha`) or fix WAHA_BASE_URL",
+            "Start WAHA (`docker run -d -p 3000:3000 -e WAHA_API_KEY=<key> devlikeapro/waha`) "
+            "or fix WAHA_BASE_URL",
         )
     except GatewayError as error:
         fix = "Set WAHA_API_KEY to WAHA's key" if error.status_code == 401 else "See WAHA's logs"
@@ -336,7 +339,7 @@ def check_messaging_settings(settings: Settings) -> CheckResult:
     }
     missing = [name for name, value in named.items() if not value]
     if len(missing) == len(named):
-        return CheckResult("messaging", True, "WhatsApp messaging is not configured (off)")
+        return CheckResult("messaging", True, f"WhatsApp messaging is off: {TURN_ON_WHATSAPP}")
     if missing:
         return CheckResult(
             "messaging",

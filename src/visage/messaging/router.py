@@ -74,8 +74,11 @@ def create_session(
 def list_sessions(session: DbSession, principal: Admin, settings: AppSettings) -> SessionList:
     scope = principal.scope(session)
     rows = sessions.list_sessions(scope)
-    live = sessions.refresh_statuses(scope, provider(settings), rows)
-    return SessionList(items=[SessionOut.model_validate(row) for row in rows], live=live)
+    missing = sessions.missing_settings(settings)
+    live = not missing and sessions.refresh_statuses(scope, provider(settings), rows)
+    return SessionList(
+        items=[SessionOut.model_validate(row) for row in rows], live=live, missing=missing
+    )
 
 
 @router.get(

@@ -31,6 +31,8 @@ class SessionList(BaseModel):
     items: list[SessionOut]
     # False: WAHA could not be reached and the statuses are the last ones known.
     live: bool
+    # The variables still unset before WhatsApp can be connected (empty once configured).
+    missing: list[str] = []
 
 
 SessionAction = Literal["start", "stop", "restart", "logout"]

@@ -49,10 +49,9 @@ def _translate(error: Exception) -> Exception:
     return error
 
 
-def create_session(
-    scope: TenantScope, provider: MessagingProvider, settings: Settings, *, label: str
-) -> WhatsAppSession:
-    missing = [
+def missing_settings(settings: Settings) -> list[str]:
+    """The variables WhatsApp still needs; without the secret every webhook would be refused."""
+    return [
         variable
         for variable, value in (
             ("WAHA_BASE_URL", settings.waha_base_url),
@@ -60,7 +59,13 @@ def create_session(
         )
         if not value
     ]
-    if missing:  # without the secret every webhook would be refused
+
+
+def create_session(
+    scope: TenantScope, provider: MessagingProvider, settings: Settings, *, label: str
+) -> WhatsAppSession:
+    missing = missing_settings(settings)
+    if missing:
         raise MessagingNotConfigured(details={"missing": missing})
     name = f"visage-{secrets.token_hex(6)}"
     try:

@@ -30,7 +30,10 @@
     const result = await api("/api/v1/messaging/sessions");
     if (!result.ok) { say($("wa-connect-outcome"), describeError(result), "error"); return; }
     box.replaceChildren();
-    if (!result.data.live) box.append(element("p", _("WAHA cannot be reached: the statuses below are the last known."), { class: "warning" }));
+    const missing = result.data.missing;
+    $("wa-connect").disabled = missing.length > 0;
+    if (missing.length) box.append(element("p", _("WhatsApp is not configured yet: set {variables} in the server's environment (or .env) and restart Visage.", { variables: missing.join(", ") }), { class: "warning", "data-not-configured": "" }));
+    else if (!result.data.live) box.append(element("p", _("WAHA cannot be reached: the statuses below are the last known."), { class: "warning" }));
     if (!result.data.items.length) box.append(element("p", _("Not connected yet."), { class: "muted" }));
     for (const session of result.data.items) {
       const line = element("div", undefined, { class: "wa-session", "data-session": session.name });
