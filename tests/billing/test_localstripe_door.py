@@ -92,6 +92,10 @@ def test_declined_card_is_refused_at_the_door_with_a_payment_reason(
     dunning = billing_gym.call("GET", "/billing/dunning")
     assert [row["member_id"] for row in dunning] == [str(member_id)]
     assert dunning[0]["amount_due_cents"] == 4900
+    page = billing_gym.api.base_url.join("/app/fragments/billing/overview")
+    overview = billing_gym.api.get(page, headers=billing_gym.owner.headers)
+    assert overview.status_code == 200, overview.text
+    assert "€49.00" in overview.text  # the dunning list's amount due, formatted like the others
 
 
 @pytest.mark.parametrize("path", ["/payments/webhook/", "/payments/webhook"])
