@@ -95,7 +95,8 @@ def test_declined_card_is_refused_at_the_door_with_a_payment_reason(
     page = billing_gym.api.base_url.join("/app/fragments/billing/overview")
     overview = billing_gym.api.get(page, headers=billing_gym.owner.headers)
     assert overview.status_code == 200, overview.text
-    assert "€49.00" in overview.text  # the dunning list's amount due, formatted like the others
+    dunning_table = overview.text[overview.text.index("data-dunning") :]
+    assert "<td>€49.00</td>" in dunning_table  # formatted like every other amount
 
 
 @pytest.mark.parametrize("path", ["/payments/webhook/", "/payments/webhook"])
