@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -126,6 +127,31 @@ def test_dates_numbers_and_money_are_the_locales() -> None:
     with using("en", "America/New_York"):
         assert format_datetime(moment) == "December 1, 2026, 3:30 AM"
         assert format_minor_units(4900, "eur") == "€49.00"
+
+
+def test_a_partly_refunded_invoice_reads_in_the_locale() -> None:
+    invoice = SimpleNamespace(
+        id="in_1",
+        created=datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
+        status="paid",
+        amount_paid=4900,
+        amount_due=4900,
+        amount_refunded=1250,
+        currency="eur",
+        receipt_url=None,
+    )
+    billing = SimpleNamespace(
+        status="active",
+        current_period_end=None,
+        paused_until=None,
+        payment_problem=None,
+        invoices=[invoice],
+        purchases=[],
+    )
+    fragment = templates.env.get_template("fragments/member_billing.html")
+    with using("fr", "Europe/Paris"):
+        html = fragment.render(configured=True, billing=billing, staff=False, member_id="m")
+    assert "<span data-refunded>(12,50\xa0€ remboursés)</span>" in html
 
 
 def test_error_messages_are_translated_with_their_values() -> None:

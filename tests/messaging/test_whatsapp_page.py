@@ -123,6 +123,9 @@ def test_connect_and_send_a_template(
     page.get_by_label("To").select_option("event_attendees")
     page.get_by_label("Event", exact=True).select_option(label="Summer run (2026-12-01)")
     page.get_by_label("Template", exact=True).select_option(label="(no template: write the text)")
+    page.get_by_role("button", name="Preview").click()
+    # The refusal names the field by its label, as the page shows it.
+    expect(page.locator("#wa-send-outcome")).to_contain_text("Text: ", timeout=WAIT_MS)
     page.locator("#wa-text").fill("Your race photos are online")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#wa-recipients")).to_have_text(

@@ -299,3 +299,52 @@ def test_attendee_chooses_whatsapp_for_new_photo_notices(
     assert (attendee["notice_channel"], attendee["phone"]) == ("whatsapp", "31612345678")
     assert errors == []
     phone.close()
+
+
+def test_a_returning_attendee_is_told_their_face_template_is_kept(
+    live_server: str,
+    browser: Browser,
+    api: httpx.Client,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+) -> None:
+    """The privacy card says what is kept after a reload too, and offers to stop
+    notifications only while a template is kept."""
+    owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
+    event = new_event(api, owner)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    errors = watch(page)
+    page.goto(f"{live_server}/e/{event['access_code']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+    state = page.locator("[data-notify-state]")
+    stop = page.get_by_role("button", name="Stop notifications and delete my face template")
+    expect(state).to_have_text("No face template of you is kept: notifications are off.")
+    expect(stop).to_be_hidden()
+
+    page.get_by_text("Create an account").click()
+    username = f"runner{uuid.uuid4().hex[:6]}"
+    register = page.locator("[data-attendee-account=register]")
+    register.get_by_label("Username").fill(username)
+    register.get_by_label("Email").fill(f"{username}@example.org")
+    register.get_by_label("Password").fill("a long attendee password")
+    register.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_label("Tell me when new photos of me arrive")).to_be_checked(timeout=WAIT_MS)
+    page.get_by_label("I agree to this use of my selfie").check()
+    page.get_by_label("Take or choose a selfie").set_input_files(FACES_DIR / "obama3.jpg")
+    expect(state).to_contain_text("Your encrypted face template is kept", timeout=WAIT_MS)
+
+    page.reload()
+    expect(state).to_contain_text("Your encrypted face template is kept", timeout=WAIT_MS)
+    stop.click()
+    expect(page.locator("[data-privacy-outcome]")).to_contain_text(
+        "your face template is deleted", timeout=WAIT_MS
+    )
+    expect(stop).to_be_hidden()
+    page.reload()
+    expect(state).to_have_text(
+        "No face template of you is kept: notifications are off.", timeout=WAIT_MS
+    )
+    assert errors == []
+    phone.close()

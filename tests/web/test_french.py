@@ -28,6 +28,7 @@ from tests.web.conftest import (
     wait_ready,
     watch,
 )
+from tests.web.test_events import new_event, small_photo, wait_until_indexed
 from tests.web.test_kiosk import camera_browser, write_y4m
 from visage.core.db import Database
 from visage.identity.models import Role, Tenant, User
@@ -291,5 +292,35 @@ def test_the_settings_give_the_default_language_back_to_each_browser(
     expect(
         page.locator("form[data-settings=tenant]").get_by_label("Default language")
     ).to_have_value("")
+    assert errors == []
+    context.close()
+
+
+def test_the_event_gallery_counts_faces_in_french(
+    live_server: str,
+    browser: Browser,
+    api: httpx.Client,
+    database: Database,
+    make_tenant: Callable[..., Tenant],
+    make_user: Callable[..., User],
+    tokens_for: Callable[[User], Tokens],
+    tmp_path: Path,
+) -> None:
+    user = make_user(make_tenant(), Role.TENANT_OWNER)
+    with database.session() as session:
+        session.get_one(User, user.id).locale = "fr"
+    owner = tokens_for(user)
+    event = new_event(api, owner)
+    photo = small_photo(FACES_DIR / "obama.jpg", tmp_path / "podium.jpg")
+    files = [("files", (photo.name, photo.read_bytes(), "image/jpeg"))]
+    expect_ok(api.post(f"/events/{event['id']}/photos", files=files, headers=owner.headers))
+    wait_until_indexed(api, event["id"], owner, photos=1)
+    context = signed_in(browser.new_context(locale="fr-FR"), owner)
+    page = context.new_page()
+    errors = watch(page)
+    open_ready(page, f"{live_server}/app/events/{event['id']}")
+    expect(page.locator("[data-gallery] figcaption")).to_have_text(
+        "podium.jpg · 1 visage", timeout=WAIT_MS
+    )
     assert errors == []
     context.close()

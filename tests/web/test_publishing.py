@@ -75,6 +75,7 @@ def test_from_an_event_gallery_to_a_published_post(
     page = context.new_page()
     errors = watch(page)
     open_ready(page, "/app/publishing")
+    expect(page.locator("[data-posts]")).to_have_text("No posts yet.", timeout=WAIT_MS)
     page.get_by_role("button", name="X", exact=True).click()
     expect(page.get_by_text("X connected.")).to_be_visible(timeout=WAIT_MS)
     account_row = page.locator("[data-account='x']")

@@ -110,10 +110,14 @@
     });
   }
 
+  // The event, and whether a face template of this visitor is kept (a returning attendee's).
   async function join() {
     if (pass) {
       const me = await call("/api/v1/attendees/me");
-      if (me.ok) { registered = Boolean(me.data.attendee); return me.data.event; }
+      if (me.ok) {
+        registered = Boolean(me.data.attendee);
+        return { event: me.data.event, templateKept: me.data.has_selfie_template };
+      }
       pass = null;
     }
     const joined = await Visage.api("/api/v1/attendees/anonymous", {
@@ -121,10 +125,12 @@
     });
     if (!joined.ok) throw new Error(Visage.describeError(joined));
     keepPass(joined.data);
-    return joined.data.event;
+    return { event: joined.data.event, templateKept: false };
   }
 
+  // Stopping is offered only while there is a template to delete.
   function showNotifyState(enabled) {
+    root.querySelector("[data-stop-notify]").hidden = !enabled;
     root.querySelector("[data-notify-state]").textContent = enabled
       ? _("We tell you when new photos of you arrive, the way you choose below. Your encrypted face template is kept until then.")
       : _("No face template of you is kept: notifications are off.");
@@ -223,8 +229,9 @@
   });
 
   document.addEventListener("DOMContentLoaded", async () => {
+    let templateKept = false;
     try {
-      event = await join();
+      ({ event, templateKept } = await join());
     } catch (error) {
       Visage.say(errorLine, error.message, "error");
       return;
@@ -235,7 +242,7 @@
     if (event.face_search_enabled) step("selfie").hidden = false;
     else Visage.say(errorLine, _("The organiser has not turned on selfie search for this event."), "error");
     step("privacy").hidden = false;
-    showNotifyState(false);
+    showNotifyState(templateKept);
     showAccount();
   });
 })();

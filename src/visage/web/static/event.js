@@ -245,6 +245,13 @@
     figure.dataset.faces = String(result.data.faces.length);
   }
 
+  // A gallery caption's words: the faces found, or how far the search is.
+  function photoState(photo) {
+    if (photo.status === "indexed") return ngettext("{n} face", "{n} faces", photo.face_count);
+    const words = { pending: _("Waiting"), indexing: _("Finding faces"), failed: _("Could not be read") };
+    return words[photo.status];
+  }
+
   function tile(photo) {
     const item = document.createElement("li");
     const figure = document.createElement("figure");
@@ -257,8 +264,7 @@
     blobUrl(photo.thumbnail_url).then((url) => { if (url) image.src = url; });
     frame.append(image);
     const caption = document.createElement("figcaption");
-    const faces = photo.status === "indexed" ? `${photo.face_count} face${photo.face_count === 1 ? "" : "s"}` : photo.status;
-    caption.textContent = `${photo.filename} · ${faces}`;
+    caption.textContent = `${photo.filename} · ${photoState(photo)}`;
     figure.append(frame, caption);
     if (canDeletePhotos) {
       const remove = document.createElement("button");

@@ -63,26 +63,33 @@
     return result.data;
   }
 
+  // A post's or a delivery's status in words; the raw value stays in data-post-status.
+  const STATUS_WORDS = {
+    draft: _("draft"), scheduled: _("scheduled"), pending: _("pending"), publishing: _("publishing"),
+    published: _("published"), failed: _("failed"), unknown: _("unknown"),
+  };
+
   async function loadPosts(body) {
     const result = await Visage.api("/api/v1/posts?page_size=50");
     body.replaceChildren();
     if (!result.ok) return;
+    if (!result.data.items.length) cell(body.insertRow(), _("No posts yet.")).colSpan = 4;
     for (const post of result.data.items) {
       const row = body.insertRow();
       row.dataset.post = post.id;
       cell(row, post.scheduled_local ? `${Visage.formatDateTime(post.scheduled_for)} (${post.timezone})` : _("draft"));
       cell(row, post.text);
-      cell(row, post.status).dataset.postStatus = post.status;
+      cell(row, STATUS_WORDS[post.status]).dataset.postStatus = post.status;
       const where = cell(row, "");
       for (const delivery of post.deliveries) {
         const line = document.createElement("div");
         if (delivery.platform_url) {
           const link = document.createElement("a");
           link.href = delivery.platform_url;
-          link.textContent = `${PLATFORM_NAMES[delivery.platform]}: ${delivery.status}`;
+          link.textContent = `${PLATFORM_NAMES[delivery.platform]}: ${STATUS_WORDS[delivery.status]}`;
           line.append(link);
         } else {
-          line.textContent = `${PLATFORM_NAMES[delivery.platform]}: ${delivery.status}${delivery.last_error ? ` — ${delivery.last_error}` : ""}`;
+          line.textContent = `${PLATFORM_NAMES[delivery.platform]}: ${STATUS_WORDS[delivery.status]}${delivery.last_error ? ` — ${delivery.last_error}` : ""}`;
         }
         where.append(line);
       }

@@ -70,7 +70,7 @@
 
   async function preview() {
     const result = await api("/api/v1/messages/bulk/preview", { method: "POST", json: sendBody() });
-    if (!result.ok) { say($("wa-send-outcome"), describeError(result), "error"); return; }
+    if (!result.ok) { say($("wa-send-outcome"), describeError(result, $("wa-send")), "error"); return; }
     say($("wa-send-outcome"), _("{recipients} get it, {skipped} skipped.", { recipients: result.data.recipients.length, skipped: result.data.skipped.length }), "ok");
     $("wa-recipients").replaceChildren(...result.data.recipients.map((r) => element("li", `${r.full_name}: “${r.text}”`)));
     $("wa-skipped").replaceChildren(...result.data.skipped.map((r) => element("li", `${r.full_name} — ${r.reason}`)));
@@ -80,7 +80,7 @@
   async function send(event) {
     event.preventDefault();
     const result = await api("/api/v1/messages/bulk", { method: "POST", json: sendBody() });
-    if (!result.ok) { say($("wa-send-outcome"), describeError(result), "error"); return; }
+    if (!result.ok) { say($("wa-send-outcome"), describeError(result, $("wa-send")), "error"); return; }
     say($("wa-send-outcome"), _("Queued {queued}, skipped {skipped}.", { queued: result.data.queued.length, skipped: result.data.skipped.length }), "ok");
     await refreshConversation();
   }
@@ -125,7 +125,7 @@
     event.preventDefault();
     const json = { name: $("wa-template-name").value, body: $("wa-template-body").value };
     const result = await api("/api/v1/messaging/templates", { method: "POST", json });
-    say($("wa-template-outcome"), result.ok ? _("Template saved.") : describeError(result), result.ok ? "ok" : "error");
+    say($("wa-template-outcome"), result.ok ? _("Template saved.") : describeError(result, event.target), result.ok ? "ok" : "error");
     if (result.ok) { event.target.reset(); await loadTemplates(); }
   }
 
