@@ -85,6 +85,14 @@ def test_declined_card_is_refused_at_the_door_with_a_payment_reason(
     assert "First payment not completed" in billing["payment_problem"]
     assert "declined" in billing["payment_problem"]
     assert billing["invoices"][0]["status"] == "open"
+    # The reason is kept as a code: each reader gets it in their language, Stripe's decline
+    # message (in brackets) as Stripe gave it.
+    french = {**billing_gym.owner.headers, "Accept-Language": "fr"}
+    in_french = billing_gym.api.get(f"/members/{member_id}/billing", headers=french)
+    assert in_french.status_code == 200, in_french.text
+    reason = in_french.json()["payment_problem"]
+    assert reason.startswith("Premier paiement non abouti : la carte a été refusée")
+    assert reason.endswith(billing["payment_problem"][billing["payment_problem"].index("(") :])
 
     result = billing_gym.front_desk(member_id)
     assert (result["allowed"], result["reason"]) == (False, "OVERDUE")

@@ -24,7 +24,7 @@ from tests.billing.conftest import BillingGym, events_processed, running_visage,
 from tests.conftest import TenantOwner, free_port
 from tests.contracts.stripe_events import StripeContract, serve
 from visage.billing.models import Subscription
-from visage.billing.sync import CONFIRM_WITH_BANK
+from visage.billing.reasons import CONFIRM_WITH_BANK
 from visage.config import Settings
 from visage.core.db import Database
 from visage.identity.models import AuditEvent

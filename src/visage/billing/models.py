@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from visage.core.db import Base, IdMixin, TimestampMixin, db_enum, utcnow
@@ -80,8 +82,9 @@ class Subscription(IdMixin, TimestampMixin, SoldMembership, Base):
     past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     amount_due_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
-    # Why the door says OVERDUE, in words the front desk understands.
-    payment_problem: Mapped[str | None] = mapped_column(String(500))
+    # Why the door says OVERDUE, as billing.reasons' code and facts: put in words in the
+    # reader's language when shown (Stripe's decline message stays as Stripe gave it).
+    payment_reason: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # The open invoice whose payment the bank asks the member to confirm (3-D Secure): only
     # `invoice.payment_action_required` says so, neither the invoice nor the subscription
     # does, so it is kept until that invoice is paid, voided or superseded by a newer one.

@@ -26,11 +26,8 @@ from visage.billing.stripe_objects import StripeSubscription
 # Freezes made by billing carry this reason, so billing only ever lifts its own.
 BILLING_FREEZE_REASON = "Payments paused in Stripe"
 
-PROBLEMS = {
-    "unpaid": "Unpaid: Stripe stopped retrying the card; take a new payment method.",
-    "incomplete": "First payment not completed: the card was declined or needs authentication.",
-    "incomplete_expired": "First payment never completed: subscribe again with another card.",
-}
+# The statuses whose reason is the status itself (billing.reasons puts them in words).
+OVERDUE_REASONS = ("unpaid", "incomplete", "incomplete_expired")
 
 
 @dataclass(frozen=True)
@@ -38,7 +35,8 @@ class DoorState:
     payment_status: PaymentStatus
     frozen: bool = False
     ended: bool = False
-    problem: str | None = None
+    # Why the door says so, for billing.reasons: {"code": ..., and its facts}.
+    problem: dict[str, str] | None = None
 
 
 def door_state(
@@ -50,7 +48,7 @@ def door_state(
 ) -> DoorState:
     status = subscription.status
     if status == "canceled":
-        return DoorState(PaymentStatus.LAPSED, ended=True, problem="Subscription canceled.")
+        return DoorState(PaymentStatus.LAPSED, ended=True, problem={"code": "canceled"})
     if subscription.paused or status == "paused":
         return DoorState(PaymentStatus.CURRENT, frozen=True)
     if status in ("active", "trialing"):
@@ -61,15 +59,15 @@ def door_state(
         if now < grace_ends:
             return DoorState(
                 PaymentStatus.CURRENT,
-                problem=f"Payment failed: grace period until {grace_ends:%Y-%m-%d}.",
+                problem={"code": "grace", "date": grace_ends.date().isoformat()},
             )
         return DoorState(
             PaymentStatus.OVERDUE,
-            problem=f"Payment failed on {since:%Y-%m-%d}; the grace period is over.",
+            problem={"code": "grace_over", "date": since.date().isoformat()},
         )
-    return DoorState(
-        PaymentStatus.OVERDUE, problem=PROBLEMS.get(status, f"Stripe status '{status}'.")
-    )
+    if status in OVERDUE_REASONS:
+        return DoorState(PaymentStatus.OVERDUE, problem={"code": status})
+    return DoorState(PaymentStatus.OVERDUE, problem={"code": "other_status", "status": status})
 
 
 def apply_to_membership(

@@ -31,6 +31,7 @@ from visage.billing.models import (
     WebhookEvent,
 )
 from visage.billing.notices import notify_payment_failed
+from visage.billing.reasons import CONFIRM_WITH_BANK, payment_reason
 from visage.billing.state import apply_to_membership, door_state
 from visage.billing.stripe_objects import (
     ReceivedEvent,
@@ -114,7 +115,7 @@ def apply_stripe_state(
     )
     if state.ended:
         row.action_required_invoice_id = None  # nothing is collected for it any more
-    row.payment_problem = _payment_problem(
+    row.payment_reason = payment_reason(
         state.problem,
         invoice.failure_message if invoice is not None and unpaid else None,
         confirm_with_bank=row.action_required_invoice_id is not None,
@@ -128,17 +129,6 @@ def apply_stripe_state(
     )
     session.flush()
     return drift
-
-
-def _payment_problem(
-    door_problem: str | None, card_problem: str | None, *, confirm_with_bank: bool
-) -> str | None:
-    """The front desk's reason: what the door state says, with why the payment waits."""
-    details = [card_problem] if card_problem else []
-    if confirm_with_bank:
-        details.append(CONFIRM_WITH_BANK)
-    headline = door_problem or ("Payment pending" if confirm_with_bank else None)
-    return f"{headline} ({'; '.join(details)})" if headline and details else headline
 
 
 def subscription_row(session: Session, stripe_id: str) -> Subscription | None:
@@ -221,7 +211,6 @@ CHARGE_REFUNDED = "charge.refunded"
 INVOICE_PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 ACTION_REQUIRED = "invoice.payment_action_required"
 TRIAL_WILL_END = "customer.subscription.trial_will_end"
-CONFIRM_WITH_BANK = "the bank asks the member to confirm the payment"
 
 
 def process_event(

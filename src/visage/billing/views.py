@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from visage.billing import purchases, sync
+from visage.billing import purchases, reasons, sync
 from visage.billing.gateway import StripeGateway
 from visage.billing.models import BillingCustomer, BillingSettings, InvoiceRefund, Subscription
 from visage.billing.schemas import (
@@ -71,7 +71,7 @@ def billing_of(
         current_period_end=row.current_period_end if row else None,
         cancel_at_period_end=row.cancel_at_period_end if row else False,
         paused_until=row.paused_until if row else None,
-        payment_problem=row.payment_problem if row else None,
+        payment_problem=reasons.describe(row.payment_reason) if row else None,
         invoices=invoices,
         purchases=[
             PurchaseOut.model_validate(purchase)
@@ -98,7 +98,7 @@ def dunning(session: Session, principal: Principal) -> list[DunningRow]:
             past_due_since=row.past_due_since,
             amount_due_cents=row.amount_due_cents,
             currency=row.currency,
-            payment_problem=row.payment_problem,
+            payment_problem=reasons.describe(row.payment_reason),
         )
         for row, full_name in rows
     ]

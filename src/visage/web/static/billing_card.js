@@ -10,6 +10,17 @@
   const card = stripe.elements().create("card");
   card.mount(form.querySelector("[data-card-element]"));
 
+  // Stripe's subscription statuses, in the words of the sentence they end up in.
+  const STATUS_WORDS = {
+    trialing: _("trialing"),
+    incomplete: _("incomplete"),
+    incomplete_expired: _("incomplete, expired"),
+    past_due: _("past due"),
+    unpaid: _("unpaid"),
+    canceled: _("canceled"),
+    paused: _("paused"),
+  };
+
   function say(text, kind) {
     outcome.textContent = text;
     outcome.dataset.kind = kind;
@@ -28,7 +39,7 @@
       if (!response.ok) { say((data && data.error && data.error.message) || _("Please try again."), "error"); return; }
       if (form.hasAttribute("data-card-only")) { say(_("Card saved: your next payments use it."), "ok"); return; }
       if (data.status === "none" && data.purchases && data.purchases.length) { say(_("Paid: welcome!"), "ok"); return; }
-      say(data.status === "active" ? _("Subscribed: welcome!") : _("Subscription {status}: {problem}", { status: data.status, problem: data.payment_problem || "" }),
+      say(data.status === "active" ? _("Subscribed: welcome!") : _("Subscription {status}: {problem}", { status: STATUS_WORDS[data.status] || data.status, problem: data.payment_problem || "" }),
           data.status === "active" ? "ok" : "error");
     } catch {
       say(_("Cannot reach the payment service: check the connection and try again."), "error");
