@@ -21,6 +21,9 @@ HEADLINES = {
     "pending": N_("Payment pending"),
 }
 CONFIRM_WITH_BANK = N_("the bank asks the member to confirm the payment")
+# A reason stored as English words before reasons were codes (migration 0021), shown as it was
+# until the next reconciliation or Stripe event stores its code.
+WRITTEN_BEFORE_CODES = "as_written"
 
 
 def payment_reason(
@@ -46,6 +49,8 @@ def describe(reason: Mapping[str, Any] | None) -> str | None:
     (Your card was declined.)"."""
     if reason is None:
         return None
+    if reason["code"] == WRITTEN_BEFORE_CODES:
+        return str(reason["text"])
     facts = {"status": reason.get("status", "")}
     if "date" in reason:
         facts["date"] = format_date(date.fromisoformat(reason["date"]))
