@@ -13,10 +13,14 @@ from fastapi.testclient import TestClient
 from tests.conftest import TEST_PASSWORD, TenantOwner
 from tests.identity.conftest import Inbox
 from tests.outbox import queued_emails
+from visage.billing.models import Subscription
+from visage.billing.notices import notify_payment_failed
+from visage.billing.reasons import CONFIRM_WITH_BANK
+from visage.billing.stripe_objects import StripeInvoice
+from visage.config import Settings
 from visage.core.db import Database
 from visage.identity.email import EMAIL_QUEUE
 from visage.identity.models import Role, Tenant, User
-from visage.notifications.service import NotificationKind, notify
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
@@ -163,6 +167,7 @@ def test_a_french_tenants_reset_email_arrives_in_french(
 def test_a_failed_payment_notice_is_in_the_tenants_language(
     client: TestClient,
     database: Database,
+    settings: Settings,
     make_tenant_owner: Callable[[], TenantOwner],
 ) -> None:
     owner = make_tenant_owner()
@@ -173,20 +178,21 @@ def test_a_failed_payment_notice_is_in_the_tenants_language(
         json={"full_name": "Ada Lovelace", "email": address},
         headers=owner.headers,
     ).json()
+    subscription = Subscription(tenant_id=owner.tenant.id, member_id=uuid.UUID(member["id"]))
+    invoice = StripeInvoice.parse(
+        {"id": "in_fr", "status": "open", "amount_due": 4900, "currency": "eur"}
+    )
     with database.session() as session:
-        notified = notify(
-            session,
-            tenant_id=owner.tenant.id,
-            member_id=uuid.UUID(member["id"]),
-            kind=NotificationKind.PAYMENT_FAILED,
-            variables={"amount": "49,00 €", "reason": "", "link": "https://gym.example/me"},
+        sent = notify_payment_failed(
+            session, settings, subscription, invoice, reason=CONFIRM_WITH_BANK
         )
-    assert notified.channel == "email"
+    assert sent
     [args] = queued_emails(database, address)
     assert args["subject"] == "Votre paiement a échoué"
     assert args["body"] == (
-        "Bonjour Ada, le paiement de 49,00 € pour votre abonnement n'est pas passé. "
-        "Mettez à jour votre carte : https://gym.example/me"
+        "Bonjour Ada, le paiement de 49,00\u00a0€ pour votre abonnement n'est pas passé "
+        "(la banque demande au membre de confirmer le paiement). "
+        f"Mettez à jour votre carte : {settings.public_base_url.rstrip('/')}/app/me"
     )
 
 

@@ -337,11 +337,14 @@ def test_a_returning_attendee_is_told_their_face_template_is_kept(
 
     page.reload()
     expect(state).to_contain_text("Your encrypted face template is kept", timeout=WAIT_MS)
+    notify_box = page.get_by_label("Tell me when new photos of me arrive")
+    expect(notify_box).to_be_checked()  # the box says what is on after a reload too
     stop.click()
     expect(page.locator("[data-privacy-outcome]")).to_contain_text(
         "your face template is deleted", timeout=WAIT_MS
     )
     expect(stop).to_be_hidden()
+    expect(notify_box).not_to_be_checked()
     page.reload()
     expect(state).to_have_text(
         "No face template of you is kept: notifications are off.", timeout=WAIT_MS

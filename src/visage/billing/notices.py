@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from visage.billing.models import Subscription
 from visage.billing.stripe_objects import StripeInvoice
 from visage.config import Settings
-from visage.i18n.context import using
+from visage.i18n.context import gettext, using
 from visage.i18n.formatting import format_minor_units
 from visage.i18n.preferences import locale_for_tenant
 from visage.notifications.service import NotificationKind, notify
@@ -28,10 +28,12 @@ def notify_payment_failed(
 ) -> bool:
     """Tell the member that a payment failed (or, with `reason`, why it waits), once per
     invoice and reason; False when no channel could reach them."""
-    why = reason or invoice.failure_message
-    said = f" ({why})" if why else ""
     with using(locale_for_tenant(session, subscription.tenant_id)):
+        # `reason` is a catalog message (the dedupe key keeps it as is); Stripe's decline
+        # message comes in Stripe's words.
+        why = gettext(reason) if reason else invoice.failure_message
         amount = format_minor_units(invoice.amount_due, invoice.currency)
+    said = f" ({why})" if why else ""
     notified = notify(
         session,
         tenant_id=subscription.tenant_id,

@@ -130,6 +130,7 @@
 
   // Stopping is offered only while there is a template to delete.
   function showNotifyState(enabled) {
+    notify.checked = enabled;  // a returning attendee's box says what is on
     root.querySelector("[data-stop-notify]").hidden = !enabled;
     root.querySelector("[data-notify-state]").textContent = enabled
       ? _("We tell you when new photos of you arrive, the way you choose below. Your encrypted face template is kept until then.")
@@ -211,7 +212,6 @@
   root.querySelector("[data-stop-notify]").addEventListener("click", async () => {
     const result = await call("/api/v1/attendees/me/selfie", { method: "DELETE" });
     if (!result.ok) { Visage.say(privacyOutcome, Visage.describeError(result), "error"); return; }
-    notify.checked = false;
     showNotifyState(false);
     Visage.say(privacyOutcome, _("Done: notifications are off and your face template is deleted."), "ok");
   });
