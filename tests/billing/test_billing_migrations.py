@@ -21,48 +21,58 @@ from visage.identity.models import AuditEvent, Tenant
 from visage.members.models import Member
 
 
+def sold_memberships(session: Session, how_many: int) -> list[dict[str, uuid.UUID]]:
+    """A new tenant's member with `how_many` memberships of one plan: what each sale row names
+    (its tenant, member, plan and membership)."""
+    tenant_id = uuid.uuid4()
+    session.add(Tenant(id=tenant_id, name="Gym", slug=f"gym-{tenant_id.hex}"))
+    session.flush()
+    member = Member(tenant_id=tenant_id, full_name="Bought before")
+    plan = Plan(tenant_id=tenant_id, name="Ten days", kind=PlanKind.FIXED_TERM)
+    session.add_all([member, plan])
+    session.flush()
+    sales = []
+    for _ in range(how_many):
+        membership = Membership(
+            tenant_id=tenant_id, member_id=member.id, plan_id=plan.id, starts_on=date(2026, 11, 1)
+        )
+        session.add(membership)
+        session.flush()
+        sales.append(
+            {"tenant": tenant_id, "member": member.id, "plan": plan.id, "membership": membership.id}
+        )
+    return sales
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
 def test_the_migration_keeps_what_was_refunded_of_earlier_purchases(
     database: Database, settings: Settings
 ) -> None:
     del database  # the embedded server runs
     with scratch_database(settings, revision="0019_gallery_counts") as url:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-        tenant_id = uuid.uuid4()
         # Paid by an invoice refunded in part; by a PaymentIntent refunded in full; by one
         # not refunded.
         references = {"in_part": 700, "pi_full": 2000, "pi_kept": 0}
         try:
             with Session(engine) as session, session.begin():
-                session.add(Tenant(id=tenant_id, name="Gym", slug=f"gym-{tenant_id.hex}"))
-                session.flush()
-                member = Member(tenant_id=tenant_id, full_name="Bought before")
-                plan = Plan(tenant_id=tenant_id, name="Ten days", kind=PlanKind.FIXED_TERM)
-                session.add_all([member, plan])
-                session.flush()
-                for reference in references:
-                    membership = Membership(
-                        tenant_id=tenant_id,
-                        member_id=member.id,
-                        plan_id=plan.id,
-                        starts_on=date(2026, 11, 1),
-                    )
-                    session.add(membership)
-                    session.flush()
+                sales = sold_memberships(session, len(references))
+                for reference, sale in zip(references, sales, strict=True):
                     session.execute(
                         text(
                             "INSERT INTO billing_purchases (id, tenant_id, member_id, plan_id, "
                             "membership_id, stripe_reference, amount_cents, currency) VALUES "
                             "(:id, :tenant, :member, :plan, :membership, :ref, 2000, 'eur')"
                         ),
-                        {
-                            "id": uuid.uuid4(),
-                            "tenant": tenant_id,
-                            "member": member.id,
-                            "plan": plan.id,
-                            "membership": membership.id,
-                            "ref": reference,
-                        },
+                        {"id": uuid.uuid4(), "ref": reference, **sale},
                     )
+                tenant_id = sales[0]["tenant"]
                 session.add(
                     InvoiceRefund(
                         stripe_invoice_id="in_part", tenant_id=tenant_id, amount_refunded_cents=700
@@ -85,38 +95,18 @@ def test_the_migration_keeps_what_was_refunded_of_earlier_purchases(
     assert dict(rows) == references
 
 
-def upgrade_to(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-
 def test_the_migration_keeps_the_payment_reasons_written_before_it(
     database: Database, settings: Settings
 ) -> None:
     del database  # the embedded server runs
     written = "First payment not completed: the card was declined. (Your card was declined.)"
+    problems = {"sub_declined": written, "sub_fine": None}
     with scratch_database(settings, revision="0020_purchase_refunds") as url:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-        tenant_id = uuid.uuid4()
         try:
             with Session(engine) as session, session.begin():
-                session.add(Tenant(id=tenant_id, name="Gym", slug=f"gym-{tenant_id.hex}"))
-                session.flush()
-                member = Member(tenant_id=tenant_id, full_name="Declined before")
-                plan = Plan(tenant_id=tenant_id, name="Monthly", kind=PlanKind.UNLIMITED)
-                session.add_all([member, plan])
-                session.flush()
-                for subscription_id, problem in (("sub_declined", written), ("sub_fine", None)):
-                    membership = Membership(
-                        tenant_id=tenant_id,
-                        member_id=member.id,
-                        plan_id=plan.id,
-                        starts_on=date(2026, 11, 1),
-                    )
-                    session.add(membership)
-                    session.flush()
+                sales = sold_memberships(session, len(problems))
+                for (subscription_id, problem), sale in zip(problems.items(), sales, strict=True):
                     session.execute(
                         text(
                             "INSERT INTO billing_subscriptions (id, tenant_id, member_id, "
@@ -125,15 +115,7 @@ def test_the_migration_keeps_the_payment_reasons_written_before_it(
                             "VALUES (:id, :tenant, :member, :plan, :membership, :sub, "
                             "'incomplete', false, :problem, now(), now())"
                         ),
-                        {
-                            "id": uuid.uuid4(),
-                            "tenant": tenant_id,
-                            "member": member.id,
-                            "plan": plan.id,
-                            "membership": membership.id,
-                            "sub": subscription_id,
-                            "problem": problem,
-                        },
+                        {"id": uuid.uuid4(), "sub": subscription_id, "problem": problem, **sale},
                     )
             upgrade_to(engine, "0021_payment_reasons")
             with engine.connect() as connection:
