@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.images import FACES_DIR
 from tests.polling import wait_until
@@ -257,6 +257,19 @@ def test_organizer_splits_and_merges_people_on_the_event_page(
     context.close()
 
 
+def summer_run_on_a_phone(
+    browser: Browser, live_server: str, event: dict[str, Any]
+) -> tuple[BrowserContext, Page, list[str]]:
+    """The attendee page of `new_event`'s event as an attendee opens it: on a phone, with the
+    page's script errors watched."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    errors = watch(page)
+    page.goto(f"{live_server}/e/{event['access_code']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+    return phone, page, errors
+
+
 def test_attendee_chooses_whatsapp_for_new_photo_notices(
     live_server: str,
     browser: Browser,
@@ -267,11 +280,7 @@ def test_attendee_chooses_whatsapp_for_new_photo_notices(
 ) -> None:
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
     event = new_event(api, owner)
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = phone.new_page()
-    errors = watch(page)
-    page.goto(f"{live_server}/e/{event['access_code']}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+    phone, page, errors = summer_run_on_a_phone(browser, live_server, event)
     page.get_by_text("Create an account").click()
     username = f"runner{uuid.uuid4().hex[:6]}"
     register = page.locator("[data-attendee-account=register]")
@@ -313,11 +322,7 @@ def test_a_returning_attendee_is_told_their_face_template_is_kept(
     notifications only while a template is kept."""
     owner = tokens_for(make_user(make_tenant(), Role.TENANT_OWNER))
     event = new_event(api, owner)
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = phone.new_page()
-    errors = watch(page)
-    page.goto(f"{live_server}/e/{event['access_code']}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Summer run", timeout=WAIT_MS)
+    phone, page, errors = summer_run_on_a_phone(browser, live_server, event)
     state = page.locator("[data-notify-state]")
     stop = page.get_by_role("button", name="Stop notifications and delete my face template")
     expect(state).to_have_text("No face template of you is kept: notifications are off.")
