@@ -291,9 +291,10 @@ def _apply_subscription_event(
     # What is owed comes from the subscription's latest invoice, never from the (possibly
     # older) invoice an event is about.
     invoice = latest_invoice(gateway, remote.latest_invoice_id)
-    about = latest_invoice(gateway, event.invoice_id)
+    about_latest = event.invoice_id == remote.latest_invoice_id  # usually: fetched once
+    about = invoice if about_latest else latest_invoice(gateway, event.invoice_id)
     unpaid = about is not None and about.status == "open"
-    if event.type == ACTION_REQUIRED and about and unpaid and about.id == remote.latest_invoice_id:
+    if event.type == ACTION_REQUIRED and about and unpaid and about_latest:
         row.action_required_invoice_id = about.id
     drift = apply_stripe_state(session, settings, row, remote, invoice=invoice)
     if drift:
